@@ -1,0 +1,193 @@
+"""Admin pages, built to stay fast with 100,000 solutions: no per-row queries, raw-id pickers."""
+
+from django.contrib import admin
+
+from annotations.models import (
+    Annotation,
+    Claim,
+    Dataset,
+    DatasetMembership,
+    Export,
+    FinalLabel,
+    FinalLabelChange,
+    Problem,
+    Solution,
+    Suggestion,
+)
+
+
+class FastAdmin(admin.ModelAdmin):
+    """Skip the unfiltered COUNT(*) on large tables and paginate modestly."""
+
+    show_full_result_count = False
+    list_per_page = 50
+
+
+class MembershipInline(admin.TabularInline):
+    model = DatasetMembership
+    raw_id_fields = ("user",)
+    extra = 0
+
+
+@admin.register(Dataset)
+class DatasetAdmin(FastAdmin):
+    list_display = ("name", "slug", "annotations_per_solution", "max_annotations", "triage_mode", "created_at")
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+    inlines = (MembershipInline,)
+    raw_id_fields = ("created_by",)
+
+
+@admin.register(DatasetMembership)
+class DatasetMembershipAdmin(FastAdmin):
+    list_display = ("user", "dataset", "role", "created_at")
+    list_filter = ("role",)
+    list_select_related = ("user", "dataset")
+    search_fields = ("user__username", "dataset__slug")
+    raw_id_fields = ("user", "dataset")
+
+
+@admin.register(Problem)
+class ProblemAdmin(FastAdmin):
+    list_display = ("id", "short_text", "dataset", "reference_answer", "created_at")
+    list_select_related = ("dataset",)
+    list_filter = ("dataset",)
+    search_fields = ("text", "reference_answer")
+    raw_id_fields = ("dataset",)
+    readonly_fields = ("content_hash",)
+
+    @admin.display(description="text")
+    def short_text(self, obj: Problem) -> str:
+        return obj.text[:80]
+
+
+class AnnotationInline(admin.TabularInline):
+    model = Annotation
+    raw_id_fields = ("annotator",)
+    readonly_fields = ("created_at", "updated_at")
+    extra = 0
+
+
+class SuggestionInline(admin.TabularInline):
+    model = Suggestion
+    fields = ("method", "config_key", "status", "label", "model_name", "rollouts", "generated_tokens", "seconds")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
+@admin.register(Solution)
+class SolutionAdmin(FastAdmin):
+    list_display = (
+        "id",
+        "external_id",
+        "dataset",
+        "generator",
+        "subset",
+        "num_steps",
+        "status",
+        "annotation_count",
+        "imported_label",
+        "final_answer_correct",
+        "is_gold",
+        "created_at",
+    )
+    list_select_related = ("dataset",)
+    list_filter = ("status", "is_gold", "final_answer_correct", "subset", "dataset")
+    search_fields = ("external_id", "=content_hash", "generator")
+    raw_id_fields = ("dataset", "problem")
+    readonly_fields = ("content_hash", "num_steps", "annotation_count", "created_at")
+    inlines = (AnnotationInline, SuggestionInline)
+
+
+@admin.register(Annotation)
+class AnnotationAdmin(FastAdmin):
+    list_display = (
+        "id",
+        "solution",
+        "annotator",
+        "earliest_error_step",
+        "seconds_spent",
+        "suggestions_visible",
+        "flag_ambiguous",
+        "flag_reference_wrong",
+        "flag_unsure",
+        "created_at",
+    )
+    list_select_related = ("solution", "annotator")
+    list_filter = ("suggestions_visible", "flag_unsure", "flag_ambiguous", "flag_reference_wrong", "solution__dataset")
+    search_fields = ("annotator__username", "solution__external_id", "rationale")
+    raw_id_fields = ("solution", "annotator")
+
+
+@admin.register(Suggestion)
+class SuggestionAdmin(FastAdmin):
+    list_display = (
+        "id",
+        "solution",
+        "method",
+        "config_key",
+        "status",
+        "label",
+        "model_name",
+        "rollouts",
+        "generated_tokens",
+        "seconds",
+        "updated_at",
+    )
+    list_select_related = ("solution",)
+    list_filter = ("method", "status", "engine")
+    search_fields = ("solution__external_id", "model_name", "error")
+    raw_id_fields = ("solution",)
+
+
+class FinalLabelChangeInline(admin.TabularInline):
+    model = FinalLabelChange
+    fk_name = "solution"
+    fields = ("changed_at", "changed_by", "from_label", "to_label", "from_source", "to_source", "reason")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
+@admin.register(FinalLabel)
+class FinalLabelAdmin(FastAdmin):
+    list_display = ("solution", "label", "source", "agreement", "decided_by", "decided_at")
+    list_select_related = ("solution", "decided_by")
+    list_filter = ("source", "solution__dataset")
+    search_fields = ("solution__external_id",)
+    raw_id_fields = ("solution", "decided_by")
+
+
+@admin.register(FinalLabelChange)
+class FinalLabelChangeAdmin(FastAdmin):
+    list_display = ("solution", "from_label", "to_label", "from_source", "to_source", "changed_by", "changed_at")
+    list_select_related = ("solution", "changed_by")
+    list_filter = ("to_source",)
+    search_fields = ("solution__external_id", "reason")
+    raw_id_fields = ("solution", "changed_by")
+
+
+@admin.register(Claim)
+class ClaimAdmin(FastAdmin):
+    list_display = ("solution", "annotator", "claimed_at", "expires_at")
+    list_select_related = ("solution", "annotator")
+    raw_id_fields = ("solution", "annotator")
+
+
+@admin.register(Export)
+class ExportAdmin(FastAdmin):
+    list_display = (
+        "id",
+        "dataset",
+        "format",
+        "file_format",
+        "status",
+        "rows_done",
+        "rows_total",
+        "created_by",
+        "created_at",
+    )
+    list_select_related = ("dataset", "created_by")
+    list_filter = ("status", "format")
+    raw_id_fields = ("dataset", "created_by")

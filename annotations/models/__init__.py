@@ -1,0 +1,32 @@
+"""Data model of the labelling side: datasets, problems, solutions, annotations, suggestions, labels."""
+
+from annotations.models.claims import Claim
+from annotations.models.datasets import Dataset, DatasetMembership, MembershipRole
+from annotations.models.exports import Export, ExportStatus
+from annotations.models.labels import (
+    Annotation,
+    FinalLabel,
+    FinalLabelChange,
+    FinalLabelSource,
+    Suggestion,
+    SuggestionStatus,
+)
+from annotations.models.solutions import Problem, Solution, SolutionStatus
+
+__all__ = [
+    "Annotation",
+    "Claim",
+    "Dataset",
+    "DatasetMembership",
+    "Export",
+    "ExportStatus",
+    "FinalLabel",
+    "FinalLabelChange",
+    "FinalLabelSource",
+    "MembershipRole",
+    "Problem",
+    "Solution",
+    "SolutionStatus",
+    "Suggestion",
+    "SuggestionStatus",
+]

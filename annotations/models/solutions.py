@@ -1,0 +1,81 @@
+"""Problems and the model-written solutions to them."""
+
+from django.db import models
+from django.db.models import Q
+
+from annotations.models.datasets import Dataset
+
+
+class Problem(models.Model):
+    """A math question in a dataset, with an optional reference answer and solution."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="problems")
+    text = models.TextField()
+    reference_answer = models.TextField(blank=True)
+    reference_solution = models.TextField(blank=True)
+    content_hash = models.CharField(max_length=64, help_text="sha256 of the problem text.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["dataset", "content_hash"], name="problem_unique_text")]
+
+    def __str__(self) -> str:
+        return self.text[:80]
+
+
+class SolutionStatus(models.TextChoices):
+    OPEN = "open", "Needs annotations"
+    NEEDS_REVIEW = "needs_review", "Needs review"
+    FINAL = "final", "Final label"
+    DISCARDED = "discarded", "Discarded"
+
+
+class Solution(models.Model):
+    """One model-written answer to a problem: ordered steps, generator, final answer."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="solutions")
+    problem = models.ForeignKey(Problem, on_delete=models.CASCADE, related_name="solutions")
+    external_id = models.CharField(max_length=200, blank=True)
+    content_hash = models.CharField(max_length=64, help_text="sha256 of problem text and steps.")
+    steps = models.JSONField(help_text="Ordered list of step strings.")
+    num_steps = models.PositiveIntegerField()
+    generator = models.CharField(max_length=200, blank=True)
+    subset = models.CharField(max_length=100, blank=True, help_text="Source subset, e.g. gsm8k or math.")
+    final_answer = models.TextField(blank=True)
+    final_answer_correct = models.BooleanField(
+        null=True, blank=True, help_text="The source's verdict when it gave one, else the answer check's."
+    )
+    answer_check = models.BooleanField(
+        null=True, blank=True, help_text="math-verify: final answer equals the reference answer (null = not checked)."
+    )
+    imported_label = models.IntegerField(null=True, blank=True, help_text="Earliest error step from the source.")
+    is_gold = models.BooleanField(default=False)
+    metadata = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=20, choices=SolutionStatus.choices, default=SolutionStatus.OPEN)
+    annotation_count = models.PositiveIntegerField(default=0)
+    needs_humans = models.BooleanField(default=True, help_text="False when triage auto-accepted it.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dataset", "external_id"], condition=~Q(external_id=""), name="solution_unique_external_id"
+            ),
+            models.UniqueConstraint(
+                fields=["dataset", "content_hash"], condition=Q(external_id=""), name="solution_unique_content"
+            ),
+            models.CheckConstraint(condition=Q(num_steps__gte=1), name="solution_has_steps"),
+            models.CheckConstraint(
+                condition=Q(imported_label__isnull=True)
+                | (Q(imported_label__gte=-1) & Q(imported_label__lt=models.F("num_steps"))),
+                name="solution_imported_label_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["dataset", "status", "needs_humans", "id"], name="solution_queue_idx"),
+            models.Index(fields=["dataset", "status", "annotation_count", "id"], name="solution_queue_fewest_idx"),
+            models.Index(fields=["dataset", "generator"], name="solution_generator_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.external_id or f"solution {self.pk}"

@@ -1,0 +1,81 @@
+"""Cross-cutting HTTP concerns: request ids, a clean 503 when the database is away, and CSP."""
+
+import logging
+import re
+import uuid
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, close_old_connections
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from prmweb.logging import request_id_var
+
+logger = logging.getLogger(__name__)
+
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+DEFAULT_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+
+
+class RequestIdMiddleware:
+    """Give each request an id (or keep a sane incoming X-Request-ID) for logs and the response."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            request_id_var.reset(token)
+        response["X-Request-ID"] = request_id
+        return response
+
+
+class DatabaseUnavailableMiddleware:
+    """Answer 503 instead of a traceback while the database cannot be reached."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            return self.get_response(request)
+        except (OperationalError, InterfaceError):
+            return self._unavailable()
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, OperationalError | InterfaceError):
+            return self._unavailable()
+        return None
+
+    @staticmethod
+    def _unavailable() -> HttpResponse:
+        logger.warning("database unavailable", exc_info=True)
+        # Drop broken connections now so the next request reconnects without a restart.
+        close_old_connections()
+        response = JsonResponse(
+            {"message": "The database is unavailable; try again shortly.", "errors": {}}, status=503
+        )
+        response["Retry-After"] = "5"
+        return response
+
+
+class ContentSecurityPolicyMiddleware:
+    """Send a Content-Security-Policy header: stored text may be shown, never executed."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if "Content-Security-Policy" not in response:
+            response["Content-Security-Policy"] = getattr(settings, "CONTENT_SECURITY_POLICY", DEFAULT_CSP)
+        return response

@@ -1,0 +1,146 @@
+"""Cross-cutting HTTP behaviour: the strict JSON parser, the error shape, request ids, CSP, health."""
+
+import json
+import logging
+
+import pytest
+from django.db import OperationalError
+from django.test import override_settings
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.test import APIRequestFactory
+from rest_framework.views import APIView
+
+from prmweb.errors import ApplicationError
+from prmweb.logging import JsonFormatter, RequestIdFilter, request_id_var
+
+
+class EchoView(APIView):
+    permission_classes = (AllowAny,)
+    authentication_classes = ()
+
+    def post(self, request):
+        if request.data == {"fail": "app"}:
+            raise ApplicationError("Nope.", errors={"steps[2]": ["Bad step."]}, status_code=409)
+        if request.data == {"fail": "db"}:
+            raise OperationalError("server closed the connection unexpectedly")
+        if request.data == {"fail": "bug"}:
+            raise RuntimeError("boom")
+        return Response({"received": request.data})
+
+
+def _post(body: bytes):
+    request = APIRequestFactory().post("/echo/", body, content_type="application/json")
+    response = EchoView.as_view()(request)
+    response.render()
+    return response.status_code, json.loads(response.content)
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (b'{"steps": ["a", ', "JSON parse error"),
+        (b'{"x": NaN}', "NaN is not valid JSON"),
+        (b'{"x": "\xff\xfe"}', "not valid UTF-8"),
+        (b"[" * 5000 + b"]" * 5000, "JSON parse error"),
+    ],
+)
+def test_malformed_json_is_a_400_with_a_message(body, message):
+    status, data = _post(body)
+    assert status == 400
+    assert message in data["message"]
+    assert set(data) == {"message", "errors"}
+
+
+def test_nul_byte_is_refused_naming_the_field():
+    status, data = _post(b'{"steps": ["ok", "bad\\u0000step"]}')
+    assert status == 400
+    assert data["errors"] == {"steps[1]": ["This value contains a NUL character."]}
+    assert data["message"] == "Invalid input. steps[1]: This value contains a NUL character."
+
+
+def test_lone_surrogate_is_refused_naming_the_field():
+    status, data = _post(b'{"problem": "x \\ud800 y"}')
+    assert status == 400
+    assert "problem" in data["errors"]
+    assert "unpaired surrogate" in data["errors"]["problem"][0]
+
+
+def test_moderately_deep_nesting_is_refused_naming_the_depth():
+    body = json.dumps({"metadata": json.loads("[" * 40 + "]" * 40)}).encode()
+    status, data = _post(body)
+    assert status == 400
+    assert "nested deeper than 32 levels" in data["message"]
+
+
+def test_valid_unicode_passes_through_unchanged():
+    payload = {"problem": "Résolvez $x^2 = 4$ 🙂", "steps": ["√4 = 2"]}
+    status, data = _post(json.dumps(payload).encode())
+    assert status == 200
+    assert data["received"] == payload
+
+
+def test_application_error_keeps_its_status_and_fields():
+    status, data = _post(b'{"fail": "app"}')
+    assert status == 409
+    assert data == {"message": "Nope.", "errors": {"steps[2]": ["Bad step."]}}
+
+
+def test_database_outage_is_a_503_not_a_traceback():
+    status, data = _post(b'{"fail": "db"}')
+    assert status == 503
+    assert data["message"] == "The database is unavailable; try again shortly."
+
+
+def test_unknown_error_is_a_logged_500_without_details(caplog):
+    with caplog.at_level(logging.ERROR):
+        status, data = _post(b'{"fail": "bug"}')
+    assert status == 500
+    assert data == {"message": "Internal server error.", "errors": {}}
+    assert "boom" not in json.dumps(data)
+    assert any("unhandled API error" in record.message for record in caplog.records)
+
+
+@pytest.mark.django_db
+def test_responses_carry_request_id_and_csp(client):
+    response = client.get("/health/", HTTP_X_REQUEST_ID="abc-123")
+    assert response["X-Request-ID"] == "abc-123"
+    assert "script-src 'self'" in response["Content-Security-Policy"]
+    forged = client.get("/health/", HTTP_X_REQUEST_ID="<script>")
+    assert forged["X-Request-ID"] != "<script>"
+    assert len(forged["X-Request-ID"]) == 32
+
+
+@pytest.mark.django_db
+def test_health_reports_database_and_embedded_broker(client):
+    response = client.get("/health/")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": True, "broker": None}
+
+
+@pytest.mark.django_db
+def test_health_is_503_when_the_configured_broker_is_down(client):
+    with override_settings(CELERY_BROKER_URL="redis://127.0.0.1:1/0"):
+        from prmweb.celery import app
+
+        original = app.conf.broker_url
+        app.conf.broker_url = "redis://127.0.0.1:1/0"
+        try:
+            response = client.get("/health/")
+        finally:
+            app.conf.broker_url = original
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable", "database": True, "broker": False}
+
+
+def test_json_logs_carry_the_request_id():
+    record = logging.LogRecord("prmweb", logging.INFO, __file__, 1, "hello %s", ("world",), None)
+    token = request_id_var.set("req-42")
+    try:
+        RequestIdFilter().filter(record)
+    finally:
+        request_id_var.reset(token)
+    line = json.loads(JsonFormatter().format(record))
+    assert line["message"] == "hello world"
+    assert line["request_id"] == "req-42"
+    assert line["level"] == "INFO"

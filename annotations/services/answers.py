@@ -1,0 +1,68 @@
+"""Check solutions' final answers against their problems' reference answers and store the verdicts."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from annotations.models import Solution
+from scoring.answers import answers_equivalent, extract_final_answer
+
+CHECK_CHUNK_SIZE = 500
+
+
+@dataclass(frozen=True)
+class AnswerCheckResult:
+    """How many solutions were checked, how many matched, and how many had no reference answer."""
+
+    checked: int
+    matched: int
+    without_reference: int
+
+
+def solutions_check_answers(*, solution_ids: Sequence[int]) -> AnswerCheckResult:
+    """Compare each solution's final answer with its problem's reference answer and store the result.
+
+    For every solution whose problem has a reference answer: fill a blank `final_answer` with the
+    extracted one (last `\\boxed{}`, else the last step), set `answer_check`, and set
+    `final_answer_correct` only where the source gave none. Solutions without a reference answer and
+    unknown ids are left alone. Idempotent: the same input gives the same stored values. One read and
+    one bulk update per chunk of solutions, whatever their number.
+    """
+    ids = sorted(set(solution_ids))
+    checked = matched = without_reference = 0
+    for start in range(0, len(ids), CHECK_CHUNK_SIZE):
+        chunk = ids[start : start + CHECK_CHUNK_SIZE]
+        result = _check_chunk(chunk)
+        checked += result.checked
+        matched += result.matched
+        without_reference += result.without_reference
+    return AnswerCheckResult(checked=checked, matched=matched, without_reference=without_reference)
+
+
+@transaction.atomic
+def _check_chunk(solution_ids: list[int]) -> AnswerCheckResult:
+    solutions = list(
+        Solution.objects.filter(pk__in=solution_ids)
+        .select_related("problem")
+        .only("id", "steps", "final_answer", "final_answer_correct", "answer_check", "problem__reference_answer")
+    )
+    to_update = []
+    for solution in solutions:
+        reference = solution.problem.reference_answer.strip()
+        if not reference:
+            continue
+        final_answer = solution.final_answer.strip() or extract_final_answer(solution.steps)
+        verdict = answers_equivalent(final_answer, reference)
+        solution.final_answer = solution.final_answer or final_answer
+        solution.answer_check = verdict
+        if solution.final_answer_correct is None:
+            solution.final_answer_correct = verdict
+        to_update.append(solution)
+    if to_update:
+        Solution.objects.bulk_update(to_update, ["final_answer", "answer_check", "final_answer_correct"])
+    return AnswerCheckResult(
+        checked=len(to_update),
+        matched=sum(1 for solution in to_update if solution.answer_check),
+        without_reference=len(solutions) - len(to_update),
+    )

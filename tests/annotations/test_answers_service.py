@@ -13,7 +13,7 @@ from tests.factories import DatasetFactory, ProblemFactory, SolutionFactory
 pytestmark = pytest.mark.django_db
 
 
-def _solution(reference: str, steps: list[str], **fields) -> Solution:
+def _solution(reference, steps, **fields):
     dataset = DatasetFactory()
     problem = ProblemFactory(dataset=dataset, reference_answer=reference)
     return SolutionFactory(dataset=dataset, problem=problem, steps=steps, **fields)

@@ -41,3 +41,12 @@ class MethodResult:
     prompt_tokens: int = 0
     generated_tokens: int = 0
     details: dict[str, Any] = field(default_factory=dict)
+
+
+class MethodConfigError(ValueError):
+    """A method configuration value is invalid; `field` names the offending setting."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message

@@ -1,0 +1,233 @@
+"""Normalise math text to plain arithmetic and evaluate it exactly with SymPy rationals.
+
+`normalize` rewrites LaTeX and Unicode operators (`\\times`, `\\frac{a}{b}`, Unicode signs, thousands commas)
+into `+ - * / ^ ( ) %`; `evaluate` parses one side of an equation with a small recursive-descent
+parser (never `eval` or `sympify`) into an exact `sympy.Rational`, or returns None when the text is not
+plain arithmetic.
+"""
+
+import re
+from dataclasses import dataclass
+
+import sympy
+
+MAX_EXPONENT = 64
+_TOKEN = re.compile(r"\s*(?:(?P<num>\d+(?:\.\d+)?|\.\d+)|(?P<op>[-+*/^()%]))")
+_LITERAL = re.compile(r"^(?P<minus>-?)\s*(?P<num>\d+(?:\.(?P<decimals>\d+))?|\.(?P<bare>\d+))\s*(?P<percent>%?)$")
+
+_FRACTION = re.compile(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
+_NUMERIC_FRACTION = re.compile(r"\\[dt]?frac\s*\{\s*(\d+(?:\.\d+)?)\s*\}\s*\{\s*(\d+(?:\.\d+)?)\s*\}")
+_SHORT_FRACTION = re.compile(r"\\[dt]?frac\s*(\d)\s*(\d)")
+_BRACED_POWER = re.compile(r"\^\s*\{([^{}]*)\}")
+_TEXT_COMMAND = re.compile(r"\\(?:text|textbf|mathrm|mathbf|mbox|boxed)\s*\{([^{}]*)\}")
+_TIMES_LETTER = re.compile(r"(?<=[\d)])[ \t]*[xX][ \t]*(?=[\d(])")
+_THOUSANDS = (
+    re.compile(r"(?<=\d)\{,\}(?=\d{3})"),
+    re.compile(r"(?<=\d)\\,(?=\d{3})"),
+    re.compile(r"(?<=\d),(?=\d{3}(?!\d))"),
+)
+_REPLACEMENTS = (
+    ("\\times", " * "),
+    ("\\cdot", " * "),
+    ("\\ast", " * "),
+    ("\\div", " / "),
+    ("\\approx", " ≈ "),
+    ("\\left", ""),
+    ("\\right", ""),
+    ("\\%", "%"),
+    ("\\$", " "),
+    ("\\(", " "),
+    ("\\)", " "),
+    ("\\[", " "),
+    ("\\]", " "),
+    ("\\,", " "),
+    ("\\;", " "),
+    ("\\:", " "),
+    ("\\!", ""),
+    ("\\quad", " "),
+    ("**", " "),
+    ("$", " "),
+    ("~", " "),
+    ("\u00d7", "*"),
+    ("·", "*"),
+    ("⋅", "*"),
+    ("∙", "*"),
+    ("÷", "/"),
+    ("\u2212", "-"),
+    ("\u00a0", " "),
+)
+
+
+def normalize(text: str) -> str:
+    """Return the text with LaTeX/Unicode arithmetic rewritten to plain operators and numbers."""
+    for pattern in _THOUSANDS:
+        text = pattern.sub("", text)
+    previous = None
+    while previous != text:
+        previous = text
+        text = _NUMERIC_FRACTION.sub(r"(\1/\2)", text)
+        text = _FRACTION.sub(r"((\1)/(\2))", text)
+        text = _TEXT_COMMAND.sub(r" \1 ", text)
+    text = _SHORT_FRACTION.sub(r"(\1/\2)", text)
+    text = _BRACED_POWER.sub(r"^(\1)", text)
+    for old, new in _REPLACEMENTS:
+        text = text.replace(old, new)
+    return _TIMES_LETTER.sub(" * ", text)
+
+
+class ExpressionError(ValueError):
+    """The text is not plain arithmetic (or is too large to evaluate safely)."""
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    """One side of an equation: its exact value and what it looks like.
+
+    `literal_unit` is set for a bare number (such as `3.25` or `40%`): one unit of its last shown digit,
+    in value terms (0.01 for `3.25`, 0.0001 for `3.25%`). `rounded_operands` is True when an expression
+    uses a number with two or more decimals (likely rounded, such as 0.33 or 3.14).
+    """
+
+    value: sympy.Rational
+    text: str
+    literal_unit: sympy.Rational | None
+    rounded_operands: bool
+    leading_number: sympy.Rational | None
+
+    @property
+    def is_literal(self) -> bool:
+        return self.literal_unit is not None
+
+
+class _Parser:
+    """Recursive descent over + - * / ^ ( ) % with implicit multiplication before '('."""
+
+    def __init__(self, text: str):
+        self.tokens = _tokenize(text)
+        self.position = 0
+        self.operators = 0
+        self.rounded = False
+
+    def peek(self) -> str | None:
+        return self.tokens[self.position] if self.position < len(self.tokens) else None
+
+    def take(self) -> str:
+        token = self.peek()
+        if token is None:
+            raise ExpressionError("unexpected end")
+        self.position += 1
+        return token
+
+    def parse(self) -> sympy.Rational:
+        value = self.sum()
+        if self.peek() is not None:
+            raise ExpressionError(f"unexpected {self.peek()!r}")
+        return value
+
+    def sum(self) -> sympy.Rational:
+        value = self.product()
+        while self.peek() in ("+", "-"):
+            operator = self.take()
+            self.operators += 1
+            right = self.product()
+            value = value + right if operator == "+" else value - right
+        return value
+
+    def product(self) -> sympy.Rational:
+        value = self.unary()
+        while self.peek() in ("*", "/", "("):
+            operator = self.take() if self.peek() != "(" else "*"
+            self.operators += 1
+            right = self.unary()
+            if operator == "/" and right == 0:
+                raise ExpressionError("division by zero")
+            value = value * right if operator == "*" else value / right
+        return value
+
+    def unary(self) -> sympy.Rational:
+        if self.peek() in ("-", "+"):
+            sign = -1 if self.take() == "-" else 1
+            return sign * self.unary()
+        return self.power()
+
+    def power(self) -> sympy.Rational:
+        base = self.atom()
+        if self.peek() != "^":
+            return base
+        self.take()
+        self.operators += 1
+        exponent = self.unary()
+        if not exponent.is_integer or abs(exponent) > MAX_EXPONENT or (base == 0 and exponent < 0):
+            raise ExpressionError("unsupported exponent")
+        return sympy.Rational(base**exponent)
+
+    def atom(self) -> sympy.Rational:
+        token = self.take()
+        if token == "(":
+            value = self.sum()
+            if self.take() != ")":
+                raise ExpressionError("unbalanced parentheses")
+        elif token[0].isdigit() or token[0] == ".":
+            value = sympy.Rational(token)
+            self.rounded = self.rounded or ("." in token and len(token.split(".")[1]) >= 2)
+        else:
+            raise ExpressionError(f"unexpected {token!r}")
+        while self.peek() == "%":
+            self.take()
+            value = value / 100
+        return value
+
+
+def _tokenize(text: str) -> list[str]:
+    tokens: list[str] = []
+    position = 0
+    stripped = text.rstrip()
+    while position < len(stripped):
+        match = _TOKEN.match(stripped, position)
+        if match is None:
+            raise ExpressionError(f"unexpected character {stripped[position]!r}")
+        tokens.append(match.group("num") or match.group("op"))
+        position = match.end()
+    return tokens
+
+
+def _literal_unit(text: str) -> sympy.Rational | None:
+    match = _LITERAL.match(text.strip())
+    if match is None:
+        return None
+    decimals = len(match.group("decimals") or match.group("bare") or "")
+    unit = sympy.Rational(1, 10**decimals)
+    return unit / 100 if match.group("percent") else unit
+
+
+def _leading_number(tokens: list[str]) -> sympy.Rational | None:
+    if tokens and tokens[0][0].isdigit() and len(tokens) > 1 and tokens[1] in "+-*/":
+        return sympy.Rational(tokens[0])
+    return None
+
+
+def evaluate(text: str, max_length: int = 200) -> Evaluated | None:
+    """Return one equation side evaluated exactly, or None when it is not plain arithmetic.
+
+    A percentage mixed with addition or subtraction (`50 + 10%`) is ambiguous in prose and returns None.
+    """
+    text = text.strip()
+    if not text or len(text) > max_length:
+        return None
+    if "%" in text and re.search(r"(?<=[\d)%\s])[-+]", text):
+        return None
+    try:
+        parser = _Parser(text)
+        value = parser.parse()
+    except (ExpressionError, ValueError, ZeroDivisionError, TypeError):
+        return None
+    unit = _literal_unit(text)
+    if unit is None and parser.operators == 0:
+        return None
+    return Evaluated(
+        value=value,
+        text=" ".join(text.split()),
+        literal_unit=unit,
+        rounded_operands=parser.rounded,
+        leading_number=_leading_number(parser.tokens),
+    )

@@ -1,3 +1,21 @@
-from django.urls import URLPattern, URLResolver
+"""REST API of the annotations app, mounted under /api/v1/."""
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from django.urls import path
+
+from annotations.apis.datasets import DatasetDetailAPI, DatasetListCreateAPI
+from annotations.apis.exports import ExportDetailAPI, ExportDownloadAPI, ExportListCreateAPI
+from annotations.apis.me import MeAPI
+from annotations.apis.solutions import SolutionDetailAPI, SolutionListCreateAPI
+
+app_name = "api"
+
+urlpatterns = [
+    path("me/", MeAPI.as_view(), name="me"),
+    path("datasets/", DatasetListCreateAPI.as_view(), name="dataset-list"),
+    path("datasets/<slug:slug>/", DatasetDetailAPI.as_view(), name="dataset-detail"),
+    path("datasets/<slug:slug>/solutions/", SolutionListCreateAPI.as_view(), name="solution-list"),
+    path("datasets/<slug:slug>/solutions/<int:solution_id>/", SolutionDetailAPI.as_view(), name="solution-detail"),
+    path("exports/", ExportListCreateAPI.as_view(), name="export-list"),
+    path("exports/<int:export_id>/", ExportDetailAPI.as_view(), name="export-detail"),
+    path("exports/<int:export_id>/download/", ExportDownloadAPI.as_view(), name="export-download"),
+]

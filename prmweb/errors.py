@@ -3,6 +3,8 @@
 import logging
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
@@ -37,6 +39,13 @@ class PermissionDeniedError(ApplicationError):
     status_code = 403
 
 
+def body_too_large_error(size: int | None, limit: int) -> ApplicationError:
+    """Return the 413 for a request body over DATA_UPLOAD_MAX_MEMORY_SIZE (size None: not declared)."""
+    has = f"{size} bytes" if size is not None else "more than that"
+    message = f"The request body is too large: the limit is {limit} bytes (it has {has}). Send smaller batches."
+    return ApplicationError(message, errors={"body": [message]}, status_code=413)
+
+
 def _first_message(errors: Any, path: str = "") -> str:
     """Return "field: message" for the first error in a nested DRF error structure."""
     if isinstance(errors, dict):
@@ -55,6 +64,8 @@ def _first_message(errors: Any, path: str = "") -> str:
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Render every API error as {"message": ..., "errors": ...}; unknown errors are logged 500s."""
+    if isinstance(exc, RequestDataTooBig):  # Django refused to read `request.body` past its limit
+        exc = body_too_large_error(None, settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0)
     if isinstance(exc, ApplicationError):
         return Response({"message": exc.message, "errors": exc.errors}, status=exc.status_code)
     if isinstance(exc, OperationalError | InterfaceError):

@@ -6,41 +6,57 @@ every item is validated first and a single bad item rejects the whole batch with
 
 import hashlib
 import json
+import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, transaction
 
 from annotations import hooks
 from annotations.models import Dataset, FinalLabel, FinalLabelSource, Problem, Solution
-from prmweb.errors import ApplicationError
+from annotations.services.solution_input import (
+    INPUT_FIELDS,
+    MAX_BATCH_ITEMS,
+    MAX_METADATA_BYTES,
+    MAX_PROBLEM_CHARS,
+    MAX_SHORT_CHARS,
+    MAX_STEP_CHARS,
+    MAX_STEPS,
+    MAX_TEXT_CHARS,
+    Errors,
+    SolutionInput,
+    solution_input_from_mapping,
+    validate_batch,
+    validate_solution_input,
+)
+from prmweb.errors import ApplicationError, ConflictError
 
-MAX_BATCH_ITEMS = 1000
-MAX_STEPS = 200
-MAX_STEP_CHARS = 20_000
-MAX_PROBLEM_CHARS = 50_000
-MAX_TEXT_CHARS = 50_000
-MAX_SHORT_CHARS = 200
-MAX_METADATA_BYTES = 20_000
+__all__ = [
+    "INPUT_FIELDS",
+    "MAX_BATCH_ITEMS",
+    "MAX_METADATA_BYTES",
+    "MAX_PROBLEM_CHARS",
+    "MAX_SHORT_CHARS",
+    "MAX_STEPS",
+    "MAX_STEP_CHARS",
+    "MAX_TEXT_CHARS",
+    "IngestResult",
+    "IngestedItem",
+    "SolutionInput",
+    "content_hash",
+    "problem_hash",
+    "solutions_ingest",
+    "solutions_ingest_json",
+    "validate_batch",
+    "validate_solution_input",
+]
 
+logger = logging.getLogger(__name__)
 
-@dataclass(frozen=True)
-class SolutionInput:
-    """One solution to ingest, as plain data (from JSON, a file record or a form)."""
-
-    problem: str
-    steps: list[str]
-    external_id: str = ""
-    generator: str = ""
-    subset: str = ""
-    reference_answer: str = ""
-    reference_solution: str = ""
-    final_answer: str = ""
-    final_answer_correct: bool | None = None
-    label: int | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
+# Concurrent batches sharing items collide on the unique constraints; each retry sees more of them stored.
+MAX_STORE_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -75,138 +91,160 @@ def problem_hash(problem: str) -> str:
     return hashlib.sha256(problem.encode("utf-8")).hexdigest()
 
 
-def _text_errors(value: Any, limit: int, *, required: bool) -> list[str]:
-    if not isinstance(value, str):
-        return ["Must be a string."]
-    if required and not value.strip():
-        return ["This field may not be blank."]
-    if len(value) > limit:
-        return [f"Ensure this field has no more than {limit} characters (it has {len(value)})."]
-    return []
+def _first_error(errors: dict[str, Any]) -> str:
+    """Return "field: message" (or "item N, field: message") for the first error, for the summary line."""
+    key, value = next(iter(errors.items()))
+    if isinstance(value, dict):
+        return f"item {key}, {_first_error(value)}"
+    return f"{key}: {value[0]}"
 
 
-def _steps_errors(steps: Any) -> dict[str, list[str]]:
-    if not isinstance(steps, list) or not steps:
-        return {"steps": ["Must be a non-empty list of non-empty strings."]}
-    if len(steps) > MAX_STEPS:
-        return {"steps": [f"Ensure this list has no more than {MAX_STEPS} steps (it has {len(steps)})."]}
-    errors: dict[str, list[str]] = {}
-    for index, step in enumerate(steps):
-        if found := _text_errors(step, MAX_STEP_CHARS, required=True):
-            errors[f"steps[{index}]"] = found
-    return errors
+def _check_batch_size(count: int) -> None:
+    if count > MAX_BATCH_ITEMS:
+        raise ApplicationError(
+            f"A batch holds at most {MAX_BATCH_ITEMS} solutions (this one has {count}); nothing was stored.",
+            errors={"batch": [f"Ensure this list has no more than {MAX_BATCH_ITEMS} items (it has {count})."]},
+            status_code=413,
+        )
+    if count == 0:
+        raise ApplicationError(
+            "The batch is empty; nothing was stored.", errors={"batch": ["Send at least one solution."]}
+        )
 
 
-def _label_errors(label: Any, steps: Any) -> list[str]:
-    if label is None:
-        return []
-    if isinstance(label, bool) or not isinstance(label, int):
-        return ["Must be an integer."]
-    if isinstance(steps, list) and steps and not -1 <= label < len(steps):
-        return [f"Must be -1 (all steps correct) or a step index from 0 to {len(steps) - 1}."]
-    return []
+def _reject(errors: dict[str, Errors], total: int) -> ApplicationError:
+    return ApplicationError(
+        f"{len(errors)} of {total} solutions are invalid; nothing was stored. {_first_error(errors)}",
+        errors=dict(errors),
+    )
 
 
-def validate_solution_input(item: SolutionInput) -> dict[str, list[str]]:
-    """Return {field: [messages]} for everything wrong with one item (empty when it is valid)."""
-    errors: dict[str, list[str]] = {}
-    for name, limit, required in (
-        ("problem", MAX_PROBLEM_CHARS, True),
-        ("external_id", MAX_SHORT_CHARS, False),
-        ("generator", MAX_SHORT_CHARS, False),
-        ("subset", 100, False),
-        ("reference_answer", MAX_TEXT_CHARS, False),
-        ("reference_solution", MAX_TEXT_CHARS, False),
-        ("final_answer", MAX_TEXT_CHARS, False),
-    ):
-        if found := _text_errors(getattr(item, name), limit, required=required):
-            errors[name] = found
-    errors.update(_steps_errors(item.steps))
-    if found := _label_errors(item.label, item.steps):
-        errors["label"] = found
-    if item.final_answer_correct is not None and not isinstance(item.final_answer_correct, bool):
-        errors["final_answer_correct"] = ["Must be a boolean."]
-    if not isinstance(item.metadata, dict):
-        errors["metadata"] = ["Must be a JSON object."]
-    elif len(json.dumps(item.metadata, ensure_ascii=False)) > MAX_METADATA_BYTES:
-        errors["metadata"] = [f"Must serialize to at most {MAX_METADATA_BYTES} characters."]
-    return errors
+def solutions_ingest_json(
+    *, dataset: Dataset, payload: Any, user: AbstractBaseUser | AnonymousUser | None = None
+) -> IngestResult:
+    """Ingest decoded JSON: one solution object or a list of them (see `solutions_ingest`).
 
-
-def validate_batch(items: Sequence[SolutionInput]) -> dict[str, dict[str, list[str]]]:
-    """Return {index: {field: [messages]}} for every invalid item, and duplicate ids within the batch."""
-    errors: dict[str, dict[str, list[str]]] = {}
-    seen_ids: dict[str, int] = {}
-    for index, item in enumerate(items):
-        item_errors = validate_solution_input(item)
-        if item.external_id and isinstance(item.external_id, str):
-            if item.external_id in seen_ids:
-                item_errors.setdefault("id", []).append(
-                    f"Duplicate id {item.external_id!r} in this batch (also item {seen_ids[item.external_id]})."
-                )
-            else:
-                seen_ids[item.external_id] = index
-        if item_errors:
-            errors[str(index)] = item_errors
-    return errors
+    A rejected single object reports errors by field; a rejected list reports them by item index.
+    Unknown and missing fields are reported together with every other problem of the batch.
+    """
+    single = isinstance(payload, dict)
+    if not single and not isinstance(payload, list):
+        raise ApplicationError(
+            "Send one solution object or a list of them; nothing was stored.",
+            errors={"non_field_errors": ["Expected a JSON object or a JSON array of objects."]},
+        )
+    records: list[Any] = [payload] if single else payload
+    _check_batch_size(len(records))
+    built = [solution_input_from_mapping(record) for record in records]
+    errors_by_index = validate_batch([item for item, _ in built])
+    for index, (_, structural) in enumerate(built):
+        if structural:  # "required" and "unknown" replace the value checks of the same field
+            errors_by_index[str(index)] = {**errors_by_index.get(str(index), {}), **structural}
+    if errors_by_index:
+        if single:
+            errors = errors_by_index["0"]
+            message = f"The solution is invalid; nothing was stored. {_first_error(errors)}"
+            raise ApplicationError(message, errors=errors)
+        ordered = {key: errors_by_index[key] for key in sorted(errors_by_index, key=int)}
+        raise _reject(ordered, len(records))
+    return _ingest_valid(dataset=dataset, items=[item for item, _ in built if item is not None])
 
 
 def solutions_ingest(
-    *, dataset: Dataset, items: Sequence[SolutionInput], user: AbstractBaseUser | None = None
+    *, dataset: Dataset, items: Sequence[SolutionInput], user: AbstractBaseUser | AnonymousUser | None = None
 ) -> IngestResult:
     """Validate and store a batch of solutions, all or nothing; return which were created or existed.
 
     Idempotent: an item whose external id (or, without one, whose problem+steps content) is already in
-    the dataset is reported as existing and left unchanged. After the commit, the ids of new solutions
-    go to the scoring hook and to the final-answer check. Raises ApplicationError naming each bad field.
+    the dataset is reported as existing and left unchanged; concurrent batches with the same items store
+    each once. After the commit, the ids of new solutions go to the final-answer check and the scoring
+    hook. Raises ApplicationError (400, or 413 for an oversized batch) naming each bad field.
     """
-    if len(items) > MAX_BATCH_ITEMS:
-        raise ApplicationError(
-            f"A batch holds at most {MAX_BATCH_ITEMS} solutions (this one has {len(items)}).",
-            errors={"items": [f"Ensure this list has no more than {MAX_BATCH_ITEMS} items."]},
-            status_code=413,
-        )
-    if not items:
-        raise ApplicationError("The batch is empty.", errors={"items": ["Send at least one solution."]})
+    _check_batch_size(len(items))
     errors = validate_batch(items)
     if errors:
-        raise ApplicationError(
-            f"{len(errors)} of {len(items)} solutions are invalid; nothing was stored.", errors=errors
-        )
-    try:
-        result = _store(dataset=dataset, items=items)
-    except IntegrityError:
-        # A concurrent request stored some of the same items first; now they are "existing".
-        result = _store(dataset=dataset, items=items)
-    return result
+        raise _reject(errors, len(items))
+    return _ingest_valid(dataset=dataset, items=items)
+
+
+def _ingest_valid(*, dataset: Dataset, items: Sequence[SolutionInput]) -> IngestResult:
+    for _attempt in range(MAX_STORE_ATTEMPTS):
+        try:
+            return _store(dataset=dataset, items=items)
+        except IntegrityError:
+            # A concurrent request stored some of the same items first; on retry they are "existing".
+            logger.info("ingestion collided with a concurrent batch for dataset %s; retrying", dataset.pk)
+    raise ConflictError(
+        "Concurrent requests kept storing the same solutions; nothing was stored. Send the batch again.",
+        errors={"batch": ["Conflicted with concurrent ingestion; retry."]},
+    )
 
 
 @transaction.atomic
 def _store(*, dataset: Dataset, items: Sequence[SolutionInput]) -> IngestResult:
     hashes = [content_hash(item.problem, item.steps) for item in items]
-    by_external = dict(
-        Solution.objects.filter(
-            dataset=dataset, external_id__in=[item.external_id for item in items if item.external_id]
-        ).values_list("external_id", "id")
-    )
-    by_content = dict(
-        Solution.objects.filter(dataset=dataset, external_id="", content_hash__in=hashes).values_list(
-            "content_hash", "id"
-        )
-    )
+    existing_by_index = _existing_solution_ids(dataset, items, hashes)
     results: dict[int, IngestedItem] = {}
     to_create: list[tuple[int, SolutionInput, str]] = []
-    seen_content: dict[str, int] = {}
+    first_with_content: dict[str, int] = {}
+    duplicates: list[int] = []
     for index, (item, digest) in enumerate(zip(items, hashes, strict=True)):
-        existing_id = by_external.get(item.external_id) if item.external_id else by_content.get(digest)
-        if existing_id is None and not item.external_id and digest in seen_content:
-            existing_id = -1  # same content twice in one batch: store once
-        if existing_id is not None and existing_id != -1:
-            results[index] = IngestedItem(index, "existing", existing_id, item.external_id)
-        elif existing_id is None:
+        if index in existing_by_index:
+            results[index] = IngestedItem(index, "existing", existing_by_index[index], item.external_id)
+        elif not item.external_id and digest in first_with_content:
+            duplicates.append(index)  # same content twice in one batch: store it once
+        else:
             to_create.append((index, item, digest))
             if not item.external_id:
-                seen_content[digest] = index
+                first_with_content[digest] = index
+    created = _create_solutions(dataset, to_create)
+    for (index, item, _), solution in zip(to_create, created, strict=True):
+        results[index] = IngestedItem(index, "created", solution.pk, item.external_id)
+    for index in duplicates:
+        first = results[first_with_content[hashes[index]]]
+        results[index] = IngestedItem(index, "existing", first.solution_id, items[index].external_id)
+    new_ids = [solution.pk for solution in created]
+    if new_ids:
+        dataset_id = dataset.pk
+        transaction.on_commit(lambda: _after_commit(dataset_id, new_ids))
+    return IngestResult(items=[results[index] for index in range(len(items))])
+
+
+def _existing_solution_ids(dataset: Dataset, items: Sequence[SolutionInput], hashes: list[str]) -> dict[int, int]:
+    """Return {item index: stored solution id} for items already in the dataset (one query)."""
+    external_ids = [item.external_id for item in items if item.external_id]
+    content_hashes = [digest for item, digest in zip(items, hashes, strict=True) if not item.external_id]
+    rows = Solution.objects.none().values_list("external_id", "content_hash", "id")
+    if external_ids:
+        rows = rows.union(
+            Solution.objects.filter(dataset=dataset, external_id__in=external_ids).values_list(
+                "external_id", "content_hash", "id"
+            )
+        )
+    if content_hashes:
+        rows = rows.union(
+            Solution.objects.filter(dataset=dataset, external_id="", content_hash__in=content_hashes).values_list(
+                "external_id", "content_hash", "id"
+            )
+        )
+    by_external: dict[str, int] = {}
+    by_content: dict[str, int] = {}
+    for external_id, digest, stored_id in rows:
+        if external_id:
+            by_external[external_id] = stored_id
+        else:
+            by_content[digest] = stored_id
+    found: dict[int, int] = {}
+    for index, (item, digest) in enumerate(zip(items, hashes, strict=True)):
+        solution_id = by_external.get(item.external_id) if item.external_id else by_content.get(digest)
+        if solution_id is not None:
+            found[index] = solution_id
+    return found
+
+
+def _create_solutions(dataset: Dataset, to_create: list[tuple[int, SolutionInput, str]]) -> list[Solution]:
+    if not to_create:
+        return []
     problems = _problems_for(dataset, [item for _, item, _ in to_create])
     solutions = [
         Solution(
@@ -225,30 +263,20 @@ def _store(*, dataset: Dataset, items: Sequence[SolutionInput]) -> IngestResult:
         )
         for _, item, digest in to_create
     ]
-    created = Solution.objects.bulk_create(solutions, batch_size=500)
-    FinalLabel.objects.bulk_create(
-        [
-            FinalLabel(
-                solution=solution,
-                label=solution.imported_label,
-                step_count=solution.num_steps,
-                source=FinalLabelSource.IMPORTED,
-            )
-            for solution in created
-            if solution.imported_label is not None
-        ],
-        batch_size=500,
-    )
-    for (index, item, _), solution in zip(to_create, created, strict=True):
-        results[index] = IngestedItem(index, "created", solution.pk, item.external_id)
-    for index, item in enumerate(items):
-        if index not in results:  # duplicate content within the batch
-            first = results[seen_content[hashes[index]]]
-            results[index] = IngestedItem(index, "existing", first.solution_id, item.external_id)
-    new_ids = [solution.pk for solution in created]
-    if new_ids:
-        transaction.on_commit(lambda: _after_commit(dataset.pk, new_ids))
-    return IngestResult(items=[results[index] for index in range(len(items))])
+    created = Solution.objects.bulk_create(solutions)
+    final_labels = [
+        FinalLabel(
+            solution=solution,
+            label=solution.imported_label,
+            step_count=solution.num_steps,
+            source=FinalLabelSource.IMPORTED,
+        )
+        for solution in created
+        if solution.imported_label is not None
+    ]
+    if final_labels:
+        FinalLabel.objects.bulk_create(final_labels)
+    return created
 
 
 def _problems_for(dataset: Dataset, items: Sequence[SolutionInput]) -> dict[str, Problem]:
@@ -268,8 +296,12 @@ def _problems_for(dataset: Dataset, items: Sequence[SolutionInput]) -> dict[str,
         for digest, item in wanted.items()
         if digest not in found
     ]
-    for problem in Problem.objects.bulk_create(missing, batch_size=500):
-        found[problem.content_hash] = problem
+    if missing:
+        # ON CONFLICT DO UPDATE returns the id of a problem a concurrent batch inserted meanwhile.
+        created = Problem.objects.bulk_create(
+            missing, update_conflicts=True, unique_fields=["dataset", "content_hash"], update_fields=["text"]
+        )
+        found.update({problem.content_hash: problem for problem in created})
     to_update = []
     for digest, problem in found.items():
         item = wanted[digest]
@@ -285,12 +317,11 @@ def _problems_for(dataset: Dataset, items: Sequence[SolutionInput]) -> dict[str,
 
 
 def _after_commit(dataset_id: int, solution_ids: list[int]) -> None:
-    from annotations.tasks import check_final_answers  # tasks import services; import late to avoid a cycle
-
+    """Enqueue the final-answer check and the scoring hook; a failure here never undoes stored rows."""
     try:
-        check_final_answers.delay(solution_ids)
-    except Exception:
-        import logging
+        from annotations.tasks import check_final_answers  # tasks import services: import late
 
-        logging.getLogger(__name__).exception("could not enqueue the final-answer check; the sweep will retry")
+        check_final_answers.delay(solution_ids)
+    except Exception:  # the solutions are stored; the periodic sweep re-enqueues what this missed
+        logger.exception("could not enqueue the final-answer check for %d solutions", len(solution_ids))
     hooks.notify_solutions_ingested(dataset_id=dataset_id, solution_ids=solution_ids)

@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from our static files: /api/docs/ works offline
     "annotations",
     "scoring",
 ]
@@ -130,6 +131,15 @@ SPECTACULAR_SETTINGS = {
 
 # Celery. No broker configured -> the embedded default: tasks run in-process, after the commit.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
+    # Offline docs under CSP script-src 'self': Swagger UI from drf-spectacular-sidecar's static files,
+    # its init script from SpectacularSwaggerSplitView (no inline JavaScript).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "SolutionStatusEnum": "annotations.models.solutions.SolutionStatus",
+        "SuggestionStatusEnum": "annotations.models.labels.SuggestionStatus",
+    },
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_RESULT_BACKEND = None

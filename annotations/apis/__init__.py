@@ -1,0 +1,1 @@
+"""REST API of the annotations app (DRF): thin views over services and selectors."""

@@ -1,0 +1,59 @@
+"""What every API view shares: the dataset behind a URL, pagination, the error body, the 403 message."""
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from annotations.selectors.datasets import DatasetAccess, dataset_access_get
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every error: a sentence for people and the problems by field (by item index for a bulk)."""
+
+    message = serializers.CharField()
+    errors = serializers.DictField(child=serializers.JSONField())  # type: ignore[assignment]
+
+
+def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
+    """Return the documented error responses for `extend_schema(responses=...)`."""
+    descriptions = {
+        400: "Invalid input; `errors` names each field (by item index for a list).",
+        401: "No valid token or session.",
+        403: "Authenticated but not allowed.",
+        404: "Not found, or a dataset you are not a member of.",
+        413: "Request body or batch over its limit.",
+    }
+    return {code: OpenApiResponse(ErrorSerializer, description=descriptions[code]) for code in codes}
+
+
+class Pagination(PageNumberPagination):
+    """`?page=N` (from 1) and `?page_size=N` (default 50, at most 500)."""
+
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+class BaseAPIView(APIView):
+    """An API view whose 403 says what was refused (composed permission classes carry no message)."""
+
+    denied_message = "You do not have permission to perform this action."
+
+    def permission_denied(self, request: Request, message: str | None = None, code: str | None = None) -> Any:
+        super().permission_denied(request, message=message or self.denied_message, code=code)
+
+
+class DatasetScopedAPIView(BaseAPIView):
+    """A view under /datasets/<slug>/: resolves the dataset once per request, 404 for non-members."""
+
+    def get_access(self) -> DatasetAccess:
+        """Return the URL's dataset as the requesting user sees it (cached for the request)."""
+        cached: DatasetAccess | None = getattr(self, "_access", None)
+        if cached is None:
+            cached = dataset_access_get(slug=self.kwargs["slug"], user=self.request.user)
+            self._access = cached
+        return cached

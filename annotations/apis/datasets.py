@@ -1,0 +1,136 @@
+"""Datasets over REST: create and list (`/datasets/`), read and change settings (`/datasets/<slug>/`)."""
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from annotations.apis.common import BaseAPIView, DatasetScopedAPIView, Pagination, error_responses
+from annotations.models import Dataset, MembershipRole
+from annotations.permissions import InManagerGroup, IsDatasetManager, IsDatasetMember, IsReadOnly, IsStaff
+from annotations.selectors.datasets import dataset_get_with_counts, dataset_list_for_user
+from annotations.services.datasets import DATASET_SETTINGS_FIELDS, dataset_create, dataset_update
+
+
+class StrictSerializerMixin:
+    """Refuse fields the serializer does not know instead of silently dropping them."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            known = {name for name, field in self.fields.items() if not field.read_only}  # type: ignore[attr-defined]
+            unknown = sorted(str(name) for name in set(data) - known)
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: [f"Unknown field. Allowed fields: {', '.join(sorted(known))}."] for name in unknown}
+                )
+        return super().to_internal_value(data)  # type: ignore[misc]
+
+
+class DatasetInSerializer(StrictSerializerMixin, serializers.ModelSerializer):
+    """Settings a client may send: name, slug, texts and the annotation protocol."""
+
+    slug = serializers.SlugField(max_length=100, help_text="URL name of the dataset: letters, digits, - and _.")
+    scoring_methods = serializers.ListField(
+        child=serializers.CharField(max_length=30),
+        max_length=20,
+        required=False,
+        help_text='Suggestion methods prefilled after ingestion, e.g. ["arithmetic", "mc"].',
+    )
+    audit_rate = serializers.FloatField(min_value=0, max_value=1, required=False)
+    gold_rate = serializers.FloatField(min_value=0, max_value=1, required=False)
+
+    class Meta:
+        model = Dataset
+        fields = DATASET_SETTINGS_FIELDS
+        extra_kwargs = {
+            "annotations_per_solution": {"min_value": 1, "max_value": 50},
+            "max_annotations": {"min_value": 1, "max_value": 50},
+            "claim_minutes": {"min_value": 1, "max_value": 24 * 60},
+        }
+
+    def validate_scoring_methods(self, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise serializers.ValidationError("List each method once.")
+        return value
+
+
+class DatasetOutSerializer(serializers.ModelSerializer):
+    created_by = serializers.CharField(source="created_by.username", read_only=True, allow_null=True)
+    role = serializers.SerializerMethodField(help_text="Your role on this dataset (null: staff, not a member).")
+    solution_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Dataset
+        fields = ("id", *DATASET_SETTINGS_FIELDS, "created_by", "created_at", "role", "solution_count")
+        read_only_fields = fields
+
+    def get_role(self, dataset: Dataset) -> MembershipRole | None:
+        role = getattr(dataset, "user_role", None)
+        return MembershipRole(role) if role else None
+
+
+class DatasetListCreateAPI(BaseAPIView):
+    """List the datasets you may see; create one (staff and the "manager" group)."""
+
+    permission_classes = [IsAuthenticated, IsReadOnly | IsStaff | InManagerGroup]
+    denied_message = 'Only staff and users in the "manager" group may create datasets.'
+
+    @extend_schema(
+        operation_id="datasets_list",
+        tags=["datasets"],
+        summary="List the datasets you are a member of (staff: all)",
+        responses={200: DatasetOutSerializer(many=True), **error_responses(401)},
+    )
+    def get(self, request: Request) -> Response:
+        paginator = Pagination()
+        page = paginator.paginate_queryset(dataset_list_for_user(user=request.user), request, view=self)
+        return paginator.get_paginated_response(DatasetOutSerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="datasets_create",
+        tags=["datasets"],
+        summary="Create a dataset; you become its manager",
+        request=DatasetInSerializer,
+        responses={201: DatasetOutSerializer, **error_responses(400, 401, 403)},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = DatasetInSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        dataset = dataset_create(user=request.user, **serializer.validated_data)
+        dataset = dataset_get_with_counts(dataset_id=dataset.pk, user=request.user)
+        return Response(DatasetOutSerializer(dataset).data, status=status.HTTP_201_CREATED)
+
+
+class DatasetDetailAPI(DatasetScopedAPIView):
+    """Read a dataset (members and staff); change its settings (its managers and staff)."""
+
+    permission_classes = [IsAuthenticated, IsStaff | IsDatasetMember, IsReadOnly | IsStaff | IsDatasetManager]
+    denied_message = "Only the dataset's managers may change its settings."
+
+    @extend_schema(
+        operation_id="datasets_retrieve",
+        tags=["datasets"],
+        summary="Read a dataset's settings, your role and its solution count",
+        responses={200: DatasetOutSerializer, **error_responses(401, 404)},
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        dataset = dataset_get_with_counts(dataset_id=self.get_access().dataset.pk, user=request.user)
+        return Response(DatasetOutSerializer(dataset).data)
+
+    @extend_schema(
+        operation_id="datasets_partial_update",
+        tags=["datasets"],
+        summary="Change some of a dataset's settings (managers and staff)",
+        request=DatasetInSerializer(partial=True),
+        responses={200: DatasetOutSerializer, **error_responses(400, 401, 403, 404)},
+    )
+    def patch(self, request: Request, slug: str) -> Response:
+        access = self.get_access()
+        serializer = DatasetInSerializer(access.dataset, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        dataset_update(dataset=access.dataset, **serializer.validated_data)
+        dataset = dataset_get_with_counts(dataset_id=access.dataset.pk, user=request.user)
+        return Response(DatasetOutSerializer(dataset).data)

@@ -1,0 +1,197 @@
+"""Serializers of the solution API: the documented input shape and the output shapes.
+
+Input is NOT validated by a DRF serializer: a bulk of 1,000 solutions goes straight to the ingestion
+service, which checks every field of every item in one pass (DRF's per-field machinery would cost more
+than storing the rows). `SolutionInSerializer` documents that shape in the OpenAPI schema.
+"""
+
+from typing import Any
+
+from rest_framework import serializers
+
+from annotations.models import Annotation, FinalLabel, Solution, Suggestion
+from annotations.services.solution_input import (
+    MAX_METADATA_BYTES,
+    MAX_PROBLEM_CHARS,
+    MAX_SHORT_CHARS,
+    MAX_STEP_CHARS,
+    MAX_STEPS,
+    MAX_SUBSET_CHARS,
+    MAX_TEXT_CHARS,
+)
+
+
+class SolutionInSerializer(serializers.Serializer):
+    """One solution to ingest. Unknown fields are refused; null in an optional field means absent."""
+
+    id = serializers.CharField(
+        max_length=MAX_SHORT_CHARS, required=False, help_text="Your external id; the same id is stored once."
+    )
+    problem = serializers.CharField(max_length=MAX_PROBLEM_CHARS, help_text="The problem text.")
+    steps = serializers.ListField(
+        child=serializers.CharField(max_length=MAX_STEP_CHARS),
+        min_length=1,
+        max_length=MAX_STEPS,
+        help_text="Ordered steps, each a non-empty string.",
+    )
+    generator = serializers.CharField(max_length=MAX_SHORT_CHARS, required=False, allow_blank=True)
+    subset = serializers.CharField(max_length=MAX_SUBSET_CHARS, required=False, allow_blank=True)
+    reference_answer = serializers.CharField(max_length=MAX_TEXT_CHARS, required=False, allow_blank=True)
+    reference_solution = serializers.CharField(max_length=MAX_TEXT_CHARS, required=False, allow_blank=True)
+    final_answer = serializers.CharField(max_length=MAX_TEXT_CHARS, required=False, allow_blank=True)
+    final_answer_correct = serializers.BooleanField(required=False, allow_null=True)
+    label = serializers.IntegerField(  # type: ignore[assignment]
+        min_value=-1,
+        required=False,
+        allow_null=True,
+        help_text="Imported earliest-error label: -1 (all steps correct) or a step index below len(steps).",
+    )
+    metadata = serializers.DictField(
+        required=False, help_text=f"Any JSON object, at most {MAX_METADATA_BYTES} characters serialized."
+    )
+
+
+class IngestedItemSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="Position of the item in the request (0 for a single object).")
+    status = serializers.ChoiceField(choices=["created", "existing"])
+    id = serializers.IntegerField(source="solution_id", help_text="The stored solution's id.")
+    external_id = serializers.CharField()
+
+
+class IngestResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    existing = serializers.IntegerField()
+    items = IngestedItemSerializer(many=True)
+
+
+def ingest_result_data(result: Any) -> dict[str, Any]:
+    """Return the body of an ingestion response (the shape of IngestResultSerializer), built directly."""
+    items = [
+        {"index": item.index, "status": item.status, "id": item.solution_id, "external_id": item.external_id}
+        for item in result.items
+    ]
+    return {"created": result.created, "existing": result.existing, "items": items}
+
+
+class FinalLabelSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = FinalLabel
+        fields = ("label", "source", "agreement", "decided_at")
+        read_only_fields = fields
+
+
+class SolutionListItemSerializer(serializers.ModelSerializer):
+    """A solution in a list: everything but steps and labels an annotator may not see yet."""
+
+    problem = serializers.CharField(source="problem.text")
+    label = serializers.SerializerMethodField(  # type: ignore[assignment]
+        help_text="Imported label (null: none, or hidden from you)."
+    )
+    final_label = serializers.SerializerMethodField()
+    labels_hidden = serializers.SerializerMethodField(
+        help_text="True when labels are withheld until you have annotated this solution."
+    )
+
+    class Meta:
+        model = Solution
+        fields: tuple[str, ...] = (
+            "id",
+            "external_id",
+            "problem",
+            "num_steps",
+            "generator",
+            "subset",
+            "final_answer",
+            "final_answer_correct",
+            "answer_check",
+            "label",
+            "final_label",
+            "labels_hidden",
+            "status",
+            "annotation_count",
+            "needs_humans",
+            "is_gold",
+            "created_at",
+        )
+        read_only_fields: tuple[str, ...] = fields
+
+    def get_labels_hidden(self, solution: Solution) -> bool:
+        return not getattr(solution, "labels_visible", False)
+
+    def get_label(self, solution: Solution) -> int | None:
+        return solution.imported_label if getattr(solution, "labels_visible", False) else None
+
+    def get_final_label(self, solution: Solution) -> dict[str, Any] | None:
+        if not getattr(solution, "labels_visible", False):
+            return None
+        final = getattr(solution, "final_label", None)  # reverse one-to-one: missing raises, getattr returns None
+        return FinalLabelSerializer(final).data if final is not None else None
+
+
+class AnnotationSerializer(serializers.ModelSerializer):
+    annotator = serializers.CharField(source="annotator.username")
+
+    class Meta:
+        model = Annotation
+        fields = (
+            "id",
+            "annotator",
+            "earliest_error_step",
+            "rationale",
+            "flag_ambiguous",
+            "flag_reference_wrong",
+            "flag_unsure",
+            "seconds_spent",
+            "suggestions_visible",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = fields
+
+
+class SuggestionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Suggestion
+        fields = (
+            "id",
+            "method",
+            "config_key",
+            "engine",
+            "model_name",
+            "parameters",
+            "status",
+            "error",
+            "label",
+            "step_scores",
+            "confidence",
+            "rationale",
+            "rollouts",
+            "prompt_tokens",
+            "generated_tokens",
+            "seconds",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = fields
+
+
+class SolutionDetailSerializer(SolutionListItemSerializer):
+    """A solution with its steps, references, metadata, and the annotations and suggestions you may see."""
+
+    reference_answer = serializers.CharField(source="problem.reference_answer")
+    reference_solution = serializers.CharField(source="problem.reference_solution")
+    annotations = AnnotationSerializer(source="visible_annotations", many=True)
+    suggestions = SuggestionSerializer(source="visible_suggestions", many=True)
+
+    class Meta(SolutionListItemSerializer.Meta):
+        fields = (
+            *SolutionListItemSerializer.Meta.fields[:3],
+            "steps",
+            "reference_answer",
+            "reference_solution",
+            *SolutionListItemSerializer.Meta.fields[3:],
+            "metadata",
+            "annotations",
+            "suggestions",
+        )
+        read_only_fields = fields

@@ -1,0 +1,118 @@
+"""Solutions over REST: ingest one or many, list with filters, read one with its labels."""
+
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from annotations.apis.common import DatasetScopedAPIView, Pagination, error_responses
+from annotations.apis.solution_serializers import (
+    IngestResultSerializer,
+    SolutionDetailSerializer,
+    SolutionInSerializer,
+    SolutionListItemSerializer,
+    ingest_result_data,
+)
+from annotations.models import SolutionStatus
+from annotations.permissions import IsDatasetManager, IsDatasetMember, IsReadOnly, IsStaff
+from annotations.selectors.solutions import SolutionFilters, solution_get_for_viewer, solution_list
+from annotations.services.ingestion import MAX_BATCH_ITEMS, solutions_ingest_json
+
+
+class SolutionFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=SolutionStatus.choices, required=False)
+    has_label = serializers.BooleanField(
+        required=False, allow_null=True, default=None, help_text="true: only solutions with a final label."
+    )
+    generator = serializers.CharField(required=False, help_text="Exact generator name.")
+    subset = serializers.CharField(required=False, help_text="Exact subset name.")
+    external_id = serializers.CharField(required=False, help_text="Exact external id (the `id` you sent).")
+    q = serializers.CharField(
+        required=False, max_length=200, help_text="Text in the problem, the steps or the external id."
+    )
+
+
+PAGE_PARAMETERS = [
+    OpenApiParameter("page", int, description="Page number, from 1."),
+    OpenApiParameter("page_size", int, description=f"Rows per page (default 50, at most {Pagination.max_page_size})."),
+]
+
+INGEST_REQUEST = PolymorphicProxySerializer(
+    component_name="SolutionIngestRequest",
+    serializers=[SolutionInSerializer, SolutionInSerializer(many=True, max_length=MAX_BATCH_ITEMS)],
+    resource_type_field_name=None,
+    many=False,
+)
+
+PAGINATED_SOLUTIONS = inline_serializer(
+    name="PaginatedSolutionList",
+    fields={
+        "count": serializers.IntegerField(),
+        "next": serializers.URLField(allow_null=True),
+        "previous": serializers.URLField(allow_null=True),
+        "results": SolutionListItemSerializer(many=True),
+    },
+)
+
+
+class SolutionListCreateAPI(DatasetScopedAPIView):
+    """List a dataset's solutions (members) or ingest new ones (managers and staff)."""
+
+    permission_classes = [IsAuthenticated, IsStaff | IsDatasetMember, IsReadOnly | IsStaff | IsDatasetManager]
+    denied_message = "Only the dataset's managers may ingest solutions."
+
+    @extend_schema(
+        operation_id="solutions_list",
+        tags=["solutions"],
+        summary="List a dataset's solutions, filtered and paginated",
+        parameters=[SolutionFilterSerializer, *PAGE_PARAMETERS],
+        responses={200: PAGINATED_SOLUTIONS, **error_responses(400, 401, 404)},
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        filters = SolutionFilterSerializer(data=request.query_params.dict())
+        filters.is_valid(raise_exception=True)
+        access = self.get_access()
+        solutions = solution_list(access=access, user=request.user, filters=SolutionFilters(**filters.validated_data))
+        paginator = Pagination()
+        page = paginator.paginate_queryset(solutions, request, view=self)
+        return paginator.get_paginated_response(SolutionListItemSerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="solutions_ingest",
+        tags=["solutions"],
+        summary=f"Ingest one solution or a list of up to {MAX_BATCH_ITEMS} (all or nothing, idempotent)",
+        description=(
+            "Send one solution object or a JSON array of them. A list is stored all or nothing: if any item "
+            "is invalid, nothing is stored and `errors` holds every bad item's errors keyed by its index. "
+            "An item whose `id` (or, without an id, whose problem and steps) is already in the dataset is "
+            "reported as `existing` and left unchanged. 201 when anything was created, 200 when all existed."
+        ),
+        request=INGEST_REQUEST,
+        responses={
+            201: IngestResultSerializer,
+            200: IngestResultSerializer,
+            **error_responses(400, 401, 403, 404, 413),
+        },
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        access = self.get_access()
+        result = solutions_ingest_json(dataset=access.dataset, payload=request.data, user=request.user)
+        code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+        return Response(ingest_result_data(result), status=code)
+
+
+class SolutionDetailAPI(DatasetScopedAPIView):
+    """Read one solution with its final label, and the annotations and suggestions the viewer may see."""
+
+    permission_classes = [IsAuthenticated, IsStaff | IsDatasetMember]
+
+    @extend_schema(
+        operation_id="solutions_retrieve",
+        tags=["solutions"],
+        summary="Read one solution as ingested, with the annotations and suggestions you may see",
+        responses={200: SolutionDetailSerializer, **error_responses(401, 404)},
+    )
+    def get(self, request: Request, slug: str, solution_id: int) -> Response:
+        solution = solution_get_for_viewer(access=self.get_access(), user=request.user, solution_id=solution_id)
+        return Response(SolutionDetailSerializer(solution).data)

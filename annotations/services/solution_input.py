@@ -1,0 +1,205 @@
+"""Turn decoded JSON into solution inputs and say everything that is wrong with them, by field.
+
+Pure Python, no database: shared by REST ingestion, the file importers and the admin. Field names in
+error keys are the ones a client sends (`id`, `problem`, `steps[3]`, ...).
+"""
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_BATCH_ITEMS = 1000
+MAX_STEPS = 200
+MAX_STEP_CHARS = 20_000
+MAX_PROBLEM_CHARS = 50_000
+MAX_TEXT_CHARS = 50_000
+MAX_SHORT_CHARS = 200
+MAX_SUBSET_CHARS = 100
+MAX_METADATA_BYTES = 20_000
+MAX_METADATA_DEPTH = 16
+
+REQUIRED_FIELDS = ("problem", "steps")
+OPTIONAL_FIELDS = (
+    "id",
+    "generator",
+    "subset",
+    "reference_answer",
+    "reference_solution",
+    "final_answer",
+    "final_answer_correct",
+    "label",
+    "metadata",
+)
+INPUT_FIELDS = REQUIRED_FIELDS + OPTIONAL_FIELDS
+
+Errors = dict[str, list[str]]
+
+
+@dataclass(frozen=True)
+class SolutionInput:
+    """One solution to ingest, as plain data (from JSON, a file record or a form)."""
+
+    problem: str
+    steps: list[str]
+    external_id: str = ""
+    generator: str = ""
+    subset: str = ""
+    reference_answer: str = ""
+    reference_solution: str = ""
+    final_answer: str = ""
+    final_answer_correct: bool | None = None
+    label: int | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def _unstorable(value: str) -> str | None:
+    if "\x00" in value:
+        return "Must not contain NUL characters."
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "Must be valid Unicode (it contains an unpaired surrogate)."
+    return None
+
+
+def _text_errors(value: Any, limit: int, *, required: bool) -> list[str]:
+    if not isinstance(value, str):
+        return ["Must be a string."]
+    if required and not value.strip():
+        return ["This field may not be blank."]
+    if len(value) > limit:
+        return [f"Ensure this field has no more than {limit} characters (it has {len(value)})."]
+    problem = _unstorable(value)
+    return [problem] if problem else []
+
+
+def _steps_errors(steps: Any) -> Errors:
+    if not isinstance(steps, list) or not steps:
+        return {"steps": ["Must be a non-empty list of non-empty strings."]}
+    if len(steps) > MAX_STEPS:
+        return {"steps": [f"Ensure this list has no more than {MAX_STEPS} steps (it has {len(steps)})."]}
+    errors: Errors = {}
+    for index, step in enumerate(steps):
+        if found := _text_errors(step, MAX_STEP_CHARS, required=True):
+            errors[f"steps[{index}]"] = found
+    return errors
+
+
+def _label_errors(label: Any, steps: Any) -> list[str]:
+    if label is None:
+        return []
+    if isinstance(label, bool) or not isinstance(label, int):
+        return ["Must be an integer."]
+    if isinstance(steps, list) and steps and not -1 <= label < len(steps):
+        return [f"Must be -1 (all steps correct) or a step index from 0 to {len(steps) - 1}."]
+    return []
+
+
+def _json_value_problem(value: Any, depth: int = 0) -> str | None:
+    """Return why a JSON value cannot be stored (NUL, surrogate, NaN, too deep), else None."""
+    if depth > MAX_METADATA_DEPTH:
+        return f"Must not be nested deeper than {MAX_METADATA_DEPTH} levels."
+    if isinstance(value, str):
+        return _unstorable(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return "Must not contain NaN or infinite numbers."
+    children: list[Any] = []
+    if isinstance(value, dict):
+        children = [*value.keys(), *value.values()]
+    elif isinstance(value, list):
+        children = value
+    for child in children:
+        if problem := _json_value_problem(child, depth + 1):
+            return problem
+    return None
+
+
+def _metadata_errors(metadata: Any) -> list[str]:
+    if not isinstance(metadata, dict):
+        return ["Must be a JSON object."]
+    if not metadata:
+        return []
+    if problem := _json_value_problem(metadata):
+        return [problem]
+    if len(json.dumps(metadata, ensure_ascii=False)) > MAX_METADATA_BYTES:
+        return [f"Must serialize to at most {MAX_METADATA_BYTES} characters."]
+    return []
+
+
+_TEXT_LIMITS = (
+    ("problem", "problem", MAX_PROBLEM_CHARS, True),
+    ("external_id", "id", MAX_SHORT_CHARS, False),
+    ("generator", "generator", MAX_SHORT_CHARS, False),
+    ("subset", "subset", MAX_SUBSET_CHARS, False),
+    ("reference_answer", "reference_answer", MAX_TEXT_CHARS, False),
+    ("reference_solution", "reference_solution", MAX_TEXT_CHARS, False),
+    ("final_answer", "final_answer", MAX_TEXT_CHARS, False),
+)
+
+
+def validate_solution_input(item: SolutionInput) -> Errors:
+    """Return {field: [messages]} for everything wrong with one item (empty when it is valid)."""
+    errors: Errors = {}
+    for attribute, name, limit, required in _TEXT_LIMITS:
+        if found := _text_errors(getattr(item, attribute), limit, required=required):
+            errors[name] = found
+    errors.update(_steps_errors(item.steps))
+    if found := _label_errors(item.label, item.steps):
+        errors["label"] = found
+    if item.final_answer_correct is not None and not isinstance(item.final_answer_correct, bool):
+        errors["final_answer_correct"] = ["Must be a boolean."]
+    if found := _metadata_errors(item.metadata):
+        errors["metadata"] = found
+    return errors
+
+
+def validate_batch(items: Sequence[SolutionInput | None]) -> dict[str, Errors]:
+    """Return {index: {field: [messages]}} for every invalid item, and duplicate ids within the batch.
+
+    None stands for a record that could not be read at all; it keeps its index and is skipped here.
+    """
+    errors: dict[str, Errors] = {}
+    seen_ids: dict[str, int] = {}
+    for index, item in enumerate(items):
+        if item is None:
+            continue
+        item_errors = validate_solution_input(item)
+        if item.external_id and isinstance(item.external_id, str):
+            if item.external_id in seen_ids:
+                item_errors.setdefault("id", []).append(
+                    f"Duplicate id {item.external_id!r} in this batch (also item {seen_ids[item.external_id]})."
+                )
+            else:
+                seen_ids[item.external_id] = index
+        if item_errors:
+            errors[str(index)] = item_errors
+    return errors
+
+
+def solution_input_from_mapping(record: Any) -> tuple[SolutionInput | None, Errors]:
+    """Build a SolutionInput from one decoded JSON object; return (input, structural errors).
+
+    Structural errors are unknown fields, missing required fields and a record that is not an object.
+    An optional field sent as null counts as absent. Values are not type-checked here: that is
+    `validate_solution_input`'s job, so one pass reports everything.
+    """
+    if not isinstance(record, Mapping):
+        return None, {"non_field_errors": ["Must be a JSON object (one solution)."]}
+    errors: Errors = {}
+    for name in record:
+        if name not in INPUT_FIELDS:
+            errors[str(name)] = [f"Unknown field. Allowed fields: {', '.join(INPUT_FIELDS)}."]
+    for name in REQUIRED_FIELDS:
+        if record.get(name) is None:
+            errors[name] = ["This field is required."]
+    values = {name: record[name] for name in OPTIONAL_FIELDS if record.get(name) is not None}
+    external_id = values.pop("id", "")
+    item = SolutionInput(
+        problem=record.get("problem", ""),
+        steps=record.get("steps", []),
+        external_id=external_id,
+        **values,
+    )
+    return item, errors

@@ -16,71 +16,25 @@ A shown decimal is accepted when it is the exact value rounded down or up to the
 themselves, `0.33 * 600 = 200`) get a relative tolerance; `\\approx` claims get a looser one.
 """
 
+import dataclasses
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sympy
 
-from scoring.methods.arithmetic_expr import Evaluated, evaluate, normalize
+from scoring.methods.arithmetic_expr import Evaluated, evaluate
+from scoring.methods.arithmetic_text import OPERATOR_WORDS, SCALE_WORDS, normalize, unit_word_tag
 from scoring.methods.base import MethodConfigError, MethodResult, SolutionTask
 
-_RUN = re.compile(r"(?:\d+(?:\.\d+)?|\.\d+|[-+*/^()%=≈ \t])+")
+_RUN = re.compile(r"(?:\d+(?:\.\d+)?|\.\d+|⟨/?[a-z]+(?: [a-z]+)?⟩|[-+*/^()%=≈# \t])+")
 _RELATION = re.compile(r"(=|≈)")
 _GLUE = set("\\_{}[]|!'^")
-OPERATOR_WORDS = frozenset(
-    [
-        "of",
-        "times",
-        "plus",
-        "minus",
-        "by",
-        "per",
-        "over",
-        "divided",
-        "multiplied",
-        "less",
-        "more",
-        "than",
-        "twice",
-        "double",
-        "triple",
-        "half",
-        "quarter",
-        "third",
-        "thirds",
-        "fourth",
-        "fifths",
-        "squared",
-        "cubed",
-        "sqrt",
-        "root",
-    ]
-)
-SCALE_WORDS = frozenset(
-    [
-        "hundred",
-        "hundreds",
-        "thousand",
-        "thousands",
-        "million",
-        "millions",
-        "billion",
-        "billions",
-        "dozen",
-        "dozens",
-        "percent",
-        "times",
-        "squared",
-        "cubed",
-        "half",
-        "thirds",
-        "quarters",
-    ]
-)
 _WORD_BEFORE = re.compile(r"([A-Za-z]+)[ \t]*$")
 _WORD_AFTER = re.compile(r"[ \t]*([A-Za-z]+)")
-_UNARY_START = re.compile(r"[A-Za-z0-9)\]}][ \t]*$")
+_UNARY_START = re.compile(r"[A-Za-z0-9)\]}|][ \t]*$")
+_COMMAND_OR_VARIABLE_BEFORE = re.compile(r"(?:\\[A-Za-z]+|(?<![A-Za-z])[A-Za-z]|[)\]}|])[ \t]*$")
+_COMMAND_AFTER = re.compile(r"[ \t]*\\[A-Za-z]")
 
 
 @dataclass(frozen=True)
@@ -144,7 +98,20 @@ def _relatively_close(a: sympy.Rational, b: sympy.Rational, tolerance: float) ->
     return bool(scale == 0 or abs(a - b) <= sympy.Rational(tolerance) * scale)
 
 
+def _as_plain_number(side: Evaluated) -> Evaluated:
+    """Return a percent literal read as its plain number (`0.2 * 100 = 20%` writes % as a unit)."""
+    if not side.percent or side.literal_unit is None:
+        return side
+    return dataclasses.replace(side, value=side.value * 100, literal_unit=side.literal_unit * 100, percent=False)
+
+
 def _holds(left: Evaluated, relation: str, right: Evaluated, config: ArithmeticConfig) -> bool:
+    """Return whether the claim holds, reading a percent literal either as a fraction or as a unit."""
+    variants = {(left, right), (_as_plain_number(left), _as_plain_number(right))}
+    return any(_holds_exactly(a, relation, b, config) for a, b in variants)
+
+
+def _holds_exactly(left: Evaluated, relation: str, right: Evaluated, config: ArithmeticConfig) -> bool:
     if left.value == right.value:
         return True
     if _within_shown_digits(left.value, right) or _within_shown_digits(right.value, left):
@@ -166,7 +133,12 @@ def _balance(part: str) -> str:
 
 
 def _drop_first(text: str, start: int, run: str) -> bool:
-    """Return whether the first side of a run continues text before it (so it is not a whole side)."""
+    """Return whether the first side of a run continues text before it (so it is not a whole side).
+
+    That is the case when it is glued to a word or LaTeX, follows a LaTeX command (`\\log`), a single
+    letter (`\\log_x (10^2)`), a closing bracket or an operator word (`half of`), or starts with a binary
+    operator (`x - 3 + 5`).
+    """
     before = text[:start]
     glued = bool(before) and not run[0].isspace() and (before[-1].isalpha() or before[-1] in _GLUE)
     word = _WORD_BEFORE.search(before)
@@ -175,20 +147,51 @@ def _drop_first(text: str, start: int, run: str) -> bool:
     binary_start = first[:1] in ("+", "*", "/", "^", "%") or (
         first[:1] == "-" and _UNARY_START.search(before) is not None
     )
-    return glued or operator_word or binary_start
+    return glued or operator_word or binary_start or _COMMAND_OR_VARIABLE_BEFORE.search(before) is not None
 
 
 def _drop_last(text: str, end: int, run: str) -> bool:
-    """Return whether the last side of a run continues into text after it (`= 12x`, `= 12 thousand`)."""
+    """Return whether the last side of a run continues into text after it (`= 12x`, `= 12 thousand`, `\\cos`)."""
     after = text[end:]
     glued = bool(after) and not run[-1].isspace() and (after[0].isalpha() or after[0] in _GLUE)
     word = _WORD_AFTER.match(after)
-    return glued or (word is not None and word.group(1).lower() in SCALE_WORDS)
+    scale_word = word is not None and word.group(1).lower() in SCALE_WORDS
+    return glued or scale_word or _COMMAND_AFTER.match(after) is not None
+
+
+def _sides(text: str, match: re.Match[str]) -> tuple[list[str], list[str]]:
+    """Return the sides and relations of a run; a side that is not a whole expression becomes "".
+
+    Unbalanced brackets mark tuples and groups (`(\\frac{3+7}{2}, \\frac{4+10}{2}) = (5, 7)`): a first side
+    that closes more than it opens, a last side that opens more than it closes, and an unbalanced middle
+    side are dropped; an opening bracket before the first side or a closing one after the last is trimmed.
+    """
+    run = match.group(0)
+    pieces = _RELATION.split(run.strip())
+    sides, relations = [p.strip() for p in pieces[0::2]], pieces[1::2]
+    last = len(sides) - 1
+    for index, side in enumerate(sides):
+        opened, closed = side.count("("), side.count(")")
+        unbalanced = opened != closed if 0 < index < last else False
+        if (index == 0 and closed > opened) or (index == last and opened > closed) or unbalanced:
+            sides[index] = ""
+        else:
+            sides[index] = _balance(side)
+    if _drop_first(text, match.start(), run):
+        sides[0] = ""
+    if _drop_last(text, match.end(), run):
+        sides[-1] = ""
+    return sides, relations
 
 
 def _run_on(left: Evaluated, right: Evaluated) -> bool:
     """Return whether `right` restarts from `left`'s value (`3 + 4 = 7 - 2`): a chain of steps, not equality."""
     return not right.is_literal and right.leading_number is not None and right.leading_number == left.value
+
+
+def _unit_conversion(left_units: frozenset[str], right_units: frozenset[str] | set[str]) -> bool:
+    """Return whether the sides carry different units (`12 inches * 2 = 2 feet`): a conversion, not equality."""
+    return bool(left_units and right_units) and not (left_units <= right_units or right_units <= left_units)
 
 
 def find_claims(step: str, config: ArithmeticConfig | None = None) -> list[Claim]:
@@ -197,19 +200,18 @@ def find_claims(step: str, config: ArithmeticConfig | None = None) -> list[Claim
     text = normalize(step)
     claims: list[Claim] = []
     for match in _RUN.finditer(text):
-        run = match.group(0)
-        if "=" not in run and "≈" not in run:
+        if "=" not in match.group(0) and "≈" not in match.group(0):
             continue
-        pieces = _RELATION.split(run.strip())
-        sides, relations = [_balance(p) for p in pieces[0::2]], pieces[1::2]
-        if _drop_first(text, match.start(), run):
-            sides[0] = ""
-        if _drop_last(text, match.end(), run):
-            sides[-1] = ""
+        sides, relations = _sides(text, match)
         values = [evaluate(side, config.max_side_length) if side else None for side in sides]
+        word_after = _WORD_AFTER.match(text, match.end())
+        trailing_unit = unit_word_tag(word_after.group(1)) if word_after else None
         for index, relation in enumerate(relations):
             left, right = values[index], values[index + 1]
             if left is None or right is None or (left.is_literal and right.is_literal) or _run_on(left, right):
+                continue
+            right_units = right.units | ({trailing_unit} if trailing_unit and index + 1 == len(relations) else set())
+            if _unit_conversion(left.units, right_units):
                 continue
             claims.append(Claim(left, relation, right, _holds(left, relation, right, config)))
     return claims

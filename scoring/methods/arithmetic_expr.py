@@ -1,9 +1,8 @@
-"""Normalise math text to plain arithmetic and evaluate it exactly with SymPy rationals.
+"""Evaluate one side of an equation exactly with SymPy rationals.
 
-`normalize` rewrites LaTeX and Unicode operators (`\\times`, `\\frac{a}{b}`, Unicode signs, thousands commas)
-into `+ - * / ^ ( ) %`; `evaluate` parses one side of an equation with a small recursive-descent
-parser (never `eval` or `sympify`) into an exact `sympy.Rational`, or returns None when the text is not
-plain arithmetic.
+`evaluate` parses plain arithmetic (`+ - * / ^ ( ) %`, unit tags from `arithmetic_text.normalize`) with a
+small recursive-descent parser (never `eval` or `sympify`) into an exact `sympy.Rational`, or returns None
+when the text is not plain arithmetic.
 """
 
 import re
@@ -12,67 +11,9 @@ from dataclasses import dataclass
 import sympy
 
 MAX_EXPONENT = 64
-_TOKEN = re.compile(r"\s*(?:(?P<num>\d+(?:\.\d+)?|\.\d+)|(?P<op>[-+*/^()%]))")
+_TOKEN = re.compile(r"\s*(?:(?P<num>\d+(?:\.\d+)?|\.\d+)|(?P<op>[-+*/^()%])|(?P<unit>⟨/?[a-z]+(?: [a-z]+)?⟩))")
+_UNIT_TAG = re.compile(r"\s*⟨[^⟩]*⟩")
 _LITERAL = re.compile(r"^(?P<minus>-?)\s*(?P<num>\d+(?:\.(?P<decimals>\d+))?|\.(?P<bare>\d+))\s*(?P<percent>%?)$")
-
-_FRACTION = re.compile(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
-_NUMERIC_FRACTION = re.compile(r"\\[dt]?frac\s*\{\s*(\d+(?:\.\d+)?)\s*\}\s*\{\s*(\d+(?:\.\d+)?)\s*\}")
-_SHORT_FRACTION = re.compile(r"\\[dt]?frac\s*(\d)\s*(\d)")
-_BRACED_POWER = re.compile(r"\^\s*\{([^{}]*)\}")
-_TEXT_COMMAND = re.compile(r"\\(?:text|textbf|mathrm|mathbf|mbox|boxed)\s*\{([^{}]*)\}")
-_TIMES_LETTER = re.compile(r"(?<=[\d)])[ \t]*[xX][ \t]*(?=[\d(])")
-_THOUSANDS = (
-    re.compile(r"(?<=\d)\{,\}(?=\d{3})"),
-    re.compile(r"(?<=\d)\\,(?=\d{3})"),
-    re.compile(r"(?<=\d),(?=\d{3}(?!\d))"),
-)
-_REPLACEMENTS = (
-    ("\\times", " * "),
-    ("\\cdot", " * "),
-    ("\\ast", " * "),
-    ("\\div", " / "),
-    ("\\approx", " ≈ "),
-    ("\\left", ""),
-    ("\\right", ""),
-    ("\\%", "%"),
-    ("\\$", " "),
-    ("\\(", " "),
-    ("\\)", " "),
-    ("\\[", " "),
-    ("\\]", " "),
-    ("\\,", " "),
-    ("\\;", " "),
-    ("\\:", " "),
-    ("\\!", ""),
-    ("\\quad", " "),
-    ("**", " "),
-    ("$", " "),
-    ("~", " "),
-    ("\u00d7", "*"),
-    ("·", "*"),
-    ("⋅", "*"),
-    ("∙", "*"),
-    ("÷", "/"),
-    ("\u2212", "-"),
-    ("\u00a0", " "),
-)
-
-
-def normalize(text: str) -> str:
-    """Return the text with LaTeX/Unicode arithmetic rewritten to plain operators and numbers."""
-    for pattern in _THOUSANDS:
-        text = pattern.sub("", text)
-    previous = None
-    while previous != text:
-        previous = text
-        text = _NUMERIC_FRACTION.sub(r"(\1/\2)", text)
-        text = _FRACTION.sub(r"((\1)/(\2))", text)
-        text = _TEXT_COMMAND.sub(r" \1 ", text)
-    text = _SHORT_FRACTION.sub(r"(\1/\2)", text)
-    text = _BRACED_POWER.sub(r"^(\1)", text)
-    for old, new in _REPLACEMENTS:
-        text = text.replace(old, new)
-    return _TIMES_LETTER.sub(" * ", text)
 
 
 class ExpressionError(ValueError):
@@ -91,8 +32,10 @@ class Evaluated:
     value: sympy.Rational
     text: str
     literal_unit: sympy.Rational | None
+    percent: bool
     rounded_operands: bool
     leading_number: sympy.Rational | None
+    units: frozenset[str] = frozenset()
 
     @property
     def is_literal(self) -> bool:
@@ -107,6 +50,7 @@ class _Parser:
         self.position = 0
         self.operators = 0
         self.rounded = False
+        self.units: list[str] = []
 
     def peek(self) -> str | None:
         return self.tokens[self.position] if self.position < len(self.tokens) else None
@@ -125,12 +69,19 @@ class _Parser:
         return value
 
     def sum(self) -> sympy.Rational:
+        """Parse a sum; operands carrying different units (`1 hour + 30 minutes`) are not plain arithmetic."""
+        start = len(self.units)
         value = self.product()
+        operand_units = {frozenset(self.units[start:])}
         while self.peek() in ("+", "-"):
             operator = self.take()
             self.operators += 1
+            start = len(self.units)
             right = self.product()
+            operand_units.add(frozenset(self.units[start:]))
             value = value + right if operator == "+" else value - right
+        if len(operand_units - {frozenset()}) > 1:
+            raise ExpressionError("operands with different units")
         return value
 
     def product(self) -> sympy.Rational:
@@ -175,6 +126,8 @@ class _Parser:
         while self.peek() == "%":
             self.take()
             value = value / 100
+        while (following := self.peek()) is not None and following.startswith("⟨"):
+            self.units.append(self.take())
         return value
 
 
@@ -186,13 +139,13 @@ def _tokenize(text: str) -> list[str]:
         match = _TOKEN.match(stripped, position)
         if match is None:
             raise ExpressionError(f"unexpected character {stripped[position]!r}")
-        tokens.append(match.group("num") or match.group("op"))
+        tokens.append(match.group("num") or match.group("op") or match.group("unit"))
         position = match.end()
     return tokens
 
 
 def _literal_unit(text: str) -> sympy.Rational | None:
-    match = _LITERAL.match(text.strip())
+    match = _LITERAL.match(_UNIT_TAG.sub("", text).strip())
     if match is None:
         return None
     decimals = len(match.group("decimals") or match.group("bare") or "")
@@ -226,8 +179,10 @@ def evaluate(text: str, max_length: int = 200) -> Evaluated | None:
         return None
     return Evaluated(
         value=value,
-        text=" ".join(text.split()),
+        text=" ".join(_UNIT_TAG.sub("", text).split()),
         literal_unit=unit,
+        percent=unit is not None and _UNIT_TAG.sub("", text).endswith("%"),
         rounded_operands=parser.rounded,
         leading_number=_leading_number(parser.tokens),
+        units=frozenset(parser.units),
     )

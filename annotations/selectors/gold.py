@@ -1,0 +1,44 @@
+"""Reads about gold solutions: when to serve one, and how annotators do on them.
+
+For the workbench's claim selection: before picking from the ordinary queue, call
+`gold_should_serve(dataset, annotator)`; when it says True, claim a gold solution this annotator has not
+seen (per-solution counts do not limit gold: every annotator may see every gold item once), and fall
+back to the ordinary queue when none is left. The ordinary queue leaves gold solutions out.
+"""
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Count, F, Q
+
+from annotations.models import Annotation, Dataset
+
+
+def gold_should_serve(dataset: Dataset, annotator: AbstractBaseUser) -> bool:
+    """Return whether the annotator's next item should be a gold solution.
+
+    Gold is served while the annotator's share of gold annotations in this dataset is below the
+    dataset's `gold_rate` counting the item about to be served: gold_done < gold_rate * (all_done + 1).
+    That keeps each annotator's running share at the rate (0.1: their 1st, 11th, 21st... item), and is
+    deterministic, so it is testable and fair across annotators. One query.
+    """
+    if dataset.gold_rate <= 0:
+        return False
+    done = Annotation.objects.filter(solution__dataset=dataset, annotator_id=annotator.pk).aggregate(
+        total=Count("id"), gold=Count("id", filter=Q(solution__is_gold=True))
+    )
+    return bool(done["gold"] < dataset.gold_rate * (done["total"] + 1))
+
+
+def gold_accuracy_by_annotator(*, dataset: Dataset) -> dict[int, tuple[int, int]]:
+    """Return {annotator id: (gold annotations, of them equal to the imported label)} (one query)."""
+    rows = (
+        Annotation.objects.filter(
+            solution__dataset=dataset, solution__is_gold=True, solution__imported_label__isnull=False
+        )
+        .values("annotator_id")
+        .annotate(
+            total=Count("id"),
+            correct=Count("id", filter=Q(earliest_error_step=F("solution__imported_label"))),
+        )
+        .order_by()
+    )
+    return {row["annotator_id"]: (row["total"], row["correct"]) for row in rows}

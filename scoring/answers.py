@@ -22,9 +22,14 @@ MAX_INTEGER_DIGITS = 300
 
 _EXTRACTION_CONFIG = (LatexExtractionConfig(), ExprExtractionConfig())
 _BOXED_START = re.compile(r"\\(?:boxed|fbox)\s*\{")
+_STRAY_BACKSLASH = re.compile(r"(?<!\\)\\(?=\d)")  # "\15" from a mangled "\$15"
 _THOUSANDS = re.compile(r"^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 _TEXT_COMMAND = re.compile(r"\\(?:text|textbf|textit|mathrm|mathbf|mbox)\s*\{([^{}]*)\}")
 _COMBINATORIAL = (sympy.factorial, sympy.factorial2, sympy.subfactorial, sympy.binomial)
+_TRAILING_TEXT = re.compile(r"\s*\\(?:text|textrm|mbox|mathrm)\s*\{[^{}]*\}\s*$")
+_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{3,}")  # a run of letters that is not a LaTeX command
+_ENVIRONMENT = re.compile(r"\\(?:begin|end)\s*\{[^{}]*\}")
+_MATH_WORDS = frozenset({"sin", "cos", "tan", "cot", "sec", "csc", "log", "exp", "min", "max", "mod", "gcd", "lcm"})
 _MATH_DELIMITERS = (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"))
 
 
@@ -112,9 +117,14 @@ def _equivalent(candidate: Any, reference: Any) -> bool:
         return False
     if _plain(candidate) == _plain(reference):
         return True
-    golds = _parse_variants(reference)
-    targets = _parse_variants(candidate)
-    return any(verify(gold, target, timeout_seconds=None, raise_on_error=False) for gold in golds for target in targets)
+    gold = _parse_bounded(f"${reference}$") or _parse_bounded(reference)
+    if not gold:
+        return False
+    if _verify(gold, _parse_bounded(f"${candidate}$")):
+        return True
+    # Running text ("So she earns $18 a day.") is not one formula: let math-verify find the answer in it.
+    # Only for prose: on a formula, text extraction keeps a fragment ("6\sqrt{3}" -> 6) and would match wrongly.
+    return _is_prose(candidate) and _verify(gold, _parse_bounded(candidate.replace("\\$", "$")))
 
 
 def _clean(answer: str) -> str:
@@ -127,9 +137,12 @@ def _clean(answer: str) -> str:
         if len(answer) > len(opening) + len(closing) and answer.startswith(opening) and answer.endswith(closing):
             answer = answer[len(opening) : -len(closing)].strip()
             break
+    unit_free = _TRAILING_TEXT.sub("", answer)
+    if unit_free:  # "8\sqrt{3} \text{ square inches}" -> "8\sqrt{3}"; a lone "\text{4:30 p.m.}" stays
+        answer = unit_free
     if _THOUSANDS.match(answer):
         answer = answer.replace(",", "")
-    return answer
+    return _STRAY_BACKSLASH.sub("", answer)
 
 
 def _plain(answer: str) -> str:
@@ -139,14 +152,22 @@ def _plain(answer: str) -> str:
     return answer.rstrip(".").lower()
 
 
-def _parse_variants(answer: str) -> list[list[Any]]:
-    """Return math-verify parses of the answer as inline math and as raw text (non-empty, bounded)."""
-    variants = []
-    for text in (f"${answer}$", answer):
-        parsed = parse(text, extraction_config=_EXTRACTION_CONFIG, parsing_timeout=None)  # type: ignore[arg-type]
-        if parsed:
-            variants.append(parsed if all(_is_cheap(item) for item in parsed) else [str(parsed[-1])])
-    return variants
+def _is_prose(answer: str) -> bool:
+    """Return whether the answer holds words (not only a formula), e.g. "18 dollars" or a sentence."""
+    answer = _ENVIRONMENT.sub("", answer)
+    return any(word.lower() not in _MATH_WORDS for word in _WORD.findall(answer))
+
+
+def _parse_bounded(text: str) -> list[Any]:
+    """Return math-verify's parse of the text; an item too costly for SymPy is kept as its text only."""
+    parsed = parse(text, extraction_config=_EXTRACTION_CONFIG, parsing_timeout=None)  # type: ignore[arg-type]
+    if parsed and not all(_is_cheap(item) for item in parsed):
+        return [str(parsed[-1])]
+    return list(parsed)
+
+
+def _verify(gold: list[Any], target: list[Any]) -> bool:
+    return bool(target) and verify(gold, target, timeout_seconds=None, raise_on_error=False)
 
 
 def _is_cheap(item: Any) -> bool:

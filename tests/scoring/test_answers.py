@@ -71,6 +71,10 @@ def test_extract_final_answer_falls_back_to_the_last_step_stripped():
         ("\\boxed{7}", "7"),
         ("So Janet makes $18 every day.", "18"),
         ("5.00", "5"),
+        ("\\15", "15"),
+        ("Therefore, the total cost for Angela's installations will be \\$324.", "324"),
+        ("8\\sqrt{3}", "8\\sqrt{3} \\text { square inches}"),
+        ("\\frac{411}{333}", "\\frac{137}{111}"),
     ],
 )
 def test_equivalent_answers(candidate, reference):
@@ -87,6 +91,11 @@ def test_equivalent_answers(candidate, reference):
         ("(1,2)", "(2,1)"),
         ("\\text{Monday}", "\\text{Tuesday}"),
         ("She has 18 apples and gives 3 away, so 15 are left.", "18"),
+        # formulas must not be compared by a fragment (text extraction reads "6\\sqrt{3}" as 6)
+        ("6\\sqrt{3}", "6\\sqrt{7}"),
+        ("3\\sqrt{2}", "3\\sqrt3"),
+        ("2 - 7i", "2 + 7i"),
+        ("21a^5 - 7a^4 - 16a^2 - 32a", "21a^5 - 7a^4 - 16a^2 + 32a"),
         ("", "0"),
         ("3", ""),
         ("   ", "3"),

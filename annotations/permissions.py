@@ -52,3 +52,10 @@ class IsDatasetManager(BasePermission):
 
     def has_permission(self, request: Request, view: DatasetScopedView) -> bool:  # type: ignore[override]
         return view.get_access().role == MembershipRole.MANAGER
+
+
+class IsDatasetReviewer(BasePermission):
+    """Allow the reviewers and managers of the view's dataset (who see every label of it)."""
+
+    def has_permission(self, request: Request, view: DatasetScopedView) -> bool:  # type: ignore[override]
+        return view.get_access().role in (MembershipRole.REVIEWER, MembershipRole.MANAGER)

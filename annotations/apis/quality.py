@@ -1,0 +1,144 @@
+"""The quality dashboard's figures as JSON: GET /api/v1/datasets/<slug>/metrics/ (reviewers, managers, staff)."""
+
+from dataclasses import asdict
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from annotations.apis.common import DatasetScopedAPIView, error_responses
+from annotations.metrics import PositionHistogram, ProcessBenchReport
+from annotations.permissions import IsDatasetReviewer, IsStaff
+from annotations.selectors.quality import QualityFigures, dataset_quality
+from scoring.metrics import SubsetMetrics
+
+DEFINITIONS = {
+    "reference": "Methods and annotators are scored against final labels from people (unanimous, majority, "
+    "review) and imported labels; consensus_auto labels are left out.",
+    "processbench": "acc_error: share of erroneous items (label >= 0) predicted exactly; acc_correct: share of "
+    "correct items (label -1) predicted -1; f1 = 2ab/(a+b). mean_f1: unweighted mean of subset F1s (the "
+    "paper's average); pooled: the same figures over all items together.",
+    "agreement": "Over solutions with 2+ annotations. pairwise: same-label share of annotation pairs, pooled over "
+    "solutions; fleiss_kappa: Fleiss, generalised to varying annotators per solution; krippendorff_alpha: "
+    "nominal; unanimous_share: solutions whose annotations all agree.",
+    "positions": "Earliest error position = step index / (steps - 1) in 10 bins; all_correct counts label -1.",
+    "anchoring": "Annotation-suggestion pairs on the same solution, split by whether suggestions were shown.",
+    "audit": "Consensus suggestions against final labels people decided on the same solutions.",
+}
+
+
+def _subset(metrics: SubsetMetrics) -> dict[str, Any]:
+    return asdict(metrics)
+
+
+def _report(report: ProcessBenchReport) -> dict[str, Any]:
+    return {
+        "items": report.items,
+        "mean_f1": report.mean_f1,
+        "pooled": _subset(report.pooled),
+        "subsets": {name: _subset(metrics) for name, metrics in report.subsets.items()},
+    }
+
+
+def _histogram(histogram: PositionHistogram) -> dict[str, Any]:
+    return {
+        "bins": [
+            {"from": low, "to": high, "count": count}
+            for (low, high), count in zip(histogram.edges(), histogram.bins, strict=True)
+        ],
+        "all_correct": histogram.all_correct,
+        "total": histogram.total,
+    }
+
+
+def quality_as_json(figures: QualityFigures) -> dict[str, Any]:
+    """Return the dashboard's figures as plain JSON-ready data."""
+    progress = figures.progress
+    cost = figures.cost
+    return {
+        "dataset": figures.dataset.slug,
+        "progress": {
+            "solutions": progress.solutions,
+            "gold": progress.gold,
+            "by_status": progress.by_status,
+            "final_by_source": progress.final_by_source,
+            "timeline": [
+                {
+                    "date": day.day.isoformat(),
+                    "annotations": day.annotations,
+                    "final_labels": day.final_labels,
+                    "annotations_total": day.annotations_total,
+                    "final_labels_total": day.final_labels_total,
+                }
+                for day in progress.timeline
+            ],
+        },
+        "agreement": asdict(figures.agreement),
+        "methods": [
+            {"method": row.method, "config_key": row.config_key, "model_name": row.model_name, **_report(row.report)}
+            for row in figures.methods
+        ],
+        "annotators": [
+            {
+                "annotator": row.username,
+                "annotations": row.annotations,
+                "mean_seconds": row.mean_seconds,
+                "compared": row.compared,
+                "accuracy": row.accuracy,
+                "processbench": _report(row.report),
+                "gold": {
+                    "annotations": row.gold_annotations,
+                    "correct": row.gold_correct,
+                    "accuracy": row.gold_accuracy,
+                },
+            }
+            for row in figures.annotators
+        ],
+        "positions": {source: _histogram(histogram) for source, histogram in figures.positions.items()},
+        "anchoring": [
+            {
+                "method": row.method,
+                "visible": row.visible,
+                "visible_agree": row.visible_agree,
+                "visible_rate": row.visible_rate,
+                "hidden": row.hidden,
+                "hidden_agree": row.hidden_agree,
+                "hidden_rate": row.hidden_rate,
+                "difference": row.difference,
+            }
+            for row in figures.anchoring
+        ],
+        "audit": {
+            "compared": figures.audit.compared,
+            "agree": figures.audit.agree,
+            "precision": figures.audit.precision,
+        },
+        "cost": {
+            "final_labels": cost.final_labels,
+            "human_seconds": cost.human_seconds,
+            "human_seconds_per_final_label": cost.human_seconds_per_final_label,
+            "no_human_labels": cost.no_human_labels,
+            "no_human_share": cost.no_human_share,
+            "machine_per_suggestion": cost.machine,
+        },
+        "definitions": DEFINITIONS,
+    }
+
+
+class DatasetMetricsAPI(DatasetScopedAPIView):
+    """The dataset's quality figures (the same as its dashboard page)."""
+
+    permission_classes = [IsAuthenticated, IsStaff | IsDatasetReviewer]
+    denied_message = "Only reviewers and managers of this dataset may read its quality figures."
+
+    @extend_schema(
+        summary="Quality figures of a dataset",
+        description="Progress, agreement, ProcessBench metrics per method and per annotator, error-position "
+        "histograms, anchoring, audit precision and cost: the figures of the dashboard page.",
+        responses={200: OpenApiTypes.OBJECT, **error_responses(401, 403, 404)},
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        return Response(quality_as_json(dataset_quality(dataset=self.get_access().dataset)))

@@ -16,3 +16,7 @@ urlpatterns = [
     path("api/v1/", include("scoring.api_urls")),
     path("", include("annotations.urls")),
 ]
+
+handler400 = "prmweb.views.bad_request"
+handler404 = "prmweb.views.not_found"
+handler500 = "prmweb.views.server_error"

@@ -11,9 +11,10 @@ side is an expression. Skipped on purpose: `x = 5` (a variable), `3 = 3 apples` 
 sides glued to letters or LaTeX (`a_1 + 2 = ...`, `= 12x`), sides after operator words
 (`half of 10 + 2 = 7`) or before scale words (`= 12 thousand`), percentages mixed with + or -,
 and run-on chains (`3 + 4 = 7 - 2 = 5`, meaning "7, then 7 - 2 = 5").
-A shown decimal is accepted when it is the exact value rounded down or up to the digits shown
-(`10 / 3 = 3.33`, `7 / 2 = 4`); expressions using numbers with two or more decimals (likely rounded
-themselves, `0.33 * 600 = 200`) get a relative tolerance; `\\approx` claims get a looser one.
+A shown decimal is accepted when it is the exact value rounded or truncated to the digits shown
+(`10 / 3 = 3.33`), a shown integer when it is the value rounded down or up (`7 / 2 = 4` boxes);
+expressions using numbers with two or more decimals (likely rounded themselves, `0.33 * 600 = 200`)
+get a relative tolerance; `\\approx` claims get a looser one.
 """
 
 import dataclasses
@@ -85,12 +86,20 @@ def format_value(value: sympy.Rational) -> str:
 
 
 def _within_shown_digits(value: sympy.Rational, literal: Evaluated) -> bool:
+    """Return whether a shown number is the exact value written with the digits it shows.
+
+    A shown integer may be the value rounded down or up (`7 / 2 = 4` boxes); a shown decimal must be the
+    value rounded to nearest or truncated at its last digit (`10 / 3 = 3.33`, not `3.4`).
+    """
     unit = literal.literal_unit
     if unit is None:
         return False
     scaled = value / unit
     shown = literal.value / unit
-    return bool(sympy.floor(scaled) <= shown <= sympy.ceiling(scaled))
+    if unit == 1:
+        return bool(sympy.floor(scaled) <= shown <= sympy.ceiling(scaled))
+    truncated = sympy.sign(scaled) * sympy.floor(abs(scaled))
+    return bool(abs(shown - scaled) <= sympy.Rational(1, 2) or shown == truncated)
 
 
 def _relatively_close(a: sympy.Rational, b: sympy.Rational, tolerance: float) -> bool:

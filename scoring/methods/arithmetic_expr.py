@@ -182,7 +182,7 @@ def evaluate(text: str, max_length: int = 200) -> Evaluated | None:
         text=" ".join(_UNIT_TAG.sub("", text).split()),
         literal_unit=unit,
         percent=unit is not None and _UNIT_TAG.sub("", text).endswith("%"),
-        rounded_operands=parser.rounded,
+        rounded_operands=parser.rounded and unit is None,
         leading_number=_leading_number(parser.tokens),
         units=frozenset(parser.units),
     )

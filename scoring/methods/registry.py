@@ -91,18 +91,23 @@ def build_config(name: str, parameters: Mapping[str, Any] | None = None) -> Any:
         raise MethodConfigError("parameters", str(error)) from None
 
 
-_SIMPLE_TYPES: dict[Any, tuple[type, ...]] = {int: (int,), float: (int, float), bool: (bool,), str: (str,)}
+_SIMPLE_TYPES: dict[Any, tuple[tuple[type, ...], str]] = {
+    int: ((int,), "an integer"),
+    float: ((int, float), "a number"),
+    bool: ((bool,), "true or false"),
+    str: ((str,), "a string"),
+}
 
 
 def _check_types(config_class: type, values: Mapping[str, Any]) -> None:
     """Raise MethodConfigError for a value whose type does not match a plain int/float/bool/str field."""
     for item in dataclasses.fields(config_class):
-        accepted = _SIMPLE_TYPES.get(item.type)
-        if item.name not in values or accepted is None:
+        if item.name not in values or item.type not in _SIMPLE_TYPES:
             continue
+        accepted, description = _SIMPLE_TYPES[item.type]
         value = values[item.name]
         if not isinstance(value, accepted) or (item.type is not bool and isinstance(value, bool)):
-            raise MethodConfigError(item.name, f"must be a {getattr(item.type, '__name__', item.type)}")
+            raise MethodConfigError(item.name, f"must be {description}")
 
 
 def _sampling(values: Mapping[str, Any]) -> SamplingParams:

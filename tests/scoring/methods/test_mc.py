@@ -1,0 +1,281 @@
+"""MC estimation on scripted policies: scores, labels, early stop, binary search, batching and cost."""
+
+import math
+
+import pytest
+
+from scoring.engines.base import EngineError, Generation, SamplingParams
+from scoring.methods.base import MethodConfigError, SolutionTask
+from scoring.methods.mc import MCConfig, build_prompt, estimate
+from tests.scoring.methods.fakes import RIGHT, WRONG, ScriptedGenerationEngine, mc_policy
+
+ALL = set(range(8))
+NONE: set[int] = set()
+
+
+def task(question: str, steps: int, solution_id: int = 1, reference: str | None = "42") -> SolutionTask:
+    return SolutionTask(
+        solution_id=solution_id,
+        question=f"[{question}] What is six times seven?",
+        steps=tuple(f"step-{i}: some work" for i in range(steps)),
+        reference_answer=reference,
+    )
+
+
+def monotone(steps: int, first_zero: int) -> list[set[int]]:
+    """Every prefix before `first_zero` has all rollouts correct; from it on none (-1: never zero)."""
+    return [ALL if first_zero == -1 or i < first_zero else NONE for i in range(steps)]
+
+
+def test_linear_soft_scores_every_prefix_in_one_call():
+    draws = [{0, 1, 2, 3, 4, 5}, {0, 1}, NONE, {3}]
+    engine = ScriptedGenerationEngine(mc_policy({"Q1": draws}))
+
+    [result] = estimate([task("Q1", 4)], engine, MCConfig(strategy="linear"))
+
+    assert len(engine.calls) == 1
+    prompts, params = engine.calls[0]
+    assert len(prompts) == 4 and params.n == 8
+    assert result.status == "succeeded"
+    assert result.step_scores == (0.75, 0.25, 0.0, 0.125)
+    assert result.label == 2
+    assert result.rollouts == 32
+    assert result.prompt_tokens == 40 and result.generated_tokens == 4 * 3 * 8
+    assert result.details["step_rollouts"] == [8, 8, 8, 8]
+    assert result.details["step_correct"] == [6, 2, 0, 1]
+
+
+def test_linear_all_prefixes_reachable_is_all_correct():
+    engine = ScriptedGenerationEngine(mc_policy({"Q1": monotone(3, -1)}))
+
+    [result] = estimate([task("Q1", 3)], engine, MCConfig(strategy="linear"))
+
+    assert result.label == -1
+    assert result.step_scores == (1.0, 1.0, 1.0)
+
+
+def test_linear_hard_label_stops_each_prefix_at_first_correct_rollout_and_at_first_zero():
+    # chunks of 2 (N=8): prefix 0 correct on draw 0, prefix 1 first correct on draw 5, prefix 2 never
+    draws = [{0}, {5}, NONE, ALL, ALL]
+    engine = ScriptedGenerationEngine(mc_policy({"Q1": draws}))
+    config = MCConfig(strategy="linear", hard_label_only=True, early_stop=True)
+
+    [result] = estimate([task("Q1", 5)], engine, config)
+
+    assert result.label == 2
+    assert result.details["step_rollouts"] == [2, 6, 8, 0, 0]
+    assert result.rollouts == 16
+    assert [params.n for _, params in engine.calls] == [2] * 8  # 1 + 3 + 4 rounds of n=2
+    assert result.step_scores == (0.5, pytest.approx(1 / 6), 0.0, None, None)
+    assert result.details["early_stop"] is True
+
+
+def test_hard_label_without_early_stop_draws_all_rollouts_per_prefix():
+    engine = ScriptedGenerationEngine(mc_policy({"Q1": [{0}, {5}, NONE, ALL]}))
+    config = MCConfig(strategy="linear", hard_label_only=True, early_stop=False)
+
+    [result] = estimate([task("Q1", 4)], engine, config)
+
+    assert result.label == 2
+    assert result.rollouts == 24
+    assert [params.n for _, params in engine.calls] == [8, 8, 8]
+
+
+def test_early_stop_only_applies_when_hard_label_is_wanted():
+    engine = ScriptedGenerationEngine(mc_policy({"Q1": [{0}, NONE]}))
+
+    [result] = estimate([task("Q1", 2)], engine, MCConfig(strategy="linear", early_stop=True))
+
+    assert result.rollouts == 16
+    assert result.details["early_stop"] is False
+
+
+def test_binary_search_finds_first_zero_with_few_rollouts():
+    engine = ScriptedGenerationEngine(mc_policy({"Q1": monotone(8, 5)}))
+
+    [result] = estimate([task("Q1", 8)], engine, MCConfig(strategy="binary"))
+
+    assert result.label == 5
+    assert result.details["probes"] == [4, 6, 5]
+    assert result.rollouts == 3 * 8
+    assert result.step_scores == (None, None, None, None, 1.0, 0.0, 0.0, None)
+    assert len(engine.calls) == 3
+
+
+@pytest.mark.parametrize("steps", [1, 2, 5, 8, 13, 40])
+def test_binary_agrees_with_linear_on_monotone_scores_within_log_budget(steps):
+    rollouts = 8
+    for first_zero in [-1, *range(steps)]:
+        policy = {"Q1": monotone(steps, first_zero)}
+        linear = estimate([task("Q1", steps)], ScriptedGenerationEngine(mc_policy(policy)), MCConfig(strategy="linear"))
+        binary = estimate([task("Q1", steps)], ScriptedGenerationEngine(mc_policy(policy)), MCConfig(strategy="binary"))
+
+        assert binary[0].label == linear[0].label == first_zero
+        assert binary[0].rollouts <= rollouts * math.ceil(math.log2(steps + 1))
+        assert linear[0].rollouts == rollouts * steps
+
+
+def test_binary_on_non_monotone_scores_returns_a_zero_prefix_not_the_first():
+    # prefix 1 is a zero, prefixes 2-3 recover (a lucky prefix), prefix 4 is a zero again
+    policy = {"Q1": [ALL, NONE, ALL, ALL, NONE]}
+
+    [linear] = estimate([task("Q1", 5)], ScriptedGenerationEngine(mc_policy(policy)), MCConfig(strategy="linear"))
+    [binary] = estimate([task("Q1", 5)], ScriptedGenerationEngine(mc_policy(policy)), MCConfig(strategy="binary"))
+
+    assert linear.label == 1
+    assert binary.label == 4
+    assert binary.details["probes"] == [2, 4, 3]
+    assert binary.step_scores == (None, None, 1.0, 1.0, 0.0)
+
+
+def test_binary_on_non_monotone_scores_can_miss_every_zero():
+    policy = {"Q1": [ALL, NONE, ALL, ALL, ALL]}
+
+    [binary] = estimate([task("Q1", 5)], ScriptedGenerationEngine(mc_policy(policy)), MCConfig(strategy="binary"))
+
+    assert binary.label == -1
+    assert binary.details["probes"] == [2, 4]
+
+
+def test_binary_with_early_stop_chunks_probes():
+    policy = {"Q1": [{7}] * 4 + [NONE] * 4}
+    engine = ScriptedGenerationEngine(mc_policy(policy))
+    config = MCConfig(strategy="binary", hard_label_only=True, rollouts_per_step=8, early_stop_chunk=4)
+
+    [result] = estimate([task("Q1", 8)], engine, config)
+
+    assert result.label == 4
+    assert result.details["probes"] == [4, 2, 3]
+    assert result.details["step_rollouts"] == [0, 0, 8, 8, 8, 0, 0, 0]
+    assert [params.n for _, params in engine.calls] == [4] * 6
+
+
+def test_every_round_is_one_generate_call_across_all_solutions():
+    policy = {"Q1": monotone(8, 5), "Q2": monotone(3, -1), "Q3": monotone(20, 0)}
+    tasks = [task("Q1", 8, 1), task("Q2", 3, 2), task("Q3", 20, 3)]
+    engine = ScriptedGenerationEngine(mc_policy(policy))
+
+    results = estimate(tasks, engine, MCConfig(strategy="binary"))
+
+    assert [r.label for r in results] == [5, -1, 0]
+    rounds = [len(r.details["probes"]) for r in results]
+    assert len(engine.calls) == max(rounds)
+    assert [len(prompts) for prompts, _ in engine.calls] == [
+        sum(1 for r in rounds if r > index) for index in range(max(rounds))
+    ]
+    assert len(engine.calls[0][0]) == 3
+
+
+def test_linear_soft_batches_every_prefix_of_every_solution_in_one_call():
+    policy = {"Q1": monotone(4, 2), "Q2": monotone(6, -1)}
+    engine = ScriptedGenerationEngine(mc_policy(policy))
+
+    results = estimate([task("Q1", 4, 1), task("Q2", 6, 2)], engine, MCConfig(strategy="linear"))
+
+    assert [r.label for r in results] == [2, -1]
+    assert len(engine.calls) == 1 and len(engine.calls[0][0]) == 10
+
+
+def test_missing_reference_answer_is_skipped_and_never_sampled():
+    engine = ScriptedGenerationEngine(mc_policy({"Q1": monotone(3, 1)}))
+    tasks = [task("Q0", 3, 10, reference=None), task("Q1", 3, 11), task("Q9", 2, 12, reference="  ")]
+
+    results = estimate(tasks, engine, MCConfig(strategy="linear"))
+
+    assert [(r.solution_id, r.status, r.error) for r in results] == [
+        (10, "skipped", "no reference answer"),
+        (11, "succeeded", ""),
+        (12, "skipped", "no reference answer"),
+    ]
+    assert all("[Q1]" in prompt for prompt in engine.calls[0][0])
+    assert results[0].rollouts == 0 and results[0].label is None
+
+
+def test_only_skipped_tasks_make_no_engine_call():
+    engine = ScriptedGenerationEngine(mc_policy({}))
+
+    results = estimate([task("Q0", 3, reference=None), task("Q1", 0)], engine, MCConfig())
+
+    assert [r.error for r in results] == ["no reference answer", "solution has no steps"]
+    assert engine.calls == []
+
+
+def test_rollout_answers_are_checked_by_equivalence_and_include_the_prefix():
+    finished = SolutionTask(1, "[Q1] half?", ("step-0: halve it", "step-1: \\boxed{\\frac{1}{2}}"), "0.5")
+    engine = ScriptedGenerationEngine(lambda prompt, draw: "" if "step-1" in prompt else "it is $\\boxed{0.50}$")
+
+    [result] = estimate([finished], engine, MCConfig(strategy="linear", rollouts_per_step=2))
+
+    assert result.step_scores == (1.0, 1.0)
+    assert result.label == -1
+
+
+def test_prompt_holds_question_and_prefix_only():
+    prompt = build_prompt(task("Q1", 4), 2)
+
+    assert "[Q1] What is six times seven?" in prompt
+    assert "step-0: some work\n\nstep-1: some work" in prompt
+    assert "step-2" not in prompt
+    assert "\\boxed{}" in prompt
+
+
+def test_custom_template_keeps_braces_and_sampling_settings():
+    engine = ScriptedGenerationEngine(lambda prompt, draw: RIGHT)
+    config = MCConfig(
+        strategy="linear",
+        rollouts_per_step=2,
+        prompt_template="Q: {question}\nA: {steps} {not a placeholder}",
+        sampling=SamplingParams(n=99, max_tokens=256, temperature=0.9, seed=3),
+    )
+
+    estimate([task("Q1", 1)], engine, config)
+
+    prompts, params = engine.calls[0]
+    assert prompts == ["Q: [Q1] What is six times seven?\nA: step-0: some work {not a placeholder}"]
+    assert params == SamplingParams(n=2, max_tokens=256, temperature=0.9, seed=3)
+
+
+def test_engine_returning_too_few_generations_is_an_engine_error():
+    class ShortEngine(ScriptedGenerationEngine):
+        def generate(self, prompts, params):
+            return [Generation(texts=(WRONG,) * params.n)]
+
+    with pytest.raises(EngineError, match="1 generations for 3 prompts"):
+        estimate([task("Q1", 3)], ShortEngine(lambda p, d: WRONG), MCConfig(strategy="linear"))
+
+
+def test_engine_returning_too_few_completions_is_an_engine_error():
+    class FewEngine(ScriptedGenerationEngine):
+        def generate(self, prompts, params):
+            return [Generation(texts=(WRONG,)) for _ in prompts]
+
+    with pytest.raises(EngineError, match="1 completions, expected n=8"):
+        estimate([task("Q1", 3)], FewEngine(lambda p, d: WRONG), MCConfig())
+
+
+@pytest.mark.parametrize(
+    ("rollouts", "chunk"),
+    [(8, 2), (10, 2), (7, 1), (16, 4), (4, 1), (1, 1), (12, 3)],
+)
+def test_early_stop_chunk_divides_the_rollouts(rollouts, chunk):
+    config = MCConfig(rollouts_per_step=rollouts, hard_label_only=True)
+
+    assert config.rollouts_per_round == chunk
+    assert MCConfig(rollouts_per_step=rollouts).rollouts_per_round == rollouts
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field", "message"),
+    [
+        ({"rollouts_per_step": 0}, "rollouts_per_step", "must be at least 1"),
+        ({"strategy": "ternary"}, "strategy", "must be 'linear' or 'binary', not 'ternary'"),
+        ({"prompt_template": "{question} only"}, "prompt_template", "must contain {steps}"),
+        ({"early_stop_chunk": 3}, "early_stop_chunk", "must be a positive divisor of 8"),
+    ],
+)
+def test_bad_configuration_names_the_field(kwargs, field, message):
+    with pytest.raises(MethodConfigError) as raised:
+        MCConfig(**kwargs)
+
+    assert raised.value.field == field
+    assert raised.value.message == message

@@ -1,0 +1,77 @@
+"""The method table and configuration round trips used by the workers."""
+
+import pytest
+
+from scoring.engines.base import SamplingParams
+from scoring.methods import arithmetic, judge, mc, prm
+from scoring.methods.base import MethodConfigError
+from scoring.methods.registry import METHODS, build_config, config_parameters, get_method
+
+
+def test_table_routes_model_methods_to_gpu_and_cheap_ones_to_default():
+    table = {name: (spec.queue, spec.needs, spec.run) for name, spec in METHODS.items()}
+
+    assert table == {
+        "mc": ("gpu", "generation", mc.estimate),
+        "judge": ("gpu", "generation", judge.judge),
+        "prm": ("gpu", "step_scoring", prm.score),
+        "arithmetic": ("default", None, arithmetic.check),
+        "consensus": ("default", None, None),
+    }
+    assert METHODS["consensus"].depends_on == ("mc", "judge")
+
+
+def test_unknown_method_names_the_choices():
+    with pytest.raises(MethodConfigError) as raised:
+        get_method("oracle")
+
+    assert raised.value.field == "method"
+    assert raised.value.message == "unknown method 'oracle'; choose one of mc, judge, prm, arithmetic, consensus"
+
+
+def test_build_config_from_json_with_nested_sampling():
+    config = build_config(
+        "mc",
+        {
+            "rollouts_per_step": 4,
+            "strategy": "linear",
+            "sampling": {"max_tokens": 64, "temperature": 1.0, "stop": ["\n"]},
+        },
+    )
+
+    assert config == mc.MCConfig(
+        rollouts_per_step=4, strategy="linear", sampling=SamplingParams(max_tokens=64, temperature=1.0, stop=("\n",))
+    )
+
+
+def test_config_parameters_round_trip_through_json():
+    for name in METHODS:
+        config = build_config(name)
+        parameters = config_parameters(config)
+
+        assert build_config(name, parameters) == config
+    assert config_parameters(prm.PRMConfig(threshold=0.3)) == {"threshold": 0.3}
+    assert config_parameters(mc.MCConfig())["sampling"]["stop"] == []
+
+
+@pytest.mark.parametrize(
+    ("name", "parameters", "field", "message"),
+    [
+        ("mc", {"rollout": 3}, "rollout", "unknown setting for method 'mc'"),
+        ("mc", {"sampling": {"temp": 1}}, "sampling.temp", "unknown sampling setting"),
+        ("mc", {"rollouts_per_step": "eight"}, "rollouts_per_step", "must be an integer"),
+        ("mc", {"early_stop": 1}, "early_stop", "must be true or false"),
+        ("prm", {"threshold": True}, "threshold", "must be a number"),
+        ("prm", {"threshold": 2}, "threshold", "must be in (0, 1]"),
+        ("judge", {"samples": 0}, "samples", "must be at least 1"),
+    ],
+)
+def test_bad_parameters_name_the_field(name, parameters, field, message):
+    with pytest.raises(MethodConfigError) as raised:
+        build_config(name, parameters)
+
+    assert (raised.value.field, raised.value.message) == (field, message)
+
+
+def test_integer_threshold_is_accepted_as_a_float():
+    assert build_config("prm", {"threshold": 1}) == prm.PRMConfig(threshold=1)

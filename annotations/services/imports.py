@@ -1,0 +1,173 @@
+"""Import parsed file records through the ingestion service, in chunks, all or nothing.
+
+The pipeline is file -> parser (`annotations.importers`) -> ParsedRecord -> `solutions_ingest`. The
+whole import runs in one transaction: if any record is invalid, nothing is stored and every reason
+is reported. Records a parser skips (e.g. a PRM800K labeler gave up) are reported and not stored.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import transaction
+
+from annotations.importers.base import ParsedRecord
+from annotations.models import Dataset
+from annotations.services.ingestion import solutions_ingest
+from annotations.services.solution_input import MAX_BATCH_ITEMS, Errors, validate_solution_input
+from prmweb.errors import ApplicationError
+
+DEFAULT_CHUNK_SIZE = 500
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """One reason a record was rejected: where it is, which field, and what is wrong."""
+
+    locator: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.locator}: {self.field}: {self.message}"
+
+
+@dataclass(frozen=True)
+class SkippedRecord:
+    locator: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.locator}: skipped: {self.reason}"
+
+
+@dataclass
+class ImportReport:
+    """What an import did: counts, rejection reasons, skipped records and the stored solution ids."""
+
+    created: int = 0
+    existing: int = 0
+    rejected_records: int = 0
+    rejections: list[Rejection] = field(default_factory=list)
+    skipped: list[SkippedRecord] = field(default_factory=list)
+    solution_ids: dict[str, int] = field(default_factory=dict)  # external id -> solution id
+    stored: bool = True
+
+    def summary_line(self) -> str:
+        """Return "created N, existing N, rejected N" (with skipped records and a rollback note when any)."""
+        line = f"created {self.created}, existing {self.existing}, rejected {self.rejected_records}"
+        if self.skipped:
+            line += f", skipped {len(self.skipped)}"
+        if not self.stored:
+            line += " (nothing was stored)"
+        return line
+
+
+class ImportRejectedError(ApplicationError):
+    """An import with invalid records; nothing was stored. `report` lists every reason."""
+
+    def __init__(self, report: ImportReport):
+        errors: dict[str, Errors] = {}
+        for rejection in report.rejections:
+            errors.setdefault(rejection.locator, {}).setdefault(rejection.field, []).append(rejection.message)
+        super().__init__(
+            f"{report.rejected_records} records are invalid; nothing was stored. {report.rejections[0]}",
+            errors=errors,
+        )
+        self.report = report
+
+
+class _RollBack(Exception):
+    pass
+
+
+def solutions_import(
+    *,
+    dataset: Dataset,
+    records: Iterable[ParsedRecord],
+    user: AbstractBaseUser | AnonymousUser | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+) -> ImportReport:
+    """Validate and store every record of an import file in one transaction; return the report.
+
+    Idempotent: records already in the dataset (same external id, else same problem and steps) count as
+    existing. Duplicate ids within the file are rejected, as in one REST batch. Raises
+    ImportRejectedError (with the full report) when any record is invalid; nothing is stored then.
+    New solutions get their final-answer check and scoring after the commit, as over REST.
+    """
+    chunk_size = max(1, min(chunk_size, MAX_BATCH_ITEMS))
+    report = ImportReport()
+    try:
+        with transaction.atomic():
+            _import_records(dataset=dataset, records=records, user=user, chunk_size=chunk_size, report=report)
+            if report.rejected_records:
+                raise _RollBack
+    except _RollBack:
+        report.created = report.existing = 0
+        report.solution_ids = {}
+        report.stored = False
+        raise ImportRejectedError(report) from None
+    return report
+
+
+def _import_records(
+    *,
+    dataset: Dataset,
+    records: Iterable[ParsedRecord],
+    user: AbstractBaseUser | AnonymousUser | None,
+    chunk_size: int,
+    report: ImportReport,
+) -> None:
+    seen_ids: dict[str, str] = {}
+    chunk: list[ParsedRecord] = []
+    for record in records:
+        if record.skip_reason:
+            report.skipped.append(SkippedRecord(record.locator, record.skip_reason))
+            continue
+        errors = _record_errors(record, seen_ids)
+        if errors:
+            report.rejected_records += 1
+            report.rejections.extend(
+                Rejection(record.locator, name, message) for name, messages in errors.items() for message in messages
+            )
+            continue
+        if report.rejected_records:
+            continue  # nothing will be stored: keep validating to report every reason
+        chunk.append(record)
+        if len(chunk) >= chunk_size:
+            _store_chunk(dataset=dataset, chunk=chunk, user=user, report=report)
+            chunk = []
+    if chunk and not report.rejected_records:
+        _store_chunk(dataset=dataset, chunk=chunk, user=user, report=report)
+
+
+def _record_errors(record: ParsedRecord, seen_ids: dict[str, str]) -> Errors:
+    """Return the record's errors by field: structural ones from the parser, then value checks."""
+    if record.item is None:
+        return dict(record.errors) or {"non_field_errors": ["The record could not be read."]}
+    errors = {**validate_solution_input(record.item), **record.errors}
+    external_id = record.item.external_id
+    if isinstance(external_id, str) and external_id:
+        if external_id in seen_ids:
+            errors.setdefault("id", []).append(
+                f"Duplicate id {external_id!r} in this file (also {seen_ids[external_id]})."
+            )
+        else:
+            seen_ids[external_id] = record.locator
+    return errors
+
+
+def _store_chunk(
+    *,
+    dataset: Dataset,
+    chunk: list[ParsedRecord],
+    user: AbstractBaseUser | AnonymousUser | None,
+    report: ImportReport,
+) -> None:
+    items = [record.item for record in chunk if record.item is not None]
+    result = solutions_ingest(dataset=dataset, items=items, user=user)
+    report.created += result.created
+    report.existing += result.existing
+    for ingested in result.items:
+        if ingested.external_id:
+            report.solution_ids[ingested.external_id] = ingested.solution_id

@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from annotations.services.answers import solutions_check_answers
+from annotations.services.claims import claims_release_expired
 
 
 @shared_task(name="annotations.tasks.check_final_answers", ignore_result=True)
@@ -12,3 +13,12 @@ def check_final_answers(solution_ids: list[int]) -> int:
     Idempotent: running it twice stores the same verdicts. Unknown ids are ignored (deleted meanwhile).
     """
     return solutions_check_answers(solution_ids=solution_ids).checked
+
+
+@shared_task(name="annotations.tasks.release_expired_claims", ignore_result=True)
+def release_expired_claims() -> int:
+    """Delete every expired claim so its solution goes back to the queue; return how many were released.
+
+    Idempotent (beat runs it every minute; running it twice releases nothing more).
+    """
+    return claims_release_expired()

@@ -1,0 +1,121 @@
+"""Browser forms of the workbench: login (throttled), the annotation form, the "my work" filters.
+
+Forms only check types and shapes; the services decide what the protocol allows and name the field.
+"""
+
+import math
+from typing import Any
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.validators import MaxValueValidator
+from django.http import HttpRequest
+
+from annotations.models import Dataset
+from annotations.services.annotations import MAX_RATIONALE_CHARS, AnnotationInput
+from annotations.services.login_attempts import login_failure_window_seconds, login_is_locked
+
+YES_NO_ANY = [("", "Any"), ("yes", "Yes"), ("no", "No")]
+
+
+def client_address(request: HttpRequest | None) -> str:
+    """Return the client's address as the server saw it (proxies must set REMOTE_ADDR correctly)."""
+    if request is None:
+        return ""
+    return str(request.META.get("REMOTE_ADDR", ""))
+
+
+class ThrottledAuthenticationForm(AuthenticationForm):
+    """Django's login form that says so when a username+address is locked after too many failures.
+
+    The counting itself happens in `annotations.auth_backends.ThrottledModelBackend`, so the admin's login
+    is throttled too; this form only turns the refusal into a clear message before any password check.
+    """
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "throttled": "Too many failed login attempts for this username. Try again in %(minutes)d minutes.",
+    }
+
+    def clean(self) -> dict[str, Any]:
+        username = str(self.cleaned_data.get("username") or "")
+        address = client_address(self.request)
+        if username and login_is_locked(username=username, address=address):
+            raise forms.ValidationError(
+                self.error_messages["throttled"],
+                code="throttled",
+                params={"minutes": max(login_failure_window_seconds() // 60, 1)},
+            )
+        return super().clean()
+
+
+class AnnotationForm(forms.Form):
+    """The label of one solution: earliest wrong step (-1 = all correct), rationale, flags, time spent."""
+
+    earliest_error_step = forms.IntegerField(
+        min_value=-1,
+        error_messages={"required": "Mark the earliest wrong step, or mark all steps correct."},
+    )
+    rationale = forms.CharField(required=False, max_length=MAX_RATIONALE_CHARS, strip=True)
+    flag_ambiguous = forms.BooleanField(required=False, label="The problem is ambiguous")
+    flag_reference_wrong = forms.BooleanField(required=False, label="The reference answer looks wrong")
+    flag_unsure = forms.BooleanField(required=False, label="I am unsure")
+    seconds_spent = forms.FloatField(required=False, widget=forms.HiddenInput)
+    confirm_all_correct = forms.BooleanField(
+        required=False, label="I checked: every step is correct even though the final answer is known to be wrong"
+    )
+
+    def __init__(self, *args: Any, num_steps: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["earliest_error_step"].validators.append(
+            MaxValueValidator(num_steps - 1, message=f"This solution has {num_steps} steps: at most {num_steps - 1}.")
+        )
+
+    def clean_seconds_spent(self) -> float | None:
+        value = self.cleaned_data.get("seconds_spent")
+        if value is None or not math.isfinite(value):
+            return None
+        return float(value)
+
+    def to_input(self) -> AnnotationInput:
+        """Return the cleaned form as the service's input."""
+        data = self.cleaned_data
+        return AnnotationInput(
+            earliest_error_step=data["earliest_error_step"],
+            rationale=data.get("rationale") or "",
+            flag_ambiguous=bool(data.get("flag_ambiguous")),
+            flag_reference_wrong=bool(data.get("flag_reference_wrong")),
+            flag_unsure=bool(data.get("flag_unsure")),
+            seconds_spent=data.get("seconds_spent"),
+            confirm_all_correct=bool(data.get("confirm_all_correct")),
+        )
+
+
+class MyWorkFilterForm(forms.Form):
+    """Filters of the "my work" list (all optional)."""
+
+    dataset = forms.ModelChoiceField(queryset=Dataset.objects.none(), required=False, to_field_name="slug")
+    has_rationale = forms.ChoiceField(choices=YES_NO_ANY, required=False, label="Has rationale")
+    flagged = forms.ChoiceField(choices=YES_NO_ANY, required=False)
+    editable = forms.ChoiceField(choices=YES_NO_ANY, required=False, label="Still editable")
+    date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args: Any, datasets: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["dataset"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = datasets
+        field.empty_label = "All my datasets"
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", "Must be on or after the start date.")
+        return cleaned
+
+
+def yes_no(value: str | None) -> bool | None:
+    """Return True for "yes", False for "no", None for anything else ("any")."""
+    return {"yes": True, "no": False}.get(value or "")

@@ -1,0 +1,182 @@
+"""Everything the annotation page shows for one solution, gathered in a fixed number of queries.
+
+Three queries whatever the dataset size: the solution (with problem, dataset, membership check and my
+claim), my own annotation, and (unless the dataset is blind) the solution's succeeded suggestions.
+Stored text is rendered to safe HTML here (`annotations.rendering`); the template only displays it.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from django.contrib.auth.models import User
+
+from annotations.models import Annotation, Dataset, Solution, Suggestion
+from annotations.rendering import render_answer, render_markdown
+from annotations.selectors.workbench import (
+    EDITABLE_STATUSES,
+    my_annotation_get,
+    solution_for_workbench,
+    suggestions_for_workbench,
+)
+
+METHOD_TITLES = {
+    "mc": "Monte-Carlo estimation",
+    "judge": "LLM judge",
+    "prm": "Process reward model",
+    "consensus": "Consensus (MC and judge)",
+    "arithmetic": "Arithmetic check",
+}
+
+
+class PageMode(StrEnum):
+    NEW = "new"  # I hold a claim and have not annotated yet
+    EDIT = "edit"  # I annotated; the solution is still open or in review
+    READ_ONLY = "read_only"  # I annotated; the label is final (or the solution was discarded)
+    UNCLAIMED = "unclaimed"  # neither claimed nor annotated by me: the page is not mine to show
+
+
+@dataclass(frozen=True)
+class ScoreBar:
+    """One method's score of one step, for a small bar beside the step."""
+
+    method: str
+    model_name: str
+    score: float
+
+    @property
+    def percent(self) -> int:
+        return round(100 * min(max(self.score, 0.0), 1.0))
+
+
+@dataclass(frozen=True)
+class StepView:
+    index: int
+    html: str
+    suggested_by: list[str] = field(default_factory=list)
+    scores: list[ScoreBar] = field(default_factory=list)
+
+    @property
+    def number(self) -> int:
+        return self.index + 1
+
+
+@dataclass(frozen=True)
+class SuggestionView:
+    method: str
+    title: str
+    model_name: str
+    label: int | None
+    verdict: str
+    rationale_html: str
+    confidence: float | None
+    has_step_scores: bool
+
+
+@dataclass(frozen=True)
+class AnnotationPage:
+    solution: Solution
+    dataset: Dataset
+    mode: PageMode
+    annotation: Annotation | None
+    claim_expires_at: datetime | None
+    problem_html: str
+    reference_answer_html: str
+    final_answer_html: str
+    reference_solution_html: str
+    guidelines_html: str
+    steps: list[StepView]
+    suggestions: list[SuggestionView]
+
+    @property
+    def show_suggestions(self) -> bool:
+        return bool(self.suggestions)
+
+    @property
+    def final_answer_wrong(self) -> bool:
+        return self.solution.final_answer_correct is False
+
+    @property
+    def editable(self) -> bool:
+        return self.mode in (PageMode.NEW, PageMode.EDIT)
+
+
+def verdict_text(label: int | None) -> str:
+    """Return a suggestion label in words ("Step 3 is the earliest error", "All steps correct")."""
+    if label is None:
+        return "No verdict"
+    if label == -1:
+        return "All steps correct"
+    return f"Step {label + 1} is the earliest error"
+
+
+def _scores(suggestion: Suggestion, num_steps: int) -> list[float | None]:
+    scores = suggestion.step_scores if isinstance(suggestion.step_scores, list) else []
+    if len(scores) != num_steps:
+        return []
+    return [float(score) if isinstance(score, int | float) else None for score in scores]
+
+
+def _steps(solution: Solution, suggestions: list[Suggestion]) -> list[StepView]:
+    steps = [StepView(index=index, html=render_markdown(str(text))) for index, text in enumerate(solution.steps)]
+    for suggestion in suggestions:
+        if suggestion.label is not None and 0 <= suggestion.label < len(steps):
+            steps[suggestion.label].suggested_by.append(suggestion.method)
+        for index, score in enumerate(_scores(suggestion, len(steps))):
+            if score is not None:
+                steps[index].scores.append(ScoreBar(suggestion.method, suggestion.model_name, score))
+    return steps
+
+
+def _latest_per_method(suggestions: list[Suggestion]) -> list[Suggestion]:
+    """Keep the newest suggestion of each method (the list comes ordered by method, newest first)."""
+    latest: dict[str, Suggestion] = {}
+    for suggestion in suggestions:
+        latest.setdefault(suggestion.method, suggestion)
+    return list(latest.values())
+
+
+def _suggestion_views(suggestions: list[Suggestion], num_steps: int) -> list[SuggestionView]:
+    return [
+        SuggestionView(
+            method=suggestion.method,
+            title=METHOD_TITLES.get(suggestion.method, suggestion.method),
+            model_name=suggestion.model_name,
+            label=suggestion.label,
+            verdict=verdict_text(suggestion.label),
+            rationale_html=render_markdown(suggestion.rationale),
+            confidence=suggestion.confidence,
+            has_step_scores=bool(_scores(suggestion, num_steps)),
+        )
+        for suggestion in suggestions
+    ]
+
+
+def _mode(solution: Solution, annotation: Annotation | None) -> PageMode:
+    if annotation is not None:
+        return PageMode.EDIT if solution.status in EDITABLE_STATUSES else PageMode.READ_ONLY
+    if getattr(solution, "my_claim_expires_at", None) is not None:
+        return PageMode.NEW
+    return PageMode.UNCLAIMED
+
+
+def annotation_page_get(*, solution_id: int, user: User) -> AnnotationPage:
+    """Return the annotation page of a solution for a member of its dataset; NotFoundError otherwise."""
+    solution = solution_for_workbench(solution_id=solution_id, user=user)
+    dataset, problem = solution.dataset, solution.problem
+    annotation = my_annotation_get(solution_id=solution.pk, user=user)
+    suggestions = [] if dataset.blind else _latest_per_method(suggestions_for_workbench(solution_id=solution.pk))
+    return AnnotationPage(
+        solution=solution,
+        dataset=dataset,
+        mode=_mode(solution, annotation),
+        annotation=annotation,
+        claim_expires_at=getattr(solution, "my_claim_expires_at", None),
+        problem_html=render_markdown(problem.text),
+        reference_answer_html=render_answer(problem.reference_answer) if dataset.show_reference else "",
+        final_answer_html=render_answer(solution.final_answer),
+        reference_solution_html=render_markdown(problem.reference_solution) if dataset.show_reference else "",
+        guidelines_html=render_markdown(dataset.guidelines),
+        steps=_steps(solution, suggestions),
+        suggestions=_suggestion_views(suggestions, solution.num_steps),
+    )

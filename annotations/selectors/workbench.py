@@ -1,0 +1,246 @@
+"""Reads for the browser workbench: my datasets and progress, the queue, the annotation page, my work.
+
+A dataset exists for the workbench only for its members: everyone else gets NotFoundError (a 404, so
+a non-member never learns that it exists). Other people's annotations are never read here. Each
+function runs a fixed number of queries whatever the dataset size.
+"""
+
+import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.contrib.auth.models import User
+from django.db.models import Count, DateTimeField, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from annotations.models import (
+    Annotation,
+    Claim,
+    Dataset,
+    DatasetMembership,
+    Solution,
+    SolutionStatus,
+    Suggestion,
+    SuggestionStatus,
+)
+from annotations.models.datasets import QueueOrder
+from prmweb.errors import NotFoundError
+
+EDITABLE_STATUSES = (SolutionStatus.OPEN, SolutionStatus.NEEDS_REVIEW)
+
+
+@dataclass(frozen=True)
+class DatasetProgress:
+    """One of my datasets on the home page, with its progress counts."""
+
+    dataset: Dataset
+    role: str
+    done_by_me: int
+    total: int
+    done_overall: int
+    my_claim_solution_id: int | None
+
+    @property
+    def remaining(self) -> int:
+        return max(self.total - self.done_overall, 0)
+
+    @property
+    def percent_done(self) -> int:
+        return round(100 * self.done_overall / self.total) if self.total else 0
+
+
+def datasets_of_member(*, user: User) -> QuerySet[Dataset]:
+    """Return the datasets the user is a member of, by name."""
+    return Dataset.objects.filter(memberships__user_id=user.pk).order_by("name", "pk")
+
+
+def workbench_dataset_get(*, user: User, slug: str) -> Dataset:
+    """Return the dataset with this slug if the user is a member of it (one query); else NotFoundError."""
+    dataset = Dataset.objects.filter(slug=slug, memberships__user_id=user.pk).first()
+    if dataset is None:
+        raise NotFoundError(f"Dataset {slug!r} not found.", errors={"dataset": ["No dataset with this slug is yours."]})
+    return dataset
+
+
+def dataset_progress_for_user(*, user: User, now: datetime.datetime) -> list[DatasetProgress]:
+    """Return my datasets (by name) with done-by-me, done-overall and total counts (two queries).
+
+    A solution is "done overall" once people are finished with it: its status is no longer open, or
+    triage accepted it without people. `my_claim_solution_id` is a solution I hold an unexpired claim on.
+    """
+    my_done = (
+        Annotation.objects.filter(annotator_id=user.pk, solution__dataset_id=OuterRef("dataset_id"))
+        .order_by()
+        .values("annotator_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    my_claim = Claim.objects.filter(
+        annotator_id=user.pk, solution__dataset_id=OuterRef("dataset_id"), expires_at__gt=now
+    ).order_by("claimed_at")
+    memberships = list(
+        DatasetMembership.objects.filter(user_id=user.pk)
+        .select_related("dataset")
+        .annotate(
+            done_by_me=Coalesce(Subquery(my_done, output_field=IntegerField()), Value(0)),
+            my_claim_solution_id=Subquery(my_claim.values("solution_id")[:1]),
+        )
+        .order_by("dataset__name")
+    )
+    totals: dict[int, dict[str, int]] = {
+        row["dataset_id"]: {"total": row["total"], "done": row["done"]}
+        for row in Solution.objects.filter(dataset_id__in=[membership.dataset_id for membership in memberships])
+        .values("dataset_id")
+        .annotate(
+            total=Count("pk"),
+            done=Count("pk", filter=~Q(status=SolutionStatus.OPEN) | Q(needs_humans=False)),
+        )
+        .order_by()
+    }
+    return [
+        DatasetProgress(
+            dataset=membership.dataset,
+            role=membership.role,
+            done_by_me=membership.done_by_me,  # type: ignore[attr-defined]
+            total=totals.get(membership.dataset_id, {}).get("total", 0),
+            done_overall=totals.get(membership.dataset_id, {}).get("done", 0),
+            my_claim_solution_id=membership.my_claim_solution_id,  # type: ignore[attr-defined]
+        )
+        for membership in memberships
+    ]
+
+
+def live_claims_subquery(*, now: datetime.datetime, exclude_user_id: int | None = None) -> Coalesce:
+    """Return an expression: the number of unexpired claims on the outer solution (of other users)."""
+    claims = Claim.objects.filter(solution_id=OuterRef("pk"), expires_at__gt=now)
+    if exclude_user_id is not None:
+        claims = claims.exclude(annotator_id=exclude_user_id)
+    counted = claims.order_by().values("solution_id").annotate(live=Count("pk")).values("live")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def solution_queue_candidates(
+    *, dataset: Dataset, user: User, now: datetime.datetime, exclude_ids: Sequence[int] = ()
+) -> QuerySet[Solution]:
+    """Return the open solutions that may still need this user's annotation, in the dataset's queue order.
+
+    A prefilter: annotation count plus live claims is below k (`annotations_per_solution`) or, for a
+    solution collecting extra annotators, below `max_annotations`; the claim service makes the exact
+    protocol check on the rows it locks. Gold solutions are served by their own path.
+    """
+    k = dataset.annotations_per_solution
+    mine = Annotation.objects.filter(solution_id=OuterRef("pk"), annotator_id=user.pk)
+    candidates = (
+        Solution.objects.filter(dataset=dataset, status=SolutionStatus.OPEN, needs_humans=True, is_gold=False)
+        .annotate(held=F("annotation_count") + live_claims_subquery(now=now))
+        .filter(Q(annotation_count__lt=k, held__lt=k) | Q(annotation_count__gte=k, held__lt=dataset.max_annotations))
+        .filter(~Exists(mine))
+    )
+    if exclude_ids:
+        candidates = candidates.exclude(pk__in=list(exclude_ids))
+    if dataset.queue_order == QueueOrder.FEWEST_ANNOTATIONS_FIRST:
+        return candidates.order_by("annotation_count", "pk")
+    return candidates.order_by("pk")
+
+
+def gold_candidates(*, dataset: Dataset, user: User, exclude_ids: Sequence[int] = ()) -> QuerySet[Solution]:
+    """Return the dataset's gold solutions this user has neither annotated nor claimed, least seen first."""
+    mine = Annotation.objects.filter(solution_id=OuterRef("pk"), annotator_id=user.pk)
+    claimed = Claim.objects.filter(solution_id=OuterRef("pk"), annotator_id=user.pk)
+    gold = Solution.objects.filter(dataset=dataset, is_gold=True).filter(~Exists(mine), ~Exists(claimed))
+    if exclude_ids:
+        gold = gold.exclude(pk__in=list(exclude_ids))
+    return gold.order_by("annotation_count", "pk")
+
+
+def live_claim_counts(*, solution_ids: Sequence[int], now: datetime.datetime, exclude_user_id: int) -> dict[int, int]:
+    """Return {solution id: number of other users' unexpired claims} for these solutions (one query)."""
+    rows = (
+        Claim.objects.filter(solution_id__in=list(solution_ids), expires_at__gt=now)
+        .exclude(annotator_id=exclude_user_id)
+        .values("solution_id")
+        .annotate(live=Count("pk"))
+        .order_by()
+    )
+    return {row["solution_id"]: row["live"] for row in rows}
+
+
+def solution_for_workbench(*, solution_id: int, user: User) -> Solution:
+    """Return the solution with problem and dataset if the user is a member of its dataset (one query).
+
+    The row carries `my_claim_expires_at` (None without a claim of this user). NotFoundError otherwise.
+    """
+    solution = (
+        Solution.objects.select_related("problem", "dataset")
+        .annotate(
+            my_claim_expires_at=Subquery(
+                Claim.objects.filter(solution_id=OuterRef("pk"), annotator_id=user.pk).values("expires_at")[:1],
+                output_field=DateTimeField(),
+            )
+        )
+        .filter(pk=solution_id, dataset__memberships__user_id=user.pk)
+        .first()
+    )
+    if solution is None:
+        raise NotFoundError("Solution not found.", errors={"solution": [f"No solution {solution_id} is yours to see."]})
+    return solution
+
+
+def my_annotation_get(*, solution_id: int, user: User) -> Annotation | None:
+    """Return this user's own annotation of the solution, or None (one query; never anybody else's)."""
+    return Annotation.objects.filter(solution_id=solution_id, annotator_id=user.pk).first()
+
+
+def suggestions_for_workbench(*, solution_id: int) -> list[Suggestion]:
+    """Return the solution's succeeded suggestions, by method then newest first (one query)."""
+    return list(
+        Suggestion.objects.filter(solution_id=solution_id, status=SuggestionStatus.SUCCEEDED).order_by(
+            "method", "-updated_at", "-pk"
+        )
+    )
+
+
+def solution_has_visible_suggestions(*, solution: Solution) -> bool:
+    """Return whether the annotation page shows this solution's suggestions (dataset not blind, any there)."""
+    if solution.dataset.blind:
+        return False
+    return Suggestion.objects.filter(solution_id=solution.pk, status=SuggestionStatus.SUCCEEDED).exists()
+
+
+@dataclass(frozen=True)
+class MyWorkFilters:
+    """Filters of "my work"; None means "do not filter on this"."""
+
+    dataset_id: int | None = None
+    has_rationale: bool | None = None
+    flagged: bool | None = None
+    editable: bool | None = None
+    date_from: datetime.date | None = None
+    date_to: datetime.date | None = None
+
+
+def my_annotations_list(*, user: User, filters: MyWorkFilters) -> QuerySet[Annotation]:
+    """Return my annotations (newest first) with solution, problem and dataset, filtered.
+
+    Each row carries `is_editable` (its solution still open or in review). Only the user's own rows.
+    """
+    annotations = (
+        Annotation.objects.filter(annotator_id=user.pk, solution__dataset__memberships__user_id=user.pk)
+        .select_related("solution__problem", "solution__dataset")
+        .annotate(is_editable=Q(solution__status__in=EDITABLE_STATUSES))
+    )
+    if filters.dataset_id is not None:
+        annotations = annotations.filter(solution__dataset_id=filters.dataset_id)
+    if filters.has_rationale is not None:
+        annotations = annotations.exclude(rationale="") if filters.has_rationale else annotations.filter(rationale="")
+    if filters.flagged is not None:
+        flagged = Q(flag_ambiguous=True) | Q(flag_reference_wrong=True) | Q(flag_unsure=True)
+        annotations = annotations.filter(flagged) if filters.flagged else annotations.exclude(flagged)
+    if filters.editable is not None:
+        editable = Q(solution__status__in=EDITABLE_STATUSES)
+        annotations = annotations.filter(editable) if filters.editable else annotations.exclude(editable)
+    if filters.date_from is not None:
+        annotations = annotations.filter(created_at__date__gte=filters.date_from)
+    if filters.date_to is not None:
+        annotations = annotations.filter(created_at__date__lte=filters.date_to)
+    return annotations.order_by("-created_at", "-pk")

@@ -1,0 +1,142 @@
+"""Submit and change an annotator's label of a solution (the workbench's writes besides claims)."""
+
+import datetime
+from dataclasses import dataclass
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from annotations.models import Annotation, Claim, DatasetMembership, Solution, SolutionStatus
+from annotations.selectors.workbench import EDITABLE_STATUSES, solution_has_visible_suggestions
+from annotations.services.agreement import solution_evaluate
+from annotations.services.claims import solution_has_room
+from prmweb.errors import ApplicationError, ConflictError, NotFoundError
+
+ALL_CORRECT = -1
+MAX_RATIONALE_CHARS = 10_000
+MAX_SECONDS_SPENT = 4 * 3600.0
+
+
+@dataclass(frozen=True)
+class AnnotationInput:
+    """What an annotator submits for one solution."""
+
+    earliest_error_step: int
+    rationale: str = ""
+    flag_ambiguous: bool = False
+    flag_reference_wrong: bool = False
+    flag_unsure: bool = False
+    seconds_spent: float | None = None
+    confirm_all_correct: bool = False
+
+
+def clamp_seconds(seconds: float) -> float:
+    """Return `seconds` bounded to [0, 4 h]: a stale tab or a tampered timer cannot record nonsense."""
+    if seconds != seconds:  # NaN
+        return 0.0
+    return round(min(max(seconds, 0.0), MAX_SECONDS_SPENT), 1)
+
+
+def annotation_validate(*, solution: Solution, data: AnnotationInput) -> None:
+    """Raise ApplicationError naming each field that the solution and its dataset's protocol refuse."""
+    errors: dict[str, list[str]] = {}
+    step = data.earliest_error_step
+    if not ALL_CORRECT <= step < solution.num_steps:
+        errors["earliest_error_step"] = [
+            f"Must be -1 (all steps correct) or a step index from 0 to {solution.num_steps - 1}; got {step}."
+        ]
+    rationale = data.rationale.strip()
+    if len(rationale) > MAX_RATIONALE_CHARS:
+        errors["rationale"] = [f"At most {MAX_RATIONALE_CHARS} characters; got {len(rationale)}."]
+    elif "\x00" in rationale:
+        errors["rationale"] = ["Must not contain NUL characters."]
+    elif step >= 0 and solution.dataset.rationale_required and not rationale:
+        errors["rationale"] = ["This dataset asks for a rationale: say why the marked step is wrong."]
+    if step == ALL_CORRECT and solution.final_answer_correct is False and not data.confirm_all_correct:
+        errors["confirm_all_correct"] = [
+            "The final answer is known to be wrong, so some step should be wrong. "
+            "Confirm explicitly that every step is correct, or mark the earliest wrong step."
+        ]
+    if errors:
+        first = next(iter(errors.items()))
+        raise ApplicationError(f"Invalid annotation. {first[0]}: {first[1][0]}", errors=errors)
+
+
+def _new_annotation(
+    *, solution: Solution, annotator: User, data: AnnotationInput, now: datetime.datetime
+) -> Annotation:
+    claim = Claim.objects.filter(solution=solution, annotator=annotator).first()
+    live = claim is not None and claim.expires_at > now
+    open_or_gold = solution.status == SolutionStatus.OPEN or solution.is_gold
+    if not open_or_gold or not (live or solution_has_room(solution=solution, annotator=annotator, now=now)):
+        raise ConflictError(
+            "This solution no longer needs your annotation: your claim expired and others completed it.",
+            errors={"claim": ["No live claim on this solution, and the protocol has no room left."]},
+        )
+    if data.seconds_spent is not None:
+        seconds = data.seconds_spent
+    else:
+        seconds = (now - claim.claimed_at).total_seconds() if claim is not None else 0.0
+    annotation = Annotation.objects.create(
+        solution=solution,
+        annotator=annotator,
+        earliest_error_step=data.earliest_error_step,
+        step_count=solution.num_steps,
+        rationale=data.rationale.strip(),
+        flag_ambiguous=data.flag_ambiguous,
+        flag_reference_wrong=data.flag_reference_wrong,
+        flag_unsure=data.flag_unsure,
+        seconds_spent=clamp_seconds(seconds),
+        suggestions_visible=solution_has_visible_suggestions(solution=solution),
+    )
+    if claim is not None:
+        claim.delete()
+    return annotation
+
+
+def _changed_annotation(*, annotation: Annotation, solution: Solution, data: AnnotationInput) -> Annotation:
+    if solution.status not in EDITABLE_STATUSES:
+        raise ConflictError(
+            "This solution's label is final: your annotation can no longer be changed.",
+            errors={"solution": [f"Status is {solution.get_status_display().lower()}."]},
+        )
+    annotation.earliest_error_step = data.earliest_error_step
+    annotation.rationale = data.rationale.strip()
+    annotation.flag_ambiguous = data.flag_ambiguous
+    annotation.flag_reference_wrong = data.flag_reference_wrong
+    annotation.flag_unsure = data.flag_unsure
+    annotation.seconds_spent = clamp_seconds(annotation.seconds_spent + clamp_seconds(data.seconds_spent or 0.0))
+    annotation.suggestions_visible = annotation.suggestions_visible or solution_has_visible_suggestions(
+        solution=solution
+    )
+    annotation.save()
+    return annotation
+
+
+@transaction.atomic
+def annotation_submit(*, solution_id: int, annotator: User, data: AnnotationInput) -> Annotation:
+    """Store the annotator's label of the solution, or change the one they stored before; return it.
+
+    A new annotation needs the annotator's live claim (or room left under the protocol); it releases the
+    claim. A stored annotation can be changed while the solution is open or in review, not once final.
+    Side effects, under the solution row lock: one annotation row written, the claim deleted, and the
+    agreement protocol applied (`solution_evaluate`: counts, final label, review or discard).
+    Errors: NotFoundError (no such solution for this member), ApplicationError naming the refused field,
+    ConflictError (final label, or claim lost).
+    """
+    now = timezone.now()
+    solution = Solution.objects.select_for_update(of=("self",)).select_related("dataset").filter(pk=solution_id).first()
+    if (
+        solution is None
+        or not DatasetMembership.objects.filter(dataset_id=solution.dataset_id, user_id=annotator.pk).exists()
+    ):
+        raise NotFoundError("Solution not found.", errors={"solution": [f"No solution {solution_id} is yours to see."]})
+    annotation_validate(solution=solution, data=data)
+    existing = Annotation.objects.filter(solution=solution, annotator=annotator).first()
+    if existing is not None:
+        annotation = _changed_annotation(annotation=existing, solution=solution, data=data)
+    else:
+        annotation = _new_annotation(solution=solution, annotator=annotator, data=data, now=now)
+    solution_evaluate(solution_id=solution.pk)
+    return annotation

@@ -1,0 +1,178 @@
+"""Claims: hand an annotator the next solution under the dataset's protocol, renew and release holds.
+
+Race safety on PostgreSQL: the candidate solution row is locked with `SELECT ... FOR UPDATE SKIP LOCKED`,
+then the live claims on it are counted in a fresh statement (so every claim committed by an earlier
+holder of that lock is seen), then the claim is created, all in one transaction. Every writer of claims
+and annotations locks the solution row first, so two annotators clicking at once never get a solution
+beyond the count the protocol asks for (`solution_required_annotations`). On SQLite, which has no row
+locks, the same code runs without them (SQLite serializes writers).
+"""
+
+import datetime
+import random
+import time
+from collections.abc import Sequence
+
+from django.contrib.auth.models import User
+from django.db import IntegrityError, connection, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from annotations.models import Annotation, Claim, Dataset, Solution
+from annotations.selectors.workbench import (
+    gold_candidates,
+    live_claim_counts,
+    solution_queue_candidates,
+)
+from annotations.services.agreement import solution_required_annotations
+from prmweb.errors import ConflictError, NotFoundError
+
+CLAIM_ATTEMPTS = 8
+LOCKED_RETRY_SECONDS = 0.02  # times the attempt number: a short wait while other claimers hold the rows
+
+
+def _lock_candidates(queryset: QuerySet[Solution]) -> QuerySet[Solution]:
+    if connection.features.has_select_for_update_skip_locked:
+        return queryset.select_for_update(skip_locked=True, of=("self",))
+    return queryset
+
+
+def claim_expiry(dataset: Dataset, now: datetime.datetime) -> datetime.datetime:
+    """Return when a claim taken or renewed now on this dataset expires."""
+    return now + datetime.timedelta(minutes=dataset.claim_minutes)
+
+
+def solution_has_room(*, solution: Solution, annotator: User, now: datetime.datetime) -> bool:
+    """Return whether the protocol still wants an annotation from this annotator (call under the row lock).
+
+    True when the annotator has not annotated the solution and its annotations plus the live claims of
+    other annotators stay below what the protocol asks for; gold solutions have room for everyone once.
+    """
+    if Annotation.objects.filter(solution_id=solution.pk, annotator_id=annotator.pk).exists():
+        return False
+    if solution.is_gold:
+        return True
+    others = live_claim_counts(solution_ids=[solution.pk], now=now, exclude_user_id=int(annotator.pk)).get(
+        solution.pk, 0
+    )
+    return solution.annotation_count + others < solution_required_annotations(solution)
+
+
+def _claim_gold(*, dataset: Dataset, annotator: User, now: datetime.datetime, skipped: Sequence[int]) -> Claim | None:
+    solution = gold_candidates(dataset=dataset, user=annotator, exclude_ids=skipped).first()
+    if solution is None:
+        return None
+    try:
+        with transaction.atomic():  # gold rows are not locked: a double click may race for the same one
+            return Claim.objects.create(solution=solution, annotator=annotator, expires_at=claim_expiry(dataset, now))
+    except IntegrityError:
+        return None
+
+
+def _claim_from_queue(
+    *, dataset: Dataset, annotator: User, now: datetime.datetime, skipped: Sequence[int]
+) -> Claim | None:
+    tried: list[int] = list(skipped)
+    for attempt in range(1, CLAIM_ATTEMPTS + 1):
+        candidates = solution_queue_candidates(dataset=dataset, user=annotator, now=now, exclude_ids=tried)
+        solution = _lock_candidates(candidates).first()
+        if solution is None:
+            # Nothing unlocked: either the queue is empty, or other claimers hold its last rows for a moment.
+            if attempt == CLAIM_ATTEMPTS or not candidates.exists():
+                return None
+            time.sleep(LOCKED_RETRY_SECONDS * attempt)
+            continue
+        solution.dataset = dataset
+        others = live_claim_counts(solution_ids=[solution.pk], now=now, exclude_user_id=int(annotator.pk))
+        if solution.annotation_count + others.get(solution.pk, 0) < solution_required_annotations(solution):
+            return Claim.objects.create(solution=solution, annotator=annotator, expires_at=claim_expiry(dataset, now))
+        tried.append(solution.pk)
+    return None
+
+
+@transaction.atomic
+def claim_next(*, dataset: Dataset, annotator: User, skipped_ids: Sequence[int] = ()) -> Claim | None:
+    """Claim the next solution of the dataset for the annotator and return the claim; None when none is left.
+
+    An annotator who still holds an unexpired claim in the dataset gets it back (renewed). Otherwise their
+    expired claims there are dropped and a solution is taken in the dataset's queue order: open, needing
+    people, not annotated by them, not in `skipped_ids`, and below the protocol's count once live claims
+    of others are added. With `gold_rate` > 0, that share of claims is drawn from gold solutions first.
+    Side effects: deletes the annotator's expired claims in the dataset; creates or renews one claim.
+    """
+    now = timezone.now()
+    Claim.objects.filter(annotator=annotator, solution__dataset=dataset, expires_at__lte=now).delete()
+    held = (
+        Claim.objects.filter(annotator=annotator, solution__dataset=dataset)
+        .select_related("solution")
+        .order_by("claimed_at")
+        .first()
+    )
+    if held is not None:
+        held.expires_at = claim_expiry(dataset, now)
+        held.save(update_fields=["expires_at"])
+        return held
+    if dataset.gold_rate > 0 and random.random() < dataset.gold_rate:
+        gold = _claim_gold(dataset=dataset, annotator=annotator, now=now, skipped=skipped_ids)
+        if gold is not None:
+            return gold
+    return _claim_from_queue(dataset=dataset, annotator=annotator, now=now, skipped=skipped_ids)
+
+
+def _locked_solution(solution_id: int, member: User) -> Solution:
+    solution = (
+        Solution.objects.select_for_update(of=("self",))
+        .select_related("dataset")
+        .filter(pk=solution_id, dataset__memberships__user_id=member.pk)
+        .first()
+    )
+    if solution is None:
+        raise NotFoundError("Solution not found.", errors={"solution": [f"No solution {solution_id}."]})
+    return solution
+
+
+@transaction.atomic
+def _renew_or_drop(*, solution_id: int, annotator: User) -> Claim | None:
+    now = timezone.now()
+    solution = _locked_solution(solution_id, annotator)
+    claim = Claim.objects.filter(solution=solution, annotator=annotator).first()
+    if claim is not None and claim.expires_at > now:
+        claim.expires_at = claim_expiry(solution.dataset, now)
+        claim.save(update_fields=["expires_at"])
+        return claim
+    if not solution_has_room(solution=solution, annotator=annotator, now=now):
+        if claim is not None:
+            claim.delete()
+        return None
+    claim, _created = Claim.objects.update_or_create(
+        solution=solution, annotator=annotator, defaults={"expires_at": claim_expiry(solution.dataset, now)}
+    )
+    return claim
+
+
+def claim_renew(*, solution_id: int, annotator: User) -> Claim:
+    """Extend the annotator's claim on the solution by the dataset's `claim_minutes` (the page's heartbeat).
+
+    A claim that expired (or was already released) is taken back when the protocol still has room for
+    this annotator; otherwise the expired claim is removed and ConflictError raised. NotFoundError for a
+    solution outside the annotator's datasets. Idempotent.
+    """
+    claim = _renew_or_drop(solution_id=solution_id, annotator=annotator)
+    if claim is None:
+        raise ConflictError(
+            "Your claim on this solution expired and other annotators have taken it. Go on to the next solution.",
+            errors={"claim": ["expired"]},
+        )
+    return claim
+
+
+def claim_release(*, solution_id: int, annotator: User) -> int:
+    """Release the annotator's claim on the solution (Skip); return how many claims were removed (0 or 1)."""
+    deleted, _by_model = Claim.objects.filter(solution_id=solution_id, annotator=annotator).delete()
+    return deleted
+
+
+def claims_release_expired(*, now: datetime.datetime | None = None) -> int:
+    """Delete every claim that has expired; return how many. Idempotent (the periodic task calls it)."""
+    deleted, _by_model = Claim.objects.filter(expires_at__lte=now or timezone.now()).delete()
+    return deleted

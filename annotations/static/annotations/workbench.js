@@ -1,0 +1,307 @@
+/* The annotation page: keyboard-first marking of the earliest wrong step, claim heartbeat, time spent.
+ * Works on top of a plain HTML form (radio buttons, checkboxes, submit): without this script the page
+ * still submits. No inline scripts: the page's settings come from data-* attributes on #workbench. */
+(function () {
+  "use strict";
+
+  var HEARTBEAT_MS = 60 * 1000;
+  var root = document.getElementById("workbench");
+  if (!root) {
+    return;
+  }
+  var form = document.getElementById("annotation-form");
+  var steps = Array.prototype.slice.call(document.querySelectorAll("#steps .step"));
+  var allCorrect = document.querySelector('#all-correct input[type="radio"]');
+  var rationale = document.getElementById("id_rationale");
+  var secondsInput = document.getElementById("id_seconds_spent");
+  var confirmBox = document.getElementById("id_confirm_all_correct");
+  var confirmDialog = document.getElementById("confirm-dialog");
+  var shortcuts = document.getElementById("shortcuts");
+  var clientError = document.getElementById("client-error");
+  var timerLabel = document.getElementById("timer");
+  var skipForm = document.getElementById("skip-form");
+  var editable = root.getAttribute("data-mode") === "new" || root.getAttribute("data-mode") === "edit";
+  var finalAnswerWrong = root.getAttribute("data-final-answer-wrong") === "true";
+  var rationaleRequired = root.getAttribute("data-rationale-required") === "true";
+  var heartbeatUrl = root.getAttribute("data-heartbeat-url");
+  var focusIndex = -1;
+  var submitting = false;
+  var confirmed = false;
+
+  /* ---- time spent: counts only while the page is visible ---- */
+  var seconds = 0;
+  var visibleSince = document.visibilityState === "visible" ? Date.now() : null;
+
+  function elapsedSeconds() {
+    var running = visibleSince === null ? 0 : (Date.now() - visibleSince) / 1000;
+    return seconds + running;
+  }
+
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible") {
+      visibleSince = Date.now();
+    } else if (visibleSince !== null) {
+      seconds += (Date.now() - visibleSince) / 1000;
+      visibleSince = null;
+    }
+  });
+
+  function showTimer() {
+    if (!timerLabel) {
+      return;
+    }
+    var total = Math.floor(elapsedSeconds());
+    var minutes = Math.floor(total / 60);
+    var rest = total % 60;
+    timerLabel.textContent = minutes + ":" + (rest < 10 ? "0" : "") + rest;
+  }
+  showTimer();
+  window.setInterval(showTimer, 1000);
+
+  /* ---- marking ---- */
+  function selectedValue() {
+    var checked = form.querySelector('input[name="earliest_error_step"]:checked');
+    return checked ? parseInt(checked.value, 10) : null;
+  }
+
+  function paint() {
+    var value = selectedValue();
+    steps.forEach(function (step, index) {
+      step.classList.toggle("is-error", value === index);
+      step.classList.toggle("not-judged", value !== null && value >= 0 && index > value);
+      step.classList.toggle("is-correct", value !== null && (value === -1 || index < value));
+      step.classList.toggle("is-focused", index === focusIndex);
+    });
+    root.classList.toggle("all-correct-chosen", value === -1);
+    if (clientError) {
+      clientError.hidden = true;
+    }
+  }
+
+  function mark(value) {
+    if (!editable) {
+      return;
+    }
+    var input = value === -1 ? allCorrect : steps[value] && steps[value].querySelector('input[type="radio"]');
+    if (!input) {
+      return;
+    }
+    input.checked = true;
+    if (value >= 0) {
+      focusIndex = value;
+    }
+    paint();
+  }
+
+  function moveFocus(delta) {
+    if (!steps.length) {
+      return;
+    }
+    if (focusIndex < 0) {
+      var value = selectedValue();
+      focusIndex = value !== null && value >= 0 ? value : delta > 0 ? -1 : steps.length;
+    }
+    focusIndex = Math.min(Math.max(focusIndex + delta, 0), steps.length - 1);
+    var step = steps[focusIndex];
+    step.focus({ preventScroll: true });
+    step.scrollIntoView({ block: "nearest", behavior: "smooth" });
+    paint();
+  }
+
+  steps.forEach(function (step, index) {
+    step.addEventListener("click", function (event) {
+      if (event.target.closest("a, details, summary")) {
+        return;
+      }
+      mark(index);
+    });
+  });
+  form.addEventListener("change", function (event) {
+    if (event.target.name === "earliest_error_step") {
+      paint();
+    }
+  });
+
+  /* ---- submitting ---- */
+  function showError(message, focusTarget) {
+    if (clientError) {
+      clientError.textContent = message;
+      clientError.hidden = false;
+    }
+    if (focusTarget) {
+      focusTarget.focus();
+    }
+  }
+
+  function openDialog(dialog) {
+    dialog.hidden = false;
+    var button = dialog.querySelector("button");
+    if (button) {
+      button.focus();
+    }
+  }
+
+  function closeDialog(dialog) {
+    dialog.hidden = true;
+  }
+
+  function checkBeforeSubmit() {
+    var value = selectedValue();
+    if (value === null) {
+      showError("Mark the earliest wrong step, or mark all steps correct (0), before submitting.");
+      return false;
+    }
+    if (value >= 0 && rationaleRequired && rationale && !rationale.value.trim()) {
+      showError("This dataset asks for a rationale: say why the marked step is wrong.", rationale);
+      return false;
+    }
+    if (value === -1 && finalAnswerWrong && confirmBox && !confirmBox.checked && !confirmed) {
+      openDialog(confirmDialog);
+      return false;
+    }
+    return true;
+  }
+
+  function submitNow() {
+    if (submitting || !editable) {
+      return;
+    }
+    if (form.requestSubmit) {
+      form.requestSubmit();
+    } else if (checkBeforeSubmit()) {
+      form.submit();
+    }
+  }
+
+  form.addEventListener("submit", function (event) {
+    if (submitting || !checkBeforeSubmit()) {
+      event.preventDefault();
+      return;
+    }
+    if (confirmBox && selectedValue() === -1 && finalAnswerWrong) {
+      confirmBox.checked = true;
+    }
+    secondsInput.value = elapsedSeconds().toFixed(1);
+    submitting = true;
+    var button = document.getElementById("submit-button");
+    if (button) {
+      button.disabled = true;
+    }
+  });
+
+  document.getElementById("confirm-yes").addEventListener("click", function () {
+    confirmed = true;
+    if (confirmBox) {
+      confirmBox.checked = true;
+    }
+    closeDialog(confirmDialog);
+    submitNow();
+  });
+  document.getElementById("confirm-no").addEventListener("click", function () {
+    closeDialog(confirmDialog);
+  });
+  document.getElementById("shortcuts-close").addEventListener("click", function () {
+    closeDialog(shortcuts);
+  });
+
+  function skip() {
+    if (skipForm && !submitting) {
+      submitting = true;
+      skipForm.submit();
+    }
+  }
+
+  /* ---- keyboard ---- */
+  function isTyping(target) {
+    return target && (target.tagName === "TEXTAREA" || (target.tagName === "INPUT" && target.type === "text"));
+  }
+
+  function onDialogKey(event) {
+    var dialog = !confirmDialog.hidden ? confirmDialog : !shortcuts.hidden ? shortcuts : null;
+    if (!dialog) {
+      return false;
+    }
+    if (event.key === "Escape" || (event.key === "?" && dialog === shortcuts)) {
+      closeDialog(dialog);
+      event.preventDefault();
+    }
+    return true;
+  }
+
+  var KEYS = {
+    j: function () { moveFocus(1); },
+    ArrowDown: function () { moveFocus(1); },
+    k: function () { moveFocus(-1); },
+    ArrowUp: function () { moveFocus(-1); },
+    Enter: function () { if (focusIndex >= 0) { mark(focusIndex); } },
+    "0": function () { mark(-1); },
+    s: submitNow,
+    x: skip,
+    r: function () { if (rationale && editable) { rationale.focus(); } },
+    "?": function () { openDialog(shortcuts); }
+  };
+
+  document.addEventListener("keydown", function (event) {
+    if (onDialogKey(event)) {
+      return;
+    }
+    if ((event.ctrlKey || event.metaKey) && event.key === "Enter") {
+      event.preventDefault();
+      submitNow();
+      return;
+    }
+    if (isTyping(event.target)) {
+      if (event.key === "Escape") {
+        event.target.blur();
+      }
+      return;
+    }
+    if (event.ctrlKey || event.metaKey || event.altKey) {
+      return;
+    }
+    if (event.key === "Enter" && event.target.closest && event.target.closest("button, a, summary, select")) {
+      return;
+    }
+    if (/^[1-9]$/.test(event.key)) {
+      event.preventDefault();
+      mark(parseInt(event.key, 10) - 1);
+      return;
+    }
+    var action = KEYS[event.key];
+    if (action) {
+      event.preventDefault();
+      action();
+    }
+  });
+
+  /* ---- claim heartbeat ---- */
+  function csrfToken() {
+    var input = form.querySelector('input[name="csrfmiddlewaretoken"]');
+    return input ? input.value : "";
+  }
+
+  function heartbeat() {
+    if (!heartbeatUrl || submitting) {
+      return;
+    }
+    window.fetch(heartbeatUrl, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": csrfToken(), "Accept": "application/json" }
+    }).then(function (response) {
+      if (response.status === 409 || response.status === 404) {
+        return response.json().then(function (body) {
+          var banner = document.getElementById("claim-banner");
+          banner.textContent = body.message || "Your claim on this solution was lost.";
+          banner.hidden = false;
+        });
+      }
+      return null;
+    }).catch(function () { /* offline for a moment: the next beat tries again */ });
+  }
+  if (heartbeatUrl) {
+    window.setInterval(heartbeat, HEARTBEAT_MS);
+  }
+
+  paint();
+})();

@@ -1,0 +1,145 @@
+"""The annotation loop: next (claim), the annotation page (show, submit), skip, and the claim heartbeat."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from annotations.forms import AnnotationForm
+from annotations.models import Dataset
+from annotations.selectors.annotation_page import AnnotationPage, PageMode, annotation_page_get, verdict_text
+from annotations.selectors.workbench import workbench_dataset_get
+from annotations.services.annotations import annotation_submit
+from annotations.services.claims import claim_next, claim_release, claim_renew
+from prmweb.errors import ApplicationError, NotFoundError
+
+SKIPPED_SESSION_KEY = "workbench_skipped"
+MAX_SKIPPED_PER_DATASET = 500
+
+
+def _skipped(request: HttpRequest, dataset_id: int) -> list[int]:
+    return list(request.session.get(SKIPPED_SESSION_KEY, {}).get(str(dataset_id), []))
+
+
+def _remember_skip(request: HttpRequest, dataset_id: int, solution_id: int) -> None:
+    skipped = request.session.get(SKIPPED_SESSION_KEY, {})
+    ids = [value for value in skipped.get(str(dataset_id), []) if value != solution_id] + [solution_id]
+    skipped[str(dataset_id)] = ids[-MAX_SKIPPED_PER_DATASET:]
+    request.session[SKIPPED_SESSION_KEY] = skipped
+
+
+def _dataset_or_404(request: HttpRequest, slug: str) -> Dataset:
+    try:
+        return workbench_dataset_get(user=request.user, slug=slug)  # type: ignore[arg-type]
+    except NotFoundError as error:
+        raise Http404(error.message) from error
+
+
+def _page_or_404(request: HttpRequest, solution_id: int) -> AnnotationPage:
+    try:
+        return annotation_page_get(solution_id=solution_id, user=request.user)  # type: ignore[arg-type]
+    except NotFoundError as error:
+        raise Http404(error.message) from error
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def next_solution(request: HttpRequest, slug: str) -> HttpResponse:
+    """Claim the next solution of the dataset for me and open it; a "nothing left" page when none is."""
+    dataset = _dataset_or_404(request, slug)
+    if request.method == "POST" and request.POST.get("reset_skipped"):
+        request.session.get(SKIPPED_SESSION_KEY, {}).pop(str(dataset.pk), None)
+        request.session.modified = True
+    skipped = _skipped(request, dataset.pk)
+    claim = claim_next(dataset=dataset, annotator=request.user, skipped_ids=skipped)  # type: ignore[arg-type]
+    if claim is None:
+        return render(request, "annotations/nothing_left.html", {"dataset": dataset, "skipped_count": len(skipped)})
+    return redirect("annotations:annotate", solution_id=claim.solution_id)
+
+
+def _selected_step(form: AnnotationForm) -> int | None:
+    """Return the step the form has marked (what the annotator chose, or their stored label), if any."""
+    try:
+        return int(form["earliest_error_step"].value())
+    except (TypeError, ValueError):
+        return None
+
+
+def _render_page(request: HttpRequest, page: AnnotationPage, form: AnnotationForm, status: int = 200) -> HttpResponse:
+    context = {"page": page, "form": form, "selected_step": _selected_step(form)}
+    return render(request, "annotations/annotate.html", context, status=status)
+
+
+def _initial(page: AnnotationPage) -> dict[str, object]:
+    annotation = page.annotation
+    if annotation is None:
+        return {}
+    return {
+        "earliest_error_step": annotation.earliest_error_step,
+        "rationale": annotation.rationale,
+        "flag_ambiguous": annotation.flag_ambiguous,
+        "flag_reference_wrong": annotation.flag_reference_wrong,
+        "flag_unsure": annotation.flag_unsure,
+        "confirm_all_correct": annotation.earliest_error_step == -1 and page.final_answer_wrong,
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def annotate(request: HttpRequest, solution_id: int) -> HttpResponse:
+    """Show a solution I hold (or annotated) with its steps; on POST store my label and go on."""
+    page = _page_or_404(request, solution_id)
+    if page.mode is PageMode.UNCLAIMED:
+        messages.warning(request, "That solution is not assigned to you. Here is the next one for you.")
+        return redirect("annotations:next", slug=page.dataset.slug)
+    if request.method == "GET":
+        form = AnnotationForm(initial=_initial(page), num_steps=page.solution.num_steps)
+        return _render_page(request, page, form)
+    if page.mode is PageMode.READ_ONLY:
+        messages.error(request, "This solution's label is final: your annotation can no longer be changed.")
+        return redirect("annotations:annotate", solution_id=solution_id)
+    form = AnnotationForm(request.POST, num_steps=page.solution.num_steps)
+    if not form.is_valid():
+        return _render_page(request, page, form, status=400)
+    try:
+        annotation = annotation_submit(
+            solution_id=solution_id,
+            annotator=request.user,  # type: ignore[arg-type]
+            data=form.to_input(),
+        )
+    except NotFoundError as error:
+        raise Http404(error.message) from error
+    except ApplicationError as error:
+        for field, field_errors in (error.errors or {"__all__": [error.message]}).items():
+            for message in field_errors:
+                form.add_error(field if field in form.fields else None, message)
+        return _render_page(request, page, form, status=error.status_code)
+    verdict = verdict_text(annotation.earliest_error_step)
+    if page.mode is PageMode.EDIT:
+        messages.success(request, f"Annotation of solution {solution_id} changed: {verdict.lower()}.")
+        return redirect("annotations:my_work")
+    messages.success(request, f"Saved: {verdict.lower()}.")
+    return redirect("annotations:next", slug=page.dataset.slug)
+
+
+@login_required
+@require_POST
+def skip(request: HttpRequest, solution_id: int) -> HttpResponse:
+    """Release my claim on the solution (it goes back to the queue) and open the next one."""
+    page = _page_or_404(request, solution_id)
+    claim_release(solution_id=solution_id, annotator=request.user)  # type: ignore[arg-type]
+    _remember_skip(request, page.dataset.pk, solution_id)
+    messages.info(request, f"Skipped solution {solution_id}; it went back to the queue.")
+    return redirect("annotations:next", slug=page.dataset.slug)
+
+
+@login_required
+@require_POST
+def heartbeat(request: HttpRequest, solution_id: int) -> JsonResponse:
+    """Renew my claim on the solution (the page calls this every minute); 409 when it is lost."""
+    try:
+        claim = claim_renew(solution_id=solution_id, annotator=request.user)  # type: ignore[arg-type]
+    except ApplicationError as error:
+        return JsonResponse({"message": error.message, "errors": error.errors}, status=error.status_code)
+    return JsonResponse({"solution": solution_id, "expires_at": claim.expires_at.isoformat()})

@@ -1,0 +1,374 @@
+"""The workbench in the browser (Django test client): accounts, home, next, the annotation page, my work."""
+
+import datetime
+import re
+
+import pytest
+from django.core.cache import cache
+from django.urls import reverse
+from django.utils import timezone
+
+from annotations.models import Annotation, Claim, SolutionStatus
+from annotations.services.annotations import AnnotationInput, annotation_submit
+from annotations.services.claims import claim_next
+from tests.annotations.workbench_helpers import member
+from tests.factories import (
+    AnnotationFactory,
+    DatasetFactory,
+    ProblemFactory,
+    SolutionFactory,
+    SuggestionFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def dataset():
+    return DatasetFactory(
+        name="Algebra", slug="algebra", guidelines="Mark the **earliest** wrong step. <script>window.__x=1</script>"
+    )
+
+
+@pytest.fixture
+def alice(dataset):
+    return member(dataset, "alice")
+
+
+@pytest.fixture
+def logged_in(client, alice):
+    client.force_login(alice)
+    return client
+
+
+def claim_for(dataset, user):
+    return claim_next(dataset=dataset, annotator=user)
+
+
+# ---- accounts ----
+
+
+def test_login_with_the_right_password_goes_home(client, alice):
+    response = client.post(reverse("login"), {"username": "alice", "password": PASSWORD})
+    assert response.status_code == 302
+    assert response.url == "/"
+    assert client.get("/").status_code == 200
+
+
+def test_pages_need_a_login(client):
+    response = client.get(reverse("annotations:home"))
+    assert response.status_code == 302
+    assert response.url.startswith("/accounts/login/")
+
+
+def test_five_failures_lock_the_username_even_with_the_right_password(client, alice):
+    for _ in range(5):
+        response = client.post(reverse("login"), {"username": "alice", "password": "wrong"})
+        assert "Please enter a correct username and password" in response.content.decode()
+    response = client.post(reverse("login"), {"username": "alice", "password": PASSWORD})
+    assert response.status_code == 200
+    assert "Too many failed login attempts for this username. Try again in 15 minutes." in response.content.decode()
+    assert "_auth_user_id" not in client.session
+    admin = client.post(reverse("admin:login"), {"username": "alice", "password": PASSWORD})
+    assert "_auth_user_id" not in client.session
+    assert admin.status_code == 200
+
+
+def test_the_lock_is_per_username_and_a_success_clears_the_count(client, alice):
+    UserFactory(username="bob")
+    for _ in range(4):
+        client.post(reverse("login"), {"username": "alice", "password": "wrong"})
+    client.post(reverse("login"), {"username": "alice", "password": PASSWORD})
+    client.post(reverse("logout"))
+    for _ in range(4):
+        client.post(reverse("login"), {"username": "alice", "password": "wrong"})
+    assert client.post(reverse("login"), {"username": "alice", "password": PASSWORD}).status_code == 302
+    assert client.post(reverse("login"), {"username": "bob", "password": PASSWORD}).status_code == 302
+
+
+def test_logout_is_a_post(logged_in):
+    response = logged_in.post(reverse("logout"))
+    assert response.status_code == 302
+    assert logged_in.get(reverse("annotations:home")).status_code == 302
+
+
+def test_password_change(logged_in, alice):
+    response = logged_in.post(
+        reverse("password_change"),
+        {
+            "old_password": PASSWORD,
+            "new_password1": "a-much-better-secret-42",
+            "new_password2": "a-much-better-secret-42",
+        },
+    )
+    assert response.status_code == 302
+    assert response.url == reverse("password_change_done")
+    alice.refresh_from_db()
+    assert alice.check_password("a-much-better-secret-42")
+
+
+def test_annotators_never_reach_the_admin(logged_in):
+    response = logged_in.get("/admin/")
+    assert response.status_code == 302
+    assert response.url.startswith("/admin/login/")
+    assert "Admin" not in logged_in.get(reverse("annotations:home")).content.decode().split("<main")[0]
+
+
+# ---- home ----
+
+
+def test_home_lists_only_my_datasets_with_progress_and_sanitized_guidelines(logged_in, dataset, alice):
+    DatasetFactory(name="Secret project", slug="secret")
+    done = SolutionFactory(dataset=dataset, status=SolutionStatus.FINAL)
+    SolutionFactory(dataset=dataset)
+    SolutionFactory(dataset=dataset)
+    AnnotationFactory(solution=done, annotator=alice)
+    html = logged_in.get(reverse("annotations:home")).content.decode()
+    assert "Algebra" in html
+    assert "Secret project" not in html
+    assert '<dd class="done-by-me">1</dd>' in html
+    assert '<dd class="done-overall">1 of 3</dd>' in html
+    assert '<dd class="remaining">2</dd>' in html
+    assert "Mark the <strong>earliest</strong> wrong step." in html
+    assert "<script>window.__x=1</script>" not in html
+    assert "Start annotating" in html
+
+
+# ---- next ----
+
+
+def test_next_claims_and_opens_the_annotation_page(logged_in, dataset, alice):
+    solution = SolutionFactory(dataset=dataset)
+    response = logged_in.post(reverse("annotations:next", args=["algebra"]))
+    assert response.status_code == 302
+    assert response.url == reverse("annotations:annotate", args=[solution.pk])
+    assert Claim.objects.get(annotator=alice).solution_id == solution.pk
+
+
+def test_empty_queue_shows_nothing_left(logged_in):
+    response = logged_in.get(reverse("annotations:next", args=["algebra"]))
+    assert response.status_code == 200
+    assert "Nothing left to annotate" in response.content.decode()
+
+
+def test_next_on_a_dataset_i_do_not_belong_to_is_404(logged_in):
+    DatasetFactory(slug="secret")
+    assert logged_in.get(reverse("annotations:next", args=["secret"])).status_code == 404
+
+
+# ---- the annotation page ----
+
+
+def test_annotation_page_shows_problem_reference_and_numbered_steps(logged_in, dataset, alice):
+    problem = ProblemFactory(dataset=dataset, text="Compute $1+1$.", reference_answer="2")
+    solution = SolutionFactory(dataset=dataset, problem=problem, steps=["First $a_1$.", "Then b.", "So 2."])
+    claim_for(dataset, alice)
+    response = logged_in.get(reverse("annotations:annotate", args=[solution.pk]))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'Compute <span class="math">$1+1$</span>.' in html
+    assert "Reference answer" in html
+    assert [int(number) for number in re.findall(r'class="step-number">Step (\d+)<', html)] == [1, 2, 3]
+    assert 'First <span class="math">$a_1$</span>.' in html
+    assert "script-src 'self'" in response["Content-Security-Policy"]
+    assert all("src=" in tag for tag in re.findall(r"<script[^>]*>", html)), "inline scripts break the CSP"
+
+
+def test_reference_is_hidden_when_the_dataset_says_so(logged_in, dataset, alice):
+    dataset.show_reference = False
+    dataset.save()
+    problem = ProblemFactory(dataset=dataset, reference_answer="42", reference_solution="Because.")
+    solution = SolutionFactory(dataset=dataset, problem=problem)
+    claim_for(dataset, alice)
+    html = logged_in.get(reverse("annotations:annotate", args=[solution.pk])).content.decode()
+    assert "Reference answer" not in html
+    assert "Because." not in html
+
+
+def test_other_annotators_work_is_never_shown(logged_in, dataset, alice):
+    solution = SolutionFactory(dataset=dataset)
+    AnnotationFactory(solution=solution, annotator=UserFactory(username="bob"), rationale="BOB-SECRET-RATIONALE")
+    claim_for(dataset, alice)
+    html = logged_in.get(reverse("annotations:annotate", args=[solution.pk])).content.decode()
+    assert "BOB-SECRET-RATIONALE" not in html
+    assert "bob" not in html
+
+
+def test_suggestions_panel_highlights_but_never_preselects(logged_in, dataset, alice):
+    solution = SolutionFactory(dataset=dataset)
+    SuggestionFactory(
+        solution=solution, method="judge", label=1, model_name="Qwen2.5-72B", rationale="Step 2 says $2+2=5$."
+    )
+    SuggestionFactory(solution=solution, method="mc", label=1, model_name="mc-model", step_scores=[0.9, 0.0, 0.0])
+    claim_for(dataset, alice)
+    html = logged_in.get(reverse("annotations:annotate", args=[solution.pk])).content.decode()
+    assert "Qwen2.5-72B" in html
+    assert "Step 2 is the earliest error" in html
+    assert 'Step 2 says <span class="math">$2+2=5$</span>.' in html
+    assert 'id="step-1" data-index="1"' in html
+    assert re.search(r'class="step suggested" id="step-1"', html)
+    assert "Suggested as the earliest error by judge, mc" in html
+    assert 'style="width: 90%"' in html
+    assert " checked" not in html
+
+
+def test_blind_datasets_show_no_suggestions(logged_in, dataset, alice):
+    dataset.blind = True
+    dataset.save()
+    solution = SolutionFactory(dataset=dataset)
+    SuggestionFactory(solution=solution, method="judge", label=1, model_name="Qwen2.5-72B")
+    claim_for(dataset, alice)
+    html = logged_in.get(reverse("annotations:annotate", args=[solution.pk])).content.decode()
+    assert "Qwen2.5-72B" not in html
+    assert 'id="suggestions"' not in html
+
+
+def test_a_solution_i_do_not_hold_redirects_to_next(logged_in, dataset):
+    solution = SolutionFactory(dataset=dataset)
+    response = logged_in.get(reverse("annotations:annotate", args=[solution.pk]))
+    assert response.status_code == 302
+    assert response.url == reverse("annotations:next", args=["algebra"])
+
+
+def test_a_solution_outside_my_datasets_is_404(logged_in):
+    other = SolutionFactory(dataset=DatasetFactory(slug="secret"))
+    assert logged_in.get(reverse("annotations:annotate", args=[other.pk])).status_code == 404
+
+
+def test_submit_stores_and_goes_to_the_next_solution(logged_in, dataset, alice):
+    first, second = SolutionFactory(dataset=dataset), SolutionFactory(dataset=dataset)
+    claim_for(dataset, alice)
+    response = logged_in.post(
+        reverse("annotations:annotate", args=[first.pk]),
+        {"earliest_error_step": "1", "rationale": "wrong sum", "flag_unsure": "on", "seconds_spent": "12.5"},
+    )
+    assert response.status_code == 302
+    assert response.url == reverse("annotations:next", args=["algebra"])
+    stored = Annotation.objects.get(annotator=alice)
+    assert (stored.solution_id, stored.earliest_error_step, stored.rationale) == (first.pk, 1, "wrong sum")
+    assert (stored.flag_unsure, stored.seconds_spent) == (True, 12.5)
+    follow = logged_in.get(response.url)
+    assert follow.url == reverse("annotations:annotate", args=[second.pk])
+
+
+def test_submit_without_a_mark_says_what_is_missing(logged_in, dataset, alice):
+    solution = SolutionFactory(dataset=dataset)
+    claim_for(dataset, alice)
+    response = logged_in.post(reverse("annotations:annotate", args=[solution.pk]), {"rationale": "x"})
+    assert response.status_code == 400
+    assert "Mark the earliest wrong step, or mark all steps correct." in response.content.decode()
+    assert not Annotation.objects.exists()
+
+
+def test_step_beyond_the_last_is_refused(logged_in, dataset, alice):
+    solution = SolutionFactory(dataset=dataset)
+    claim_for(dataset, alice)
+    response = logged_in.post(reverse("annotations:annotate", args=[solution.pk]), {"earliest_error_step": "3"})
+    assert response.status_code == 400
+    assert "This solution has 3 steps: at most 2." in response.content.decode()
+
+
+def test_all_correct_on_a_wrong_final_answer_needs_the_confirmation_field(logged_in, dataset, alice):
+    solution = SolutionFactory(dataset=dataset, final_answer_correct=False)
+    claim_for(dataset, alice)
+    url = reverse("annotations:annotate", args=[solution.pk])
+    html = logged_in.get(url).content.decode()
+    assert 'data-final-answer-wrong="true"' in html
+    assert 'name="confirm_all_correct"' in html
+    response = logged_in.post(url, {"earliest_error_step": "-1"})
+    assert response.status_code == 400
+    assert "The final answer is known to be wrong, so some step should be wrong." in response.content.decode()
+    response = logged_in.post(url, {"earliest_error_step": "-1", "confirm_all_correct": "on"})
+    assert response.status_code == 302
+    assert Annotation.objects.get(annotator=alice).earliest_error_step == -1
+
+
+def test_skip_releases_the_claim_and_offers_another_solution(logged_in, dataset, alice):
+    first, second = SolutionFactory(dataset=dataset), SolutionFactory(dataset=dataset)
+    claim_for(dataset, alice)
+    response = logged_in.post(reverse("annotations:skip", args=[first.pk]))
+    assert response.status_code == 302
+    assert not Claim.objects.filter(solution=first).exists()
+    follow = logged_in.get(response.url)
+    assert follow.url == reverse("annotations:annotate", args=[second.pk])
+
+
+def test_skipped_solutions_can_be_shown_again(logged_in, dataset, alice):
+    only = SolutionFactory(dataset=dataset)
+    claim_for(dataset, alice)
+    logged_in.post(reverse("annotations:skip", args=[only.pk]))
+    html = logged_in.get(reverse("annotations:next", args=["algebra"])).content.decode()
+    assert "Show the 1 solution I skipped" in html
+    response = logged_in.post(reverse("annotations:next", args=["algebra"]), {"reset_skipped": "1"})
+    assert response.url == reverse("annotations:annotate", args=[only.pk])
+
+
+def test_heartbeat_renews_and_reports_a_lost_claim(logged_in, dataset, alice):
+    solution = SolutionFactory(dataset=dataset, annotation_count=0)
+    claim_for(dataset, alice)
+    url = reverse("annotations:heartbeat", args=[solution.pk])
+    body = logged_in.post(url).json()
+    assert body["solution"] == solution.pk
+    assert datetime.datetime.fromisoformat(body["expires_at"]) > timezone.now() + datetime.timedelta(minutes=29)
+    Claim.objects.filter(annotator=alice).update(expires_at=timezone.now() - datetime.timedelta(seconds=1))
+    for name in ("b", "c", "d"):
+        claim_for(dataset, member(dataset, name))
+    lost = logged_in.post(url)
+    assert lost.status_code == 409
+    assert lost.json()["message"].startswith("Your claim on this solution expired")
+    assert logged_in.get(url).status_code == 405
+
+
+# ---- my work ----
+
+
+def test_my_work_lists_only_mine_with_filters(logged_in, dataset, alice):
+    mine = SolutionFactory(dataset=dataset)
+    flagged = SolutionFactory(dataset=dataset)
+    AnnotationFactory(solution=mine, annotator=alice, rationale="because", earliest_error_step=1)
+    AnnotationFactory(solution=flagged, annotator=alice, flag_ambiguous=True)
+    AnnotationFactory(solution=mine, annotator=UserFactory(username="bob"), rationale="BOB-ONLY")
+    html = logged_in.get(reverse("annotations:my_work")).content.decode()
+    assert "2 annotations." in html
+    assert "BOB-ONLY" not in html
+    assert "step 2" in html
+    html = logged_in.get(reverse("annotations:my_work"), {"has_rationale": "yes"}).content.decode()
+    assert "1 annotation." in html
+    assert f'data-solution="{mine.pk}"' in html
+    html = logged_in.get(reverse("annotations:my_work"), {"flagged": "yes", "dataset": "algebra"}).content.decode()
+    assert f'data-solution="{flagged.pk}"' in html
+    assert f'data-solution="{mine.pk}"' not in html
+    bad = logged_in.get(reverse("annotations:my_work"), {"date_from": "2026-02-02", "date_to": "2026-01-01"})
+    assert "Must be on or after the start date." in bad.content.decode()
+
+
+def test_i_can_change_my_annotation_until_the_label_is_final(logged_in, dataset, alice):
+    solution = SolutionFactory(dataset=dataset)
+    claim_for(dataset, alice)
+    annotation_submit(solution_id=solution.pk, annotator=alice, data=AnnotationInput(earliest_error_step=0))
+    url = reverse("annotations:annotate", args=[solution.pk])
+    html = logged_in.get(url).content.decode()
+    assert "You are changing your annotation" in html
+    assert re.search(r'value="0" checked', html)
+    response = logged_in.post(url, {"earliest_error_step": "2", "rationale": "on reflection"})
+    assert response.url == reverse("annotations:my_work")
+    assert Annotation.objects.get(annotator=alice).earliest_error_step == 2
+    for name in ("b", "c"):
+        user = member(dataset, name)
+        claim_for(dataset, user)
+        annotation_submit(solution_id=solution.pk, annotator=user, data=AnnotationInput(earliest_error_step=2))
+    html = logged_in.get(url).content.decode()
+    assert "your annotation is read-only" in html
+    assert "disabled" in html
+    response = logged_in.post(url, {"earliest_error_step": "0"})
+    assert response.status_code == 302
+    assert Annotation.objects.get(annotator=alice).earliest_error_step == 2

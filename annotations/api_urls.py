@@ -5,7 +5,7 @@ from django.urls import path
 from annotations.apis.datasets import DatasetDetailAPI, DatasetListCreateAPI
 from annotations.apis.exports import ExportDetailAPI, ExportDownloadAPI, ExportListCreateAPI
 from annotations.apis.me import MeAPI
-from annotations.apis.quality import DatasetMetricsAPI
+from annotations.apis.quality import DatasetGoldAPI, DatasetMetricsAPI
 from annotations.apis.solutions import SolutionDetailAPI, SolutionListCreateAPI
 
 app_name = "api"
@@ -15,6 +15,7 @@ urlpatterns = [
     path("datasets/", DatasetListCreateAPI.as_view(), name="dataset-list"),
     path("datasets/<slug:slug>/", DatasetDetailAPI.as_view(), name="dataset-detail"),
     path("datasets/<slug:slug>/metrics/", DatasetMetricsAPI.as_view(), name="dataset-metrics"),
+    path("datasets/<slug:slug>/gold/", DatasetGoldAPI.as_view(), name="dataset-gold"),
     path("datasets/<slug:slug>/solutions/", SolutionListCreateAPI.as_view(), name="solution-list"),
     path("datasets/<slug:slug>/solutions/<int:solution_id>/", SolutionDetailAPI.as_view(), name="solution-detail"),
     path("exports/", ExportListCreateAPI.as_view(), name="export-list"),

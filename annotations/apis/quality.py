@@ -1,19 +1,29 @@
-"""The quality dashboard's figures as JSON: GET /api/v1/datasets/<slug>/metrics/ (reviewers, managers, staff)."""
+"""Quality over REST: the dashboard's figures as JSON, and choosing gold solutions.
+
+- GET /api/v1/datasets/<slug>/metrics/ (reviewers, managers, staff)
+- POST /api/v1/datasets/<slug>/gold/ {"solution_ids": [...], "is_gold": true} (managers, staff)
+"""
 
 from dataclasses import asdict
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from annotations.apis.common import DatasetScopedAPIView, error_responses
 from annotations.metrics import PositionHistogram, ProcessBenchReport
-from annotations.permissions import IsDatasetReviewer, IsStaff
+from annotations.models import Solution
+from annotations.permissions import IsDatasetManager, IsDatasetReviewer, IsStaff
 from annotations.selectors.quality import QualityFigures, dataset_quality
+from annotations.services.gold import solutions_set_gold
+from prmweb.errors import ApplicationError
 from scoring.metrics import SubsetMetrics
+
+MAX_GOLD_BATCH = 1000
 
 DEFINITIONS = {
     "reference": "Methods and annotators are scored against final labels from people (unanimous, majority, "
@@ -142,3 +152,50 @@ class DatasetMetricsAPI(DatasetScopedAPIView):
     )
     def get(self, request: Request, slug: str) -> Response:
         return Response(quality_as_json(dataset_quality(dataset=self.get_access().dataset)))
+
+
+class GoldInSerializer(serializers.Serializer):
+    solution_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), min_length=1, max_length=MAX_GOLD_BATCH, help_text="Solution ids."
+    )
+    is_gold = serializers.BooleanField(help_text="True: mark as gold (needs an imported label); false: unmark.")
+
+
+class GoldOutSerializer(serializers.Serializer):
+    changed = serializers.IntegerField(help_text="Solutions whose gold flag changed.")
+    gold = serializers.IntegerField(help_text="Gold solutions in the dataset now.")
+
+
+class DatasetGoldAPI(DatasetScopedAPIView):
+    """Mark solutions of a dataset as gold, or unmark them (managers and staff)."""
+
+    permission_classes = [IsAuthenticated, IsStaff | IsDatasetManager]
+    denied_message = "Only managers of this dataset may choose its gold solutions."
+
+    @extend_schema(
+        summary="Mark or unmark gold solutions",
+        description="Gold solutions keep their imported label as the final label and are mixed into annotators' "
+        "queues at the dataset's gold_rate to measure annotator accuracy. All or nothing: a solution without an "
+        "imported label, or not in this dataset, rejects the whole request.",
+        request=GoldInSerializer,
+        responses={200: GoldOutSerializer, **error_responses(400, 401, 403, 404)},
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        payload = GoldInSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        dataset = self.get_access().dataset
+        ids = sorted(set(payload.validated_data["solution_ids"]))
+        found = set(Solution.objects.filter(dataset=dataset, pk__in=ids).values_list("pk", flat=True))
+        missing = [pk for pk in ids if pk not in found]
+        if missing:
+            raise ApplicationError(
+                f"{len(missing)} solution id(s) are not in dataset {slug!r}.",
+                errors={"solution_ids": [f"Not in this dataset: {', '.join(map(str, missing[:20]))}."]},
+            )
+        changed = solutions_set_gold(
+            solution_ids=ids,
+            is_gold=payload.validated_data["is_gold"],
+            changed_by=request.user,  # type: ignore[arg-type]
+        )
+        gold = Solution.objects.filter(dataset=dataset, is_gold=True).count()
+        return Response(GoldOutSerializer({"changed": changed, "gold": gold}).data)

@@ -256,3 +256,35 @@ def test_metrics_api_returns_the_dashboard_figures(dataset, reviewer):
     assert body["positions"]["mc"]["bins"][0]["count"] == 1
     assert body["cost"]["machine_per_suggestion"]["judge"]["suggestions"] == 1
     assert "mean_f1" in body["definitions"]["processbench"]
+
+
+def test_managers_mark_gold_over_the_api(dataset):
+    manager = _member(dataset, "mona", "manager")
+    solutions = [SolutionFactory(dataset=dataset, imported_label=label) for label in (0, -1)]
+    url = reverse("api:dataset-gold", args=[dataset.slug])
+    response = token_client(manager).post(
+        url, {"solution_ids": [s.pk for s in solutions], "is_gold": True}, format="json"
+    )
+    assert response.status_code == 200
+    assert response.json() == {"changed": 2, "gold": 2}
+    assert FinalLabel.objects.get(solution=solutions[1]).label == -1
+
+
+def test_gold_api_errors_name_the_field(dataset, reviewer):
+    manager = _member(dataset, "mona", "manager")
+    foreign = SolutionFactory(imported_label=0)
+    unlabelled = SolutionFactory(dataset=dataset, imported_label=None)
+    url = reverse("api:dataset-gold", args=[dataset.slug])
+    api = token_client(manager)
+    response = api.post(url, {"solution_ids": [foreign.pk], "is_gold": True}, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"solution_ids": [f"Not in this dataset: {foreign.pk}."]}
+    response = api.post(url, {"solution_ids": [unlabelled.pk], "is_gold": True}, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"is_gold": [f"No imported label: solutions {unlabelled.pk}."]}
+    response = api.post(url, {"solution_ids": [], "is_gold": "maybe"}, format="json")
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"solution_ids", "is_gold"}
+    response = token_client(reviewer).post(url, {"solution_ids": [unlabelled.pk], "is_gold": False}, format="json")
+    assert response.status_code == 403
+    assert response.json()["message"] == "Only managers of this dataset may choose its gold solutions."

@@ -177,6 +177,62 @@ CELERY_BEAT_SCHEDULE = {
 # Called after ingestion commits, with the ids of new solutions (annotations never imports scoring).
 PRMWEB_SOLUTIONS_INGESTED_HOOK = "scoring.services.solutions_ingested"
 
+# Scoring engines and methods (read lazily by scoring.engines.config and scoring.configuration).
+# Each role names an engine (transformers | openai | vllm) and a model: a local folder for transformers
+# and vllm (nothing is downloaded), the served model name for openai.
+_scoring_openai_url = env("SCORING_OPENAI_BASE_URL", default="")
+SCORING_ENGINES = {
+    "generation": {  # MC rollouts
+        "ENGINE": env("SCORING_GENERATION_ENGINE", default="transformers"),
+        "MODEL": env("SCORING_GENERATION_MODEL", default=""),
+        "BASE_URL": env("SCORING_GENERATION_URL", default=_scoring_openai_url),
+    },
+    "judge": {
+        "ENGINE": env("SCORING_JUDGE_ENGINE", default="transformers"),
+        "MODEL": env("SCORING_JUDGE_MODEL", default=""),
+        "BASE_URL": env("SCORING_JUDGE_URL", default=_scoring_openai_url),
+    },
+    "prm": {
+        "ENGINE": env("SCORING_PRM_ENGINE", default="transformers"),
+        "MODEL": env("SCORING_PRM_MODEL", default=""),
+        "GPU_MEMORY_UTILIZATION": env.float("SCORING_PRM_GPU_MEMORY_UTILIZATION", default=0.3),
+    },
+}
+SCORING_OPENAI_API_KEY = env("SCORING_OPENAI_API_KEY", default="")
+SCORING_OPENAI_TIMEOUT_SECONDS = env.float("SCORING_OPENAI_TIMEOUT_SECONDS", default=300.0)
+SCORING_OPENAI_MAX_RETRIES = env.int("SCORING_OPENAI_MAX_RETRIES", default=4)
+SCORING_OPENAI_PROMPTS_PER_REQUEST = env.int("SCORING_OPENAI_PROMPTS_PER_REQUEST", default=32)
+SCORING_DEVICE = env("SCORING_DEVICE", default="auto")  # transformers: auto | cpu | cuda | cuda:1
+SCORING_DTYPE = env("SCORING_DTYPE", default="auto")
+SCORING_ENGINE_BATCH_SIZE = env.int("SCORING_ENGINE_BATCH_SIZE", default=8)  # transformers prompts per forward
+SCORING_TORCH_THREADS = env.int("SCORING_TORCH_THREADS", default=0)  # transformers on CPU; 0: torch's default
+SCORING_VLLM_GPU_MEMORY_UTILIZATION = env.float("SCORING_VLLM_GPU_MEMORY_UTILIZATION", default=0.55)
+SCORING_VLLM_MAX_MODEL_LEN = env.int("SCORING_VLLM_MAX_MODEL_LEN", default=None)
+SCORING_SEED = env.int("SCORING_SEED", default=0)
+SCORING_PRM_SEPARATOR = env("SCORING_PRM_SEPARATOR", default="<extra_0>")
+SCORING_MC = {
+    "ROLLOUTS_PER_STEP": env.int("SCORING_MC_ROLLOUTS", default=8),
+    "STRATEGY": env("SCORING_MC_STRATEGY", default="binary"),
+    "EARLY_STOP": env.bool("SCORING_MC_EARLY_STOP", default=True),
+    "HARD_LABEL_ONLY": env.bool("SCORING_MC_HARD_LABEL_ONLY", default=False),
+    "MAX_TOKENS": env.int("SCORING_MC_MAX_TOKENS", default=1024),
+    "TEMPERATURE": env.float("SCORING_MC_TEMPERATURE", default=0.7),
+    "TOP_P": env.float("SCORING_MC_TOP_P", default=1.0),
+}
+SCORING_JUDGE = {
+    "SAMPLES": env.int("SCORING_JUDGE_SAMPLES", default=1),
+    "MAX_TOKENS": env.int("SCORING_JUDGE_MAX_TOKENS", default=4096),
+    "TEMPERATURE": env.float("SCORING_JUDGE_TEMPERATURE", default=0.0),
+    "TOP_P": env.float("SCORING_JUDGE_TOP_P", default=1.0),
+    "TEMPLATE": env("SCORING_JUDGE_TEMPLATE", default=""),  # a prompt file; empty: ProcessBench's
+}
+SCORING_PRM = {"THRESHOLD": env.float("SCORING_PRM_THRESHOLD", default=0.5)}
+SCORING_TASK_BATCH_SIZE = env.int("SCORING_TASK_BATCH_SIZE", default=16)  # solutions per Celery task
+# A suggestion queued or running longer than this is presumed lost and re-enqueued by the sweep.
+SCORING_STUCK_AFTER_SECONDS = env.int(
+    "SCORING_STUCK_AFTER_SECONDS", default=CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] + 600
+)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,0 +1,278 @@
+"""transformers engine: batched sampling and PRM step scoring on CPU or a small GPU (and in tests).
+
+The model is loaded on first use and kept for the life of the worker process. Generation pads on the
+left, samples `n` sequences per prompt in one `generate` call per batch, and counts prompt and generated
+tokens. PRM scoring accepts two checkpoint layouts:
+
+- a token classifier with two labels (`*ForTokenClassification`, e.g. `Qwen2ForTokenClassification`);
+- a Qwen2.5-Math-PRM checkpoint (`Qwen2ForProcessRewardModel`: a Qwen2 backbone and a two-layer score
+  head). It is loaded natively by the `Qwen2ForProcessRewardModel` class below, not through `trust_remote_code`,
+  whose modeling file breaks on transformers >= 4.54.
+"""
+
+import json
+import logging
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from scoring.engines.base import (
+    EngineError,
+    EngineInfo,
+    Generation,
+    SamplingParams,
+    StepScores,
+    StepScoringRequest,
+)
+from scoring.engines.config import EngineSettings
+from scoring.engines.prm_input import check_separator_count, positions_of, prm_text, separator_token_id
+
+logger = logging.getLogger(__name__)
+
+PROCESS_REWARD_ARCHITECTURE = "Qwen2ForProcessRewardModel"
+
+
+def _torch() -> Any:
+    import torch  # model workers only: the web app and CPU workers never import torch
+
+    return torch
+
+
+def _limit_threads(threads: int) -> None:
+    """Cap torch's CPU threads (0 keeps torch's default); oversubscribed cores make CPU inference crawl."""
+    if threads > 0:
+        _torch().set_num_threads(threads)
+
+
+def _device(requested: str) -> str:
+    if requested != "auto":
+        return requested
+    return "cuda" if _torch().cuda.is_available() else "cpu"
+
+
+def _dtype(requested: str) -> Any:
+    if requested == "auto":
+        return "auto"
+    value = getattr(_torch(), requested, None)
+    if value is None:
+        raise EngineError(f"SCORING_DTYPE {requested!r} is not a torch dtype (e.g. float32, bfloat16, auto).")
+    return value
+
+
+def _check_model_dir(path: str) -> Path:
+    folder = Path(path)
+    if not (folder / "config.json").is_file():
+        raise EngineError(f"Model folder {path!r} has no config.json (models are loaded from local folders).")
+    return folder
+
+
+def _architectures(folder: Path) -> list[str]:
+    return list(json.loads((folder / "config.json").read_text(encoding="utf-8")).get("architectures") or [])
+
+
+def _load_tokenizer(path: str, padding_side: str) -> Any:
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    tokenizer.padding_side = padding_side
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
+    return [items[start : start + size] for start in range(0, len(items), max(1, size))]
+
+
+def _truncate_at_stop(text: str, stop: Sequence[str]) -> str:
+    cut = min((index for index in (text.find(marker) for marker in stop) if index >= 0), default=-1)
+    return text if cut < 0 else text[:cut]
+
+
+class TransformersGenerationEngine:
+    """Sample completions with `AutoModelForCausalLM.generate`; one call per batch of prompts."""
+
+    def __init__(self, config: EngineSettings):
+        self.config = config
+        self.info = EngineInfo(engine="transformers", model_name=config.model, extra={"device": config.device})
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._device = "cpu"
+        self._lock = threading.Lock()
+
+    def load(self) -> None:
+        """Load the tokenizer and model once (thread-safe); later calls do nothing."""
+        with self._lock:
+            if self._model is not None:
+                return
+            from transformers import AutoModelForCausalLM
+
+            _check_model_dir(self.config.model)
+            _limit_threads(self.config.torch_threads)
+            self._device = _device(self.config.device)
+            logger.info("loading generation model %s on %s", self.config.model, self._device)
+            try:
+                self._tokenizer = _load_tokenizer(self.config.model, padding_side="left")
+                model: Any = AutoModelForCausalLM.from_pretrained(self.config.model, dtype=_dtype(self.config.dtype))
+            except (OSError, ValueError) as exc:
+                raise EngineError(f"Could not load generation model {self.config.model!r}: {exc}") from exc
+            self._model = model.to(self._device).eval()
+
+    def generate(self, prompts: Sequence[str], params: SamplingParams) -> list[Generation]:
+        """Return one Generation per prompt, each with `params.n` texts and its token counts."""
+        if not prompts:
+            return []
+        self.load()
+        torch = _torch()
+        if params.seed is not None:
+            torch.manual_seed(params.seed)
+        results: list[Generation] = []
+        for batch in _chunks(list(prompts), self.config.batch_size):
+            results.extend(self._generate_batch(batch, params))
+        return results
+
+    def _generate_batch(self, prompts: Sequence[str], params: SamplingParams) -> list[Generation]:
+        torch = _torch()
+        tokenizer = self._tokenizer
+        encoded = tokenizer(list(prompts), return_tensors="pt", padding=True).to(self._device)
+        sampling: dict[str, Any] = {"do_sample": params.temperature > 0}
+        if params.temperature > 0:
+            sampling.update(temperature=params.temperature, top_p=params.top_p)
+        if params.stop:
+            sampling.update(stop_strings=list(params.stop), tokenizer=tokenizer)
+        with torch.inference_mode():
+            output = self._model.generate(
+                **encoded,
+                max_new_tokens=params.max_tokens,
+                num_return_sequences=params.n,
+                pad_token_id=tokenizer.pad_token_id,
+                **sampling,
+            )
+        new_tokens = output[:, encoded["input_ids"].shape[1] :].tolist()
+        prompt_lengths = encoded["attention_mask"].sum(dim=1).tolist()
+        results = []
+        for index, prompt_length in enumerate(prompt_lengths):
+            rows = new_tokens[index * params.n : (index + 1) * params.n]
+            texts = tuple(
+                _truncate_at_stop(tokenizer.decode(row, skip_special_tokens=True), params.stop) for row in rows
+            )
+            generated = sum(self._generated_length(row) for row in rows)
+            results.append(Generation(texts=texts, prompt_tokens=int(prompt_length), generated_tokens=generated))
+        return results
+
+    def _generated_length(self, row: Sequence[int]) -> int:
+        """Count tokens up to and including the first end-of-sequence token (the rest is padding)."""
+        eos = self._model.generation_config.eos_token_id
+        eos_ids = set(eos if isinstance(eos, list) else [eos]) - {None}
+        for position, token in enumerate(row):
+            if token in eos_ids:
+                return position + 1
+        pad = self._tokenizer.pad_token_id
+        return sum(1 for token in row if token != pad) if pad not in eos_ids else len(row)
+
+
+def _process_reward_class() -> Any:
+    """Return the native Qwen2.5-Math-PRM model class (defined lazily: transformers is imported late)."""
+    from torch import nn
+    from transformers.models.qwen2.modeling_qwen2 import Qwen2Model, Qwen2PreTrainedModel
+
+    class Qwen2ForProcessRewardModel(Qwen2PreTrainedModel):
+        """Qwen2 backbone plus the two-layer score head of Qwen2.5-Math-PRM (weights `model.*`, `score.*`)."""
+
+        def __init__(self, config: Any):
+            config.num_labels = 2
+            super().__init__(config)
+            self.num_labels = 2
+            self.model = Qwen2Model(config)
+            self.score = nn.Sequential(
+                nn.Linear(config.hidden_size, config.hidden_size),
+                nn.ReLU(),
+                nn.Linear(config.hidden_size, self.num_labels),
+            )
+            self.post_init()
+
+        def forward(self, input_ids: Any = None, attention_mask: Any = None, **kwargs: Any) -> Any:
+            hidden = self.model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).last_hidden_state
+            return self.score(hidden)
+
+    return Qwen2ForProcessRewardModel
+
+
+class TransformersStepScoringEngine:
+    """Score steps with a PRM: softmax of the two-label head, positive class, at each separator token."""
+
+    def __init__(self, config: EngineSettings):
+        self.config = config
+        self.info = EngineInfo(engine="transformers", model_name=config.model, extra={"separator": config.separator})
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._separator_id = -1
+        self._device = "cpu"
+        self.layout = ""
+        self._lock = threading.Lock()
+
+    def load(self) -> None:
+        """Load the tokenizer and the PRM once, choosing the layout from config.json's architectures."""
+        with self._lock:
+            if self._model is not None:
+                return
+            folder = _check_model_dir(self.config.model)
+            _limit_threads(self.config.torch_threads)
+            self._device = _device(self.config.device)
+            try:
+                self._tokenizer = _load_tokenizer(self.config.model, padding_side="right")
+                self._separator_id = separator_token_id(self._tokenizer, self.config.separator)
+                model = self._load_model(folder)
+            except (OSError, ValueError) as exc:
+                raise EngineError(f"Could not load PRM {self.config.model!r}: {exc}") from exc
+            self._model = model.to(self._device).eval()
+
+    def _load_model(self, folder: Path) -> Any:
+        dtype = _dtype(self.config.dtype)
+        if PROCESS_REWARD_ARCHITECTURE in _architectures(folder):
+            self.layout = "qwen2_process_reward"
+            model_class = _process_reward_class()
+        else:
+            from transformers import AutoModelForTokenClassification
+
+            self.layout = "token_classification"
+            model_class = AutoModelForTokenClassification
+        model, loading = model_class.from_pretrained(str(folder), dtype=dtype, output_loading_info=True)
+        missing = sorted(key for key in loading.get("missing_keys", ()) if not key.startswith("lm_head"))
+        if missing:
+            raise EngineError(
+                f"PRM {self.config.model!r} lacks weights for {', '.join(missing[:4])}: "
+                "it is neither a two-label token classifier nor a Qwen2.5-Math-PRM checkpoint."
+            )
+        if model.config.num_labels != 2:
+            raise EngineError(f"PRM {self.config.model!r} has {model.config.num_labels} labels; expected 2.")
+        return model
+
+    def score_steps(self, requests: Sequence[StepScoringRequest]) -> list[StepScores]:
+        """Return one StepScores per request, in order, with one probability per step."""
+        if not requests:
+            return []
+        self.load()
+        results: list[StepScores] = []
+        for offset, batch in enumerate(_chunks(list(requests), self.config.batch_size)):
+            results.extend(self._score_batch(batch, first_index=offset * self.config.batch_size))
+        return results
+
+    def _score_batch(self, requests: Sequence[StepScoringRequest], first_index: int) -> list[StepScores]:
+        torch = _torch()
+        texts = [prm_text(request, self.config.separator, self._tokenizer) for request in requests]
+        encoded = self._tokenizer(texts, return_tensors="pt", padding=True).to(self._device)
+        with torch.inference_mode():
+            output = self._model(input_ids=encoded["input_ids"], attention_mask=encoded["attention_mask"])
+        logits = output if isinstance(output, torch.Tensor) else output.logits
+        positive = torch.softmax(logits.float(), dim=-1)[..., 1].tolist()
+        token_rows = encoded["input_ids"].tolist()
+        lengths = encoded["attention_mask"].sum(dim=1).tolist()
+        results = []
+        for index, request in enumerate(requests):
+            positions = positions_of(token_rows[index], self._separator_id)
+            check_separator_count(len(positions), request, first_index + index)
+            probabilities = tuple(float(positive[index][position]) for position in positions)
+            results.append(StepScores(probabilities=probabilities, prompt_tokens=int(lengths[index])))
+        return results

@@ -10,7 +10,9 @@ side is an expression. Skipped on purpose: `x = 5` (a variable), `3 = 3 apples` 
 `2 hours = 120 minutes` (units between the numbers), dates and ranges (no `=` between arithmetic),
 sides glued to letters or LaTeX (`a_1 + 2 = ...`, `= 12x`), sides after operator words
 (`half of 10 + 2 = 7`) or before scale words (`= 12 thousand`), percentages mixed with + or -,
-and run-on chains (`3 + 4 = 7 - 2 = 5`, meaning "7, then 7 - 2 = 5").
+run-on chains (`3 + 4 = 7 - 2 = 5`, meaning "7, then 7 - 2 = 5"), tuples (`(\\frac{3+7}{2}, 7) = (5, 7)`),
+mixed numbers (`2\\frac{6}{7}`), sums of different units (`1 hour + 30 minutes`) and unit conversions
+(`12 inches * 2 = 2 feet`). Unit words after numbers are kept as units (`495 students * $15/student`).
 A shown decimal is accepted when it is the exact value rounded or truncated to the digits shown
 (`10 / 3 = 3.33`), a shown integer when it is the value rounded down or up (`7 / 2 = 4` boxes);
 expressions using numbers with two or more decimals (likely rounded themselves, `0.33 * 600 = 200`)

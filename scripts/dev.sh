@@ -17,7 +17,10 @@ fi
 stamp=".venv/.base-installed-$(sha256sum requirements/base.txt | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   echo "== installing requirements/base.txt"
-  .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements/base.txt
+  if ! .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements/base.txt >.venv/pip.log 2>&1; then
+    grep -v "is ignored" .venv/pip.log >&2
+    exit 1
+  fi
   touch "$stamp"
 fi
 

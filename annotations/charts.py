@@ -65,12 +65,18 @@ def bar_chart(
 
 
 def column_chart(
-    columns: Sequence[tuple[str, int]], *, title: str, width: int = 520, height: int = 200, highlight_last: bool = False
+    columns: Sequence[tuple[str, int]],
+    *,
+    title: str,
+    column_width: int = 60,
+    height: int = 200,
+    highlight_last: bool = False,
 ) -> str:
     """Return vertical columns (a histogram), each count written above its column, labels below.
 
     With `highlight_last`, the last column (e.g. "all correct") is drawn in another colour.
     """
+    width = max(column_width * len(columns), 240)
     top, bottom = 34, 34
     plot_height = height - top - bottom
     slot = width / max(len(columns), 1)

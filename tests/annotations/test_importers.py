@@ -85,7 +85,7 @@ def test_answer_check_agrees_with_processbench_on_real_records(django_capture_on
 
     Measured when written: gsm8k 396/400 agree (198/200 of the records marked correct pass the check;
     gsm8k-238 and gsm8k-319 end in prose without the number, and gsm8k-70/74 box the reference answer
-    but ProcessBench marks them incorrect); math sample 50/50 (on the whole math subset 988/1000: the
+    but ProcessBench marks them incorrect); math sample 50/50 (on the whole math subset 989/1000: the
     misses are mostly answers ProcessBench marks incorrect although they are equal but unreduced, e.g.
     411/333 for 137/111). The thresholds leave room for a record or two of drift in math-verify, not for a
     broken checker: comparing formulas by a text fragment (6\\sqrt{3} = 6\\sqrt{7}) fell to 96% on math.

@@ -9,7 +9,8 @@ Stored text (problems, steps, rationales, guidelines) is shown, never executed:
 4. Each math span comes back as HTML-escaped text inside `<span class="math">`, which the page's script
    hands to KaTeX's auto-render (with `trust: false`, so `\\href` stays inert).
 
-Currency is not math: a `$` opens inline math only when a non-space follows it, and closes it only when
+A display block or environment whose closing delimiter is missing (a solution split into steps in the
+middle of a block) runs to the end of the text and gets its closer back. Currency is not math: a `$` opens inline math only when a non-space follows it, and closes it only when
 a non-space precedes it and no digit follows it (pandoc's rule), so "$5 and $10" stays text.
 No Django here.
 """
@@ -98,7 +99,14 @@ class _Extractor:
 
     def _delimited(self, start: int, content_start: int, closer: str, *, display: bool) -> int:
         close = self._find(closer, content_start)
-        if close < 0 or not self.text[content_start:close].strip():
+        if close < 0:
+            # Steps split from a longer solution sometimes lose the closing delimiter: the math runs to the end.
+            if not self.text[content_start:].strip():
+                self.parts.append(self.text[start:content_start])
+                return content_start
+            self._emit(self.text[start:].rstrip() + closer, display=display)
+            return len(self.text)
+        if not self.text[content_start:close].strip():
             self.parts.append(self.text[start:content_start])
             return content_start
         end = close + len(closer)

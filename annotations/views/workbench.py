@@ -1,5 +1,6 @@
 """The annotation loop: next (claim), the annotation page (show, submit), skip, and the claim heartbeat."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -14,6 +15,7 @@ from annotations.services.annotations import annotation_submit
 from annotations.services.claims import claim_next, claim_release, claim_renew
 from prmweb.errors import ApplicationError, NotFoundError
 
+DEFAULT_HEARTBEAT_SECONDS = 60
 SKIPPED_SESSION_KEY = "workbench_skipped"
 MAX_SKIPPED_PER_DATASET = 500
 
@@ -67,7 +69,12 @@ def _selected_step(form: AnnotationForm) -> int | None:
 
 
 def _render_page(request: HttpRequest, page: AnnotationPage, form: AnnotationForm, status: int = 200) -> HttpResponse:
-    context = {"page": page, "form": form, "selected_step": _selected_step(form)}
+    context = {
+        "page": page,
+        "form": form,
+        "selected_step": _selected_step(form),
+        "heartbeat_seconds": getattr(settings, "WORKBENCH_HEARTBEAT_SECONDS", DEFAULT_HEARTBEAT_SECONDS),
+    }
     return render(request, "annotations/annotate.html", context, status=status)
 
 

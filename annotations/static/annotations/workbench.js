@@ -4,7 +4,6 @@
 (function () {
   "use strict";
 
-  var HEARTBEAT_MS = 60 * 1000;
   var root = document.getElementById("workbench");
   if (!root) {
     return;
@@ -24,6 +23,7 @@
   var finalAnswerWrong = root.getAttribute("data-final-answer-wrong") === "true";
   var rationaleRequired = root.getAttribute("data-rationale-required") === "true";
   var heartbeatUrl = root.getAttribute("data-heartbeat-url");
+  var heartbeatMs = 1000 * (parseFloat(root.getAttribute("data-heartbeat-seconds")) || 60);
   var focusIndex = -1;
   var submitting = false;
   var confirmed = false;
@@ -300,7 +300,7 @@
     }).catch(function () { /* offline for a moment: the next beat tries again */ });
   }
   if (heartbeatUrl) {
-    window.setInterval(heartbeat, HEARTBEAT_MS);
+    window.setInterval(heartbeat, heartbeatMs);
   }
 
   paint();

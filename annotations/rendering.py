@@ -10,8 +10,9 @@ Stored text (problems, steps, rationales, guidelines) is shown, never executed:
    hands to KaTeX's auto-render (with `trust: false`, so `\\href` stays inert).
 
 A display block or environment whose closing delimiter is missing (a solution split into steps in the
-middle of a block) runs to the end of the text and gets its closer back. Currency is not math: a `$` opens inline math only when a non-space follows it, and closes it only when
-a non-space precedes it and no digit follows it (pandoc's rule), so "$5 and $10" stays text.
+middle of a block) runs to the end of the text and gets its closer back. Currency is not math: a `$`
+opens inline math only when a non-space follows it, and closes it only when a non-space precedes it
+and no digit follows it (pandoc's rule), so "$5 and $10" stays text.
 No Django here.
 """
 

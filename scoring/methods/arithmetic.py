@@ -33,6 +33,7 @@ from scoring.methods.base import MethodConfigError, MethodResult, SolutionTask
 _RUN = re.compile(r"(?:\d+(?:\.\d+)?|\.\d+|⟨/?[a-z]+(?: [a-z]+)?⟩|[-+*/^()%=≈# \t])+")
 _RELATION = re.compile(r"(=|≈)")
 _GLUE = set("\\_{}[]|!'^")
+_CONTEXT = 80  # characters around a run that decide whether its end sides are whole
 _WORD_BEFORE = re.compile(r"([A-Za-z]+)[ \t]*$")
 _WORD_AFTER = re.compile(r"[ \t]*([A-Za-z]+)")
 _UNARY_START = re.compile(r"[A-Za-z0-9)\]}|][ \t]*$")
@@ -150,7 +151,7 @@ def _drop_first(text: str, start: int, run: str) -> bool:
     letter (`\\log_x (10^2)`), a closing bracket or an operator word (`half of`), or starts with a binary
     operator (`x - 3 + 5`).
     """
-    before = text[:start]
+    before = text[max(0, start - _CONTEXT) : start]
     glued = bool(before) and not run[0].isspace() and (before[-1].isalpha() or before[-1] in _GLUE)
     word = _WORD_BEFORE.search(before)
     operator_word = word is not None and word.group(1).lower() in OPERATOR_WORDS
@@ -163,7 +164,7 @@ def _drop_first(text: str, start: int, run: str) -> bool:
 
 def _drop_last(text: str, end: int, run: str) -> bool:
     """Return whether the last side of a run continues into text after it (`= 12x`, `= 12 thousand`, `\\cos`)."""
-    after = text[end:]
+    after = text[end : end + _CONTEXT]
     glued = bool(after) and not run[-1].isspace() and (after[0].isalpha() or after[0] in _GLUE)
     word = _WORD_AFTER.match(after)
     scale_word = word is not None and word.group(1).lower() in SCALE_WORDS

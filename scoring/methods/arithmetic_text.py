@@ -90,7 +90,7 @@ def unit_word_tag(word: str) -> str | None:
     return f"⟨{_singular(word)}⟩"
 
 
-def _unit_tag(words: str, operator: str, line_so_far: str) -> str | None:
+def _unit_tag(words: str, operator: str, line_tags: list[str]) -> str | None:
     """Return the unit tag for `NUM words` before an operator, or None when the words are no unit.
 
     Before `=` a word is a unit only when the same unit was already tagged earlier on the line
@@ -99,7 +99,7 @@ def _unit_tag(words: str, operator: str, line_so_far: str) -> str | None:
     if any(word in NOT_UNITS for word in words.split()):
         return None
     tag = "⟨" + " ".join(_singular(word) for word in words.split()) + "⟩"
-    if operator in "=≈" and tag not in line_so_far:
+    if operator in "=≈" and tag not in line_tags:
         return None
     return tag
 
@@ -113,12 +113,16 @@ def tag_units(text: str) -> str:
     """
     text = _WORD_NOTE.sub(" ", text)
     pieces: list[str] = []
+    line_tags: list[str] = []
     position = 0
     for match in _UNIT_WORDS.finditer(text):
-        pieces.append(text[position : match.start()])
-        written = "".join(pieces)
-        tag = _unit_tag(match.group(1), match.group(2), written[written.rfind("\n") + 1 :])
-        pieces.append(tag if tag is not None else match.group(0))
+        gap = text[position : match.start()]
+        if "\n" in gap:
+            line_tags = []
+        tag = _unit_tag(match.group(1), match.group(2), line_tags)
+        pieces.extend((gap, tag if tag is not None else match.group(0)))
+        if tag is not None:
+            line_tags.append(tag)
         position = match.end()
     pieces.append(text[position:])
     return _PER_UNIT.sub(lambda match: f"⟨/{_singular(match.group(1))}⟩", "".join(pieces))

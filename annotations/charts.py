@@ -11,6 +11,7 @@ from html import escape
 
 PALETTE = ("#3b6ea5", "#d9822b", "#4a9d5b", "#b8474b", "#7a5ba6", "#8c6d46", "#c46aa1", "#6b6b6b")
 FONT = 'font-family="system-ui, sans-serif" font-size="11"'
+SMALL_FONT = 'font-family="system-ui, sans-serif" font-size="9"'
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ def column_chart(
             f'<rect x="{x:.1f}" y="{y:.1f}" width="{slot - 6:.1f}" height="{bar:.1f}" fill="{color}"/>'
             f'<text x="{x + (slot - 6) / 2:.1f}" y="{y - 4:.1f}" text-anchor="middle" {FONT}>{count}</text>'
             f'<text x="{x + (slot - 6) / 2:.1f}" y="{height - bottom + 14}" text-anchor="middle" '
-            f'{FONT} font-size="9">{escape(label)}</text></g>'
+            f"{SMALL_FONT}>{escape(label)}</text></g>"
         )
     return _svg(width, height, title, body, css_class="column-chart")
 

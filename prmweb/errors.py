@@ -46,6 +46,14 @@ def body_too_large_error(size: int | None, limit: int) -> ApplicationError:
     return ApplicationError(message, errors={"body": [message]}, status_code=413)
 
 
+def _declared_length(context: dict[str, Any]) -> int | None:
+    meta = getattr(context.get("request"), "META", {})
+    try:
+        return int(meta["CONTENT_LENGTH"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 def _first_message(errors: Any, path: str = "") -> str:
     """Return "field: message" for the first error in a nested DRF error structure."""
     if isinstance(errors, dict):
@@ -64,8 +72,9 @@ def _first_message(errors: Any, path: str = "") -> str:
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Render every API error as {"message": ..., "errors": ...}; unknown errors are logged 500s."""
-    if isinstance(exc, RequestDataTooBig):  # Django refused to read `request.body` past its limit
-        exc = body_too_large_error(None, settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0)
+    if isinstance(exc, RequestDataTooBig):
+        # DRF reads `request.body` for JSON; Django refuses, from CONTENT_LENGTH alone, a body over the limit.
+        exc = body_too_large_error(_declared_length(context), settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0)
     if isinstance(exc, ApplicationError):
         return Response({"message": exc.message, "errors": exc.errors}, status=exc.status_code)
     if isinstance(exc, OperationalError | InterfaceError):

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
@@ -28,6 +28,19 @@ def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
         413: "Request body or batch over its limit.",
     }
     return {code: OpenApiResponse(ErrorSerializer, description=descriptions[code]) for code in codes}
+
+
+def paginated(name: str, item_serializer: serializers.BaseSerializer) -> serializers.Serializer:
+    """Return the schema of a page of `Pagination`: count, next, previous and the results."""
+    return inline_serializer(
+        name=name,
+        fields={
+            "count": serializers.IntegerField(),
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": item_serializer,
+        },
+    )
 
 
 class Pagination(PageNumberPagination):
@@ -57,3 +70,9 @@ class DatasetScopedAPIView(BaseAPIView):
             cached = dataset_access_get(slug=self.kwargs["slug"], user=self.request.user)
             self._access = cached
         return cached
+
+
+PAGE_PARAMETERS = [
+    OpenApiParameter("page", int, description="Page number, from 1."),
+    OpenApiParameter("page_size", int, description=f"Rows per page (default 50, at most {Pagination.max_page_size})."),
+]

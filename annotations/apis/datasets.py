@@ -8,7 +8,14 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from annotations.apis.common import BaseAPIView, DatasetScopedAPIView, Pagination, error_responses
+from annotations.apis.common import (
+    PAGE_PARAMETERS,
+    BaseAPIView,
+    DatasetScopedAPIView,
+    Pagination,
+    error_responses,
+    paginated,
+)
 from annotations.models import Dataset, MembershipRole
 from annotations.permissions import InManagerGroup, IsDatasetManager, IsDatasetMember, IsReadOnly, IsStaff
 from annotations.selectors.datasets import dataset_get_with_counts, dataset_list_for_user
@@ -82,7 +89,8 @@ class DatasetListCreateAPI(BaseAPIView):
         operation_id="datasets_list",
         tags=["datasets"],
         summary="List the datasets you are a member of (staff: all)",
-        responses={200: DatasetOutSerializer(many=True), **error_responses(401)},
+        parameters=PAGE_PARAMETERS,
+        responses={200: paginated("PaginatedDatasetList", DatasetOutSerializer(many=True)), **error_responses(401)},
     )
     def get(self, request: Request) -> Response:
         paginator = Pagination()

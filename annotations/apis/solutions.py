@@ -1,12 +1,12 @@
 """Solutions over REST: ingest one or many, list with filters, read one with its labels."""
 
-from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema, inline_serializer
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from annotations.apis.common import DatasetScopedAPIView, Pagination, error_responses
+from annotations.apis.common import PAGE_PARAMETERS, DatasetScopedAPIView, Pagination, error_responses, paginated
 from annotations.apis.solution_serializers import (
     IngestResultSerializer,
     SolutionDetailSerializer,
@@ -33,27 +33,14 @@ class SolutionFilterSerializer(serializers.Serializer):
     )
 
 
-PAGE_PARAMETERS = [
-    OpenApiParameter("page", int, description="Page number, from 1."),
-    OpenApiParameter("page_size", int, description=f"Rows per page (default 50, at most {Pagination.max_page_size})."),
-]
-
 INGEST_REQUEST = PolymorphicProxySerializer(
     component_name="SolutionIngestRequest",
-    serializers=[SolutionInSerializer, SolutionInSerializer(many=True, max_length=MAX_BATCH_ITEMS)],
+    serializers=[SolutionInSerializer, SolutionInSerializer(many=True)],
     resource_type_field_name=None,
     many=False,
 )
 
-PAGINATED_SOLUTIONS = inline_serializer(
-    name="PaginatedSolutionList",
-    fields={
-        "count": serializers.IntegerField(),
-        "next": serializers.URLField(allow_null=True),
-        "previous": serializers.URLField(allow_null=True),
-        "results": SolutionListItemSerializer(many=True),
-    },
-)
+PAGINATED_SOLUTIONS = paginated("PaginatedSolutionList", SolutionListItemSerializer(many=True))
 
 
 class SolutionListCreateAPI(DatasetScopedAPIView):

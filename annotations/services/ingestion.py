@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 
 from annotations import hooks
 from annotations.models import Dataset, FinalLabel, FinalLabelSource, Problem, Solution
@@ -167,6 +167,11 @@ def solutions_ingest(
     return _ingest_valid(dataset=dataset, items=items)
 
 
+def _is_lock_conflict(exc: OperationalError) -> bool:
+    """Return whether PostgreSQL aborted the transaction for a deadlock or a serialization failure."""
+    return getattr(exc.__cause__, "sqlstate", None) in {"40P01", "40001"}
+
+
 def _ingest_valid(*, dataset: Dataset, items: Sequence[SolutionInput]) -> IngestResult:
     for _attempt in range(MAX_STORE_ATTEMPTS):
         try:
@@ -174,6 +179,11 @@ def _ingest_valid(*, dataset: Dataset, items: Sequence[SolutionInput]) -> Ingest
         except IntegrityError:
             # A concurrent request stored some of the same items first; on retry they are "existing".
             logger.info("ingestion collided with a concurrent batch for dataset %s; retrying", dataset.pk)
+        except OperationalError as exc:
+            # Rows are written in key order, so deadlocks should not happen; if one does, the retry is safe.
+            if not _is_lock_conflict(exc):
+                raise
+            logger.warning("ingestion hit a lock conflict for dataset %s; retrying", dataset.pk)
     raise ConflictError(
         "Concurrent requests kept storing the same solutions; nothing was stored. Send the batch again.",
         errors={"batch": ["Conflicted with concurrent ingestion; retry."]},
@@ -197,6 +207,8 @@ def _store(*, dataset: Dataset, items: Sequence[SolutionInput]) -> IngestResult:
             to_create.append((index, item, digest))
             if not item.external_id:
                 first_with_content[digest] = index
+    # Every batch writes rows in the same (key) order, so concurrent batches wait for each other, never deadlock.
+    to_create.sort(key=lambda row: (row[1].external_id, row[2]))
     created = _create_solutions(dataset, to_create)
     for (index, item, _), solution in zip(to_create, created, strict=True):
         results[index] = IngestedItem(index, "created", solution.pk, item.external_id)
@@ -293,7 +305,7 @@ def _problems_for(dataset: Dataset, items: Sequence[SolutionInput]) -> dict[str,
             reference_solution=item.reference_solution,
             content_hash=digest,
         )
-        for digest, item in wanted.items()
+        for digest, item in sorted(wanted.items())
         if digest not in found
     ]
     if missing:
@@ -303,7 +315,7 @@ def _problems_for(dataset: Dataset, items: Sequence[SolutionInput]) -> dict[str,
         )
         found.update({problem.content_hash: problem for problem in created})
     to_update = []
-    for digest, problem in found.items():
+    for digest, problem in sorted(found.items()):
         item = wanted[digest]
         if (not problem.reference_answer and item.reference_answer) or (
             not problem.reference_solution and item.reference_solution

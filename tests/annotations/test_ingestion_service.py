@@ -1,5 +1,7 @@
 """The ingestion service: validation by field, all-or-nothing batches, idempotency, after-commit work."""
 
+from typing import Any
+
 import pytest
 
 from annotations.models import FinalLabel, FinalLabelSource, Problem, Solution
@@ -17,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _item(index: int = 0, **overrides) -> SolutionInput:
-    values = {
+    values: dict[str, Any] = {
         "problem": f"What is {index} + {index}?",
         "steps": [f"Add {index} and {index}.", f"The answer is {2 * index}."],
         "external_id": f"ext-{index}",

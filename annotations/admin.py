@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 
+from annotations.admin_exports import export_download_links, export_labels, export_labels_default, export_zip_link
 from annotations.models import (
     Annotation,
     Claim,
@@ -36,6 +37,7 @@ class DatasetAdmin(FastAdmin):
     prepopulated_fields = {"slug": ("name",)}
     inlines = (MembershipInline,)
     raw_id_fields = ("created_by",)
+    actions = (export_labels, export_labels_default)
 
 
 @admin.register(DatasetMembership)
@@ -187,7 +189,13 @@ class ExportAdmin(FastAdmin):
         "rows_total",
         "created_by",
         "created_at",
+        export_zip_link,
     )
     list_select_related = ("dataset", "created_by")
     list_filter = ("status", "format")
     raw_id_fields = ("dataset", "created_by")
+    readonly_fields = ("download",)
+
+    @admin.display(description="download")
+    def download(self, obj: Export) -> str:
+        return export_download_links(obj)

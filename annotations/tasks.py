@@ -4,6 +4,8 @@ from celery import shared_task
 
 from annotations.services.answers import solutions_check_answers
 from annotations.services.claims import claims_release_expired
+from annotations.services.exports import export_run
+from prmweb.errors import NotFoundError
 
 
 @shared_task(name="annotations.tasks.check_final_answers", ignore_result=True)
@@ -13,6 +15,19 @@ def check_final_answers(solution_ids: list[int]) -> int:
     Idempotent: running it twice stores the same verdicts. Unknown ids are ignored (deleted meanwhile).
     """
     return solutions_check_answers(solution_ids=solution_ids).checked
+
+
+@shared_task(name="annotations.tasks.run_export", ignore_result=True)
+def run_export(export_id: int) -> str:
+    """Run one export into its folder and return its final status ("missing" when the row was deleted).
+
+    Idempotent: an export that already finished is left as it is; one left running by a lost worker
+    (acks_late redelivers it) is written again from the start. Failures are recorded on the export row.
+    """
+    try:
+        return export_run(export_id=export_id).status
+    except NotFoundError:
+        return "missing"
 
 
 @shared_task(name="annotations.tasks.release_expired_claims", ignore_result=True)

@@ -156,7 +156,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_QUEUES_NAMES = ("default", "gpu")
-CELERY_TASK_ROUTES = {"scoring.tasks.score_gpu_*": {"queue": "gpu"}}
+CELERY_TASK_ROUTES = {
+    "scoring.tasks.score_gpu_*": {"queue": "gpu"},
+    "annotations.tasks.run_export": {"queue": "default"},
+}
 # Must exceed the slowest task, or Redis redelivers a task that is still running.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=6 * 3600),

@@ -1,0 +1,158 @@
+"""Admin side of exports: actions on datasets (with an intermediate form page) and download links.
+
+The actions only call `export_create`; the work runs in the `run_export` task after the commit.
+"""
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+
+from annotations.exporters import FILE_FORMATS, FORMATTERS
+from annotations.models import Dataset, Export, ExportStatus, FinalLabelSource
+from annotations.services.exports import export_create
+from prmweb.errors import ApplicationError
+
+DEFAULT_FORMAT = "processbench"
+DEFAULT_FILE_FORMAT = "jsonl"
+
+
+class ExportForm(forms.Form):
+    """Format, files, splits and filters of an export started from the admin."""
+
+    export_format = forms.ChoiceField(label="Format", choices=[(name, name) for name in FORMATTERS])
+    file_format = forms.ChoiceField(choices=[(name, name) for name in FILE_FORMATS], initial=DEFAULT_FILE_FORMAT)
+    split_ratios = forms.CharField(
+        label="Split", initial="0.8,0.1,0.1", help_text="Shares of problems for train, validation, test."
+    )
+    seed = forms.IntegerField(min_value=0, initial=0, help_text="Seed of the split by problem.")
+    label_sources = forms.MultipleChoiceField(
+        choices=FinalLabelSource.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Keep only labels from these sources (none ticked: all).",
+    )
+    min_agreement = forms.FloatField(min_value=0, max_value=1, required=False, help_text="0 to 1.")
+    exclude_flagged = forms.BooleanField(required=False, help_text="Drop solutions with a flagged annotation.")
+    subsets = forms.CharField(required=False, help_text="Comma-separated.")
+    generators = forms.CharField(required=False, help_text="Comma-separated.")
+    decided_after = forms.DateTimeField(required=False, help_text="Final label decided at or after (UTC).")
+    decided_before = forms.DateTimeField(required=False, help_text="Final label decided before (UTC).")
+
+    def filters(self) -> dict[str, Any]:
+        """Return the filters the cleaned form sets, in the service's shape."""
+        data = self.cleaned_data
+        filters: dict[str, Any] = {}
+        for name in ("label_sources", "subsets", "generators"):
+            if data.get(name):
+                filters[name] = data[name]
+        if data.get("min_agreement") is not None:
+            filters["min_agreement"] = data["min_agreement"]
+        if data.get("exclude_flagged"):
+            filters["exclude_flagged"] = True
+        for name in ("decided_after", "decided_before"):
+            if data.get(name):
+                filters[name] = data[name].isoformat()
+        return filters
+
+
+def _started_message(request: HttpRequest, exports: list[Export]) -> None:
+    ids = ",".join(str(export.pk) for export in exports)
+    link = reverse("admin:annotations_export_changelist") + f"?id__in={ids}"
+    messages.success(
+        request,
+        format_html(
+            'Started {} export(s) ({}). <a href="{}">Follow their progress and download them</a>.',
+            len(exports),
+            ", ".join(f"{export.dataset.slug}: {export.format}" for export in exports),
+            link,
+        ),
+    )
+
+
+def _create_all(request: HttpRequest, datasets: QuerySet[Dataset], form: ExportForm) -> list[Export]:
+    data = form.cleaned_data
+    return [
+        export_create(
+            dataset=dataset,
+            created_by=request.user if request.user.is_authenticated else None,  # type: ignore[arg-type]
+            export_format=data["export_format"],
+            file_format=data["file_format"],
+            split_ratios=data["split_ratios"],
+            seed=data["seed"],
+            filters=form.filters(),
+        )
+        for dataset in datasets
+    ]
+
+
+def _add_service_errors(form: ExportForm, exc: ApplicationError) -> None:
+    fields = {"format": "export_format", "split_ratios": "split_ratios", "seed": "seed", "file_format": "file_format"}
+    for name, errors in exc.errors.items():
+        field = fields.get(name) or name.removeprefix("filters.")
+        form.add_error(field if field in form.fields else None, errors)
+
+
+@admin.action(description="Export labels… (choose format, splits and filters)", permissions=["view"])
+def export_labels(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Dataset]) -> Any:
+    """Show the export form for the selected datasets; on submit start one export per dataset."""
+    form = ExportForm(request.POST if "apply" in request.POST else None, initial={"export_format": DEFAULT_FORMAT})
+    if form.is_bound and form.is_valid():
+        try:
+            exports = _create_all(request, queryset, form)
+        except ApplicationError as exc:
+            _add_service_errors(form, exc)
+        else:
+            _started_message(request, exports)
+            return None
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": "Export labels",
+        "form": form,
+        "datasets": queryset,
+        "opts": modeladmin.model._meta,
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "media": modeladmin.media + form.media,
+    }
+    return TemplateResponse(request, "admin/annotations/dataset/export_labels.html", context)
+
+
+@admin.action(description=f"Export labels as {DEFAULT_FORMAT} {DEFAULT_FILE_FORMAT} (default splits, no filters)")
+def export_labels_default(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Dataset]) -> None:
+    """Start one default-format export per selected dataset and link to the export rows."""
+    exports = [
+        export_create(
+            dataset=dataset,
+            created_by=request.user if request.user.is_authenticated else None,  # type: ignore[arg-type]
+            export_format=DEFAULT_FORMAT,
+            file_format=DEFAULT_FILE_FORMAT,
+        )
+        for dataset in queryset
+    ]
+    _started_message(request, exports)
+
+
+@admin.display(description="download")
+def export_download_links(export: Export) -> str:
+    """Return links to the zip of a finished export and to each of its files."""
+    if export.status != ExportStatus.SUCCEEDED:
+        return "—"
+    url = reverse("api:export-download", kwargs={"export_id": export.pk})
+    files = format_html_join(
+        " ", '<a href="{}?file={}">{}</a>', ((url, entry["path"], entry["path"]) for entry in export.files)
+    )
+    return format_html('<a href="{}">zip</a> {}', url, files)
+
+
+@admin.display(description="download")
+def export_zip_link(export: Export) -> str:
+    """Return a link to the zip of a finished export (for the changelist)."""
+    if export.status != ExportStatus.SUCCEEDED:
+        return "—"
+    return format_html('<a href="{}">zip</a>', reverse("api:export-download", kwargs={"export_id": export.pk}))

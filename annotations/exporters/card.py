@@ -1,0 +1,156 @@
+"""The dataset card (`README.md` with a Hub YAML header) and `manifest.json` of an export folder."""
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+import yaml
+
+from annotations.exporters.formatters import Formatter
+from annotations.exporters.pipeline import PipelineResult
+from annotations.exporters.splits import SPLITS, SplitRatios
+from annotations.exporters.writers import WrittenFile
+
+_DTYPES = {pa.string(): "string", pa.int64(): "int64", pa.float64(): "float64", pa.bool_(): "bool"}
+_EXAMPLE_TEXT_CHARS = 300
+
+
+@dataclass(frozen=True)
+class ExportDescription:
+    """Everything about an export except its rows: what, from where, how, when, by which version."""
+
+    export_id: int | None
+    dataset_name: str
+    dataset_slug: str
+    dataset_description: str
+    formatter: Formatter
+    file_format: str
+    filters: dict[str, Any]
+    ratios: SplitRatios
+    seed: int
+    protocol: dict[str, Any]
+    created_at: datetime
+    prmweb_version: str
+
+
+def _feature_type(data_type: pa.DataType) -> Any:
+    if pa.types.is_list(data_type):
+        return {"list": _feature_type(data_type.value_type)}
+    if pa.types.is_struct(data_type):
+        return {"struct": [_feature(data_type.field(i)) for i in range(data_type.num_fields)]}
+    return {"dtype": _DTYPES[data_type]}
+
+
+def _feature(arrow_field: pa.Field) -> dict[str, Any]:
+    feature = _feature_type(arrow_field.type)
+    if "list" in feature:
+        inner = feature["list"]
+        feature = {"list": inner.get("dtype") or inner.get("struct") or inner}
+    return {"name": arrow_field.name, **feature}
+
+
+def hf_features(schema: pa.Schema) -> list[dict[str, Any]]:
+    """Return a schema as the `dataset_info.features` list of a Hugging Face dataset card."""
+    return [_feature(schema.field(i)) for i in range(len(schema))]
+
+
+def card_header(description: ExportDescription, files: list[WrittenFile]) -> dict[str, Any]:
+    """Return the card's YAML header: one `default` config whose splits are the non-empty ones."""
+    splits = [split for split in SPLITS if any(item.split == split for item in files)]
+    return {
+        "pretty_name": f"{description.dataset_name} ({description.formatter.name})",
+        "tags": ["process-reward-model", "math", "prmweb"],
+        "configs": [
+            {
+                "config_name": "default",
+                "data_files": [{"split": split, "path": f"data/{split}-*"} for split in splits],
+            }
+        ],
+        "dataset_info": {"features": hf_features(description.formatter.schema)},
+    }
+
+
+def _table(title: str, counts: Counter[str] | dict[str, int]) -> str:
+    rows = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    lines = [f"| {title} | rows |", "| --- | ---: |", *(f"| {name} | {count} |" for name, count in rows)]
+    return "\n".join(lines) if rows else f"No {title} (no rows)."
+
+
+def _shorten(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > _EXAMPLE_TEXT_CHARS:
+        return value[:_EXAMPLE_TEXT_CHARS] + "…"
+    if isinstance(value, list):
+        return [_shorten(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _shorten(item) for key, item in value.items()}
+    return value
+
+
+def render_card(description: ExportDescription, result: PipelineResult) -> str:
+    """Return the dataset card: YAML header, then counts, labels, sources, protocol, generators and loading."""
+    stats = result.stats
+    header = yaml.safe_dump(card_header(description, result.files), sort_keys=False, allow_unicode=True)
+    split_lines = [
+        f"| {split} | {stats.rows_by_split[split]} | {stats.problems_by_split[split]} |"
+        f" {getattr(description.ratios, split):g} |"
+        for split in SPLITS
+    ]
+    protocol = "\n".join(f"- {key}: {value}" for key, value in description.protocol.items())
+    example = json.dumps(_shorten(stats.example), ensure_ascii=False, indent=2) if stats.example else "(no rows)"
+    skipped = (
+        "\n".join(f"- {reason}: {count}" for reason, count in sorted(stats.skipped.items()))
+        if stats.skipped
+        else "None."
+    )
+    sections = [
+        f"---\n{header}---",
+        f"# {description.dataset_name}: `{description.formatter.name}` export",
+        description.dataset_description.strip() or "Process-supervision labels exported from prmweb.",
+        f"Format: **{description.formatter.name}**. {description.formatter.description}\n\n"
+        f"Files: `{description.file_format}` under `data/`; `manifest.json` lists every file with its sha256.\n"
+        f"Exported {description.created_at.isoformat()} by prmweb {description.prmweb_version}"
+        + (f" (export #{description.export_id})" if description.export_id else "")
+        + f" from dataset `{description.dataset_slug}`.",
+        "## Splits\n\nBy problem: no problem appears in two splits (seeded hash of the problem, "
+        f"seed {description.seed}). Splits without rows have no files.\n\n"
+        "| split | rows | problems | ratio |\n| --- | ---: | ---: | ---: |\n" + "\n".join(split_lines),
+        "## Labels\n\nLabel = 0-based index of the earliest wrong step, -1 when every step is correct. "
+        "Training formats keep the steps up to and including the earliest error.\n\n" + _table("label", stats.labels),
+        "## Sources of labels\n\n" + _table("source", stats.sources),
+        "## Generators\n\n" + _table("generator", stats.generators),
+        "## Subsets\n\n" + _table("subset", stats.subsets),
+        "## Annotation protocol\n\n" + (protocol or "Not recorded."),
+        "## Filters\n\n```json\n" + json.dumps(description.filters, indent=2, sort_keys=True) + "\n```",
+        "## Skipped rows\n\n" + skipped,
+        "## Example record\n\n```json\n" + example + "\n```",
+        "## Loading\n\n```python\nfrom datasets import load_dataset\n\n"
+        'dataset = load_dataset("path/to/this/folder")  # DatasetDict with the splits above\n```',
+    ]
+    return "\n\n".join(sections) + "\n"
+
+
+def build_manifest(description: ExportDescription, result: PipelineResult, extra_files: list[WrittenFile]) -> dict:
+    """Return the manifest: what was exported, with which filters, the counts and every file's sha256."""
+    stats = result.stats
+    return {
+        "prmweb_version": description.prmweb_version,
+        "export_id": description.export_id,
+        "dataset": description.dataset_slug,
+        "format": description.formatter.name,
+        "file_format": description.file_format,
+        "created_at": description.created_at.isoformat(),
+        "filters": description.filters,
+        "split_ratios": description.ratios.as_dict(),
+        "seed": description.seed,
+        "row_counts": stats.row_counts(),
+        "problem_counts": stats.problem_counts(),
+        "rows_total": stats.rows_written,
+        "rows_skipped": dict(sorted(stats.skipped.items())),
+        "label_counts": dict(sorted(stats.labels.items())),
+        "label_sources": dict(sorted(stats.sources.items())),
+        "generators": dict(sorted(stats.generators.items())),
+        "files": [item.as_dict() for item in [*result.files, *extra_files]],
+    }

@@ -1,0 +1,180 @@
+"""Writers: records -> files under `data/`, named so that `datasets.load_dataset(folder)` finds the splits.
+
+Files are `data/<split>-<shard>-of-<shards>.<ext>` (the Hugging Face Hub's sharded naming) with ext
+`jsonl`, `jsonl.gz` or `parquet`. Rows are written as they come: JSONL line by line, Parquet in row groups
+of `batch_rows`; a split rolls over to a new shard every `rows_per_shard` rows. Shards are renamed to their
+final `-of-` names, hashed and measured on `close()`. Empty splits get no file.
+"""
+
+import contextlib
+import gzip
+import hashlib
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+FILE_FORMATS = ("jsonl", "jsonl.gz", "parquet")
+
+
+@dataclass(frozen=True)
+class WrittenFile:
+    """One file of an export: path relative to the export folder, split, rows, size and sha256."""
+
+    path: str
+    split: str
+    rows: int
+    bytes: int
+    sha256: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "split": self.split, "rows": self.rows, "bytes": self.bytes, "sha256": self.sha256}
+
+
+def file_sha256(path: Path) -> str:
+    """Return the hex sha256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class _Shard(Protocol):
+    rows: int
+
+    def write(self, record: dict[str, Any]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class _JsonlShard:
+    """One JSON object per line, UTF-8; gzip with a fixed header time so equal content gives equal bytes."""
+
+    def __init__(self, path: Path, *, compress: bool) -> None:
+        self.rows = 0
+        self._raw = path.open("wb")
+        self._gzip = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw, mtime=0) if compress else None
+        self._text = io.TextIOWrapper(self._gzip or self._raw, encoding="utf-8", newline="\n")
+
+    def write(self, record: dict[str, Any]) -> None:
+        self._text.write(json.dumps(record, ensure_ascii=False))
+        self._text.write("\n")
+        self.rows += 1
+
+    def close(self) -> None:
+        self._text.close()  # closes the gzip stream (writing its trailer) and the file
+        if not self._raw.closed:
+            self._raw.close()
+
+
+class _ParquetShard:
+    """Parquet written in row groups of `batch_rows` rows; only one batch is held in memory."""
+
+    def __init__(self, path: Path, *, schema: pa.Schema, batch_rows: int) -> None:
+        self.rows = 0
+        self._schema = schema
+        self._batch_rows = batch_rows
+        self._batch: list[dict[str, Any]] = []
+        self._writer = pq.ParquetWriter(str(path), schema, compression="zstd")
+
+    def write(self, record: dict[str, Any]) -> None:
+        self._batch.append(record)
+        self.rows += 1
+        if len(self._batch) >= self._batch_rows:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._batch:
+            self._writer.write_table(pa.Table.from_pylist(self._batch, schema=self._schema))
+            self._batch = []
+
+    def close(self) -> None:
+        self._flush()
+        self._writer.close()
+
+
+@dataclass
+class _OpenShard:
+    path: Path
+    shard: _Shard
+
+
+class SplitFolderWriter:
+    """Write records into per-split shard files under `<root>/data/`."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        file_format: str,
+        schema: pa.Schema,
+        rows_per_shard: int = 100_000,
+        batch_rows: int = 2_000,
+    ) -> None:
+        if file_format not in FILE_FORMATS:
+            raise ValueError(f"file format must be one of {', '.join(FILE_FORMATS)}")
+        self.root = root
+        self.file_format = file_format
+        self.schema = schema
+        self.rows_per_shard = rows_per_shard
+        self.batch_rows = batch_rows
+        self._open: dict[str, _OpenShard] = {}
+        self._done: dict[str, list[tuple[Path, int]]] = {}
+        (root / "data").mkdir(parents=True, exist_ok=True)
+
+    def write(self, split: str, record: dict[str, Any]) -> None:
+        """Append one record to a split, starting a new shard when the current one is full."""
+        current = self._open.get(split)
+        if current is None:
+            current = self._open[split] = self._start(split)
+        current.shard.write(record)
+        if current.shard.rows >= self.rows_per_shard:
+            self._finish(split)
+
+    def close(self) -> list[WrittenFile]:
+        """Close every shard, give them their final names, and return them with sizes and hashes."""
+        for split in list(self._open):
+            self._finish(split)
+        written = []
+        for split in sorted(self._done):
+            shards = self._done[split]
+            for index, (path, rows) in enumerate(shards):
+                final = path.with_name(f"{split}-{index:05d}-of-{len(shards):05d}.{self.file_format}")
+                path.rename(final)
+                written.append(
+                    WrittenFile(
+                        path=final.relative_to(self.root).as_posix(),
+                        split=split,
+                        rows=rows,
+                        bytes=final.stat().st_size,
+                        sha256=file_sha256(final),
+                    )
+                )
+        return written
+
+    def abort(self) -> None:
+        """Close open shards without finishing them (the caller removes the folder)."""
+        for current in self._open.values():
+            with contextlib.suppress(Exception):  # already failing; closing is best effort
+                current.shard.close()
+        self._open.clear()
+
+    def _start(self, split: str) -> _OpenShard:
+        index = len(self._done.get(split, []))
+        path = self.root / "data" / f"{split}-{index:05d}.partial"
+        shard: _Shard
+        if self.file_format == "parquet":
+            shard = _ParquetShard(path, schema=self.schema, batch_rows=self.batch_rows)
+        else:
+            shard = _JsonlShard(path, compress=self.file_format == "jsonl.gz")
+        return _OpenShard(path=path, shard=shard)
+
+    def _finish(self, split: str) -> None:
+        current = self._open.pop(split)
+        current.shard.close()
+        self._done.setdefault(split, []).append((current.path, current.shard.rows))

@@ -1,0 +1,96 @@
+"""`manage.py export_labels --dataset SLUG --format F [--out DIR] [filters]`: export final labels now, with progress."""
+
+import sys
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from annotations.exporters import FILE_FORMATS, FORMATTERS, SPLITS
+from annotations.models import Dataset, ExportStatus, FinalLabelSource
+from annotations.services.exports import export_create, export_run
+from prmweb.errors import ApplicationError
+
+
+class Command(BaseCommand):
+    help = (
+        "Export a dataset's final labels into a folder that datasets.load_dataset() reads "
+        "(train/validation/test split by problem, README.md dataset card, manifest.json)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--dataset", required=True, help="Slug of the dataset.")
+        parser.add_argument("--format", required=True, choices=list(FORMATTERS), dest="export_format")
+        parser.add_argument("--out", help="Folder to create (default: EXPORT_ROOT/<dataset>/export-<id>-<format>).")
+        parser.add_argument("--file-format", choices=list(FILE_FORMATS), default="jsonl")
+        parser.add_argument("--split", default="0.8,0.1,0.1", help="train,validation,test shares of problems.")
+        parser.add_argument("--seed", type=int, default=0, help="Seed of the split by problem.")
+        parser.add_argument(
+            "--label-sources",
+            help=f"Comma-separated final-label sources to keep ({', '.join(FinalLabelSource.values)}).",
+        )
+        parser.add_argument("--min-agreement", help="Keep labels whose annotator agreement is at least this (0-1).")
+        parser.add_argument("--exclude-flagged", action="store_true", help="Drop solutions with a flagged annotation.")
+        parser.add_argument("--subsets", help="Comma-separated subsets to keep.")
+        parser.add_argument("--generators", help="Comma-separated generators to keep.")
+        parser.add_argument("--decided-after", help="Final label decided at or after (ISO 8601 date or datetime).")
+        parser.add_argument("--decided-before", help="Final label decided before (ISO 8601 date or datetime).")
+        parser.add_argument("--user", help="Username recorded as the export's creator.")
+        parser.add_argument("--no-progress", action="store_true", help="Do not draw the progress bar.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        dataset = Dataset.objects.filter(slug=options["dataset"]).first()
+        if dataset is None:
+            raise CommandError(f"--dataset: no dataset with slug {options['dataset']!r}.")
+        user = None
+        if options["user"]:
+            user = get_user_model().objects.filter(username=options["user"]).first()
+            if user is None:
+                raise CommandError(f"--user: no user named {options['user']!r}.")
+        filters = {
+            name: options[name]
+            for name in ("label_sources", "min_agreement", "subsets", "generators", "decided_after", "decided_before")
+            if options[name] is not None
+        }
+        if options["exclude_flagged"]:
+            filters["exclude_flagged"] = True
+        try:
+            export = export_create(
+                dataset=dataset,
+                created_by=user,
+                export_format=options["export_format"],
+                file_format=options["file_format"],
+                filters=filters,
+                split_ratios=options["split"],
+                seed=options["seed"],
+                output_dir=options["out"],
+                enqueue=False,
+            )
+        except ApplicationError as exc:
+            raise CommandError(_cli_message(exc)) from None
+        export = self._run(export.pk, show_progress=not options["no_progress"])
+        if export.status != ExportStatus.SUCCEEDED:
+            raise CommandError(f"Export {export.pk} failed: {export.error}")
+        counts = ", ".join(f"{split} {export.row_counts.get(split, 0)}" for split in SPLITS)
+        self.stdout.write(self.style.SUCCESS(f"Export {export.pk}: {export.rows_done} solutions ({counts})"))
+        self.stdout.write(export.output_dir)
+
+    def _run(self, export_id: int, *, show_progress: bool) -> Any:
+        with tqdm(total=0, unit="rows", desc="export", disable=not show_progress, file=sys.stderr) as bar:
+
+            def progress(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+
+            return export_run(export_id=export_id, on_progress=progress)
+
+
+def _cli_message(exc: ApplicationError) -> str:
+    """Return the error with command-line option names (`--split`, `--min-agreement`) for the fields."""
+    options = {"split_ratios": "split", "output_dir": "out", "format": "format", "file_format": "file-format"}
+    lines = []
+    for field, messages in exc.errors.items():
+        name = options.get(field, field.removeprefix("filters.")).replace("_", "-")
+        lines.append(f"--{name}: {' '.join(str(message) for message in messages)}")
+    return "\n".join(lines) or exc.message

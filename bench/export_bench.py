@@ -1,0 +1,258 @@
+"""Export throughput and memory: rows/s and peak RSS at several sizes (memory must stay flat).
+
+    python bench/export_bench.py --rows 10000,100000 [--format trl] [--file-format jsonl] [--keep]
+
+For each size it bulk-creates a dataset `bench-export-<rows>` of that many labelled solutions (8 steps
+each, four solutions per problem, a FinalLabel each), creates an export row and runs it in a fresh
+Python process (`--child EXPORT_ID`), so that each size's peak RSS (`ru_maxrss`) is its own. The child
+also samples its RSS every 1000 rows. Prints rows/s, the child's RSS after Django setup, its peak
+during the export and the growth between them. Uses whatever DATABASE_URL points to (migrated);
+deletes the bench datasets and the export folders at the end unless --keep.
+"""
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+STEPS_PER_SOLUTION = 8
+SOLUTIONS_PER_PROBLEM = 4
+BULK_BATCH = 5000
+GENERATORS = ("Qwen2-7B-Instruct", "Meta-Llama-3-70B-Instruct", "Qwen2.5-Math-72B-Instruct")
+SOURCES = ("unanimous", "majority", "review", "imported")
+STEP_TEXT = (
+    "We substitute the values into the expression and simplify: \\(3x + 2 = 17\\) gives \\(3x = 15\\), "
+    "so \\(x = 5\\). Checking, \\(3 \\cdot 5 + 2 = 17\\), which matches the equation in the problem."
+)
+
+
+@dataclass(frozen=True)
+class ExportFigures:
+    rows: int
+    seconds: float
+    rss_after_setup_mb: float
+    peak_rss_mb: float
+    rss_samples_mb: tuple[float, ...]
+    files_bytes: int
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
+
+    def line(self) -> str:
+        samples = self.rss_samples_mb or (0.0,)
+        return (
+            f"{self.rows:>8} rows  {self.seconds:7.2f} s  {self.rows_per_second:9.0f} rows/s  "
+            f"RSS after setup {self.rss_after_setup_mb:6.1f} MB  peak {self.peak_rss_mb:6.1f} MB  "
+            f"(+{self.peak_rss_mb - self.rss_after_setup_mb:5.1f} MB; "
+            f"sampled {min(samples):.1f}-{max(samples):.1f} MB)  "
+            f"files {self.files_bytes / 1e6:7.1f} MB"
+        )
+
+
+def _rss_mb() -> float:
+    import psutil
+
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def _peak_rss_mb() -> float:
+    """Return this process's peak RSS: VmHWM on Linux (ru_maxrss would include the parent's, inherited at fork)."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux and BSD report KiB
+
+
+def _slug(rows: int) -> str:
+    return f"bench-export-{rows}"
+
+
+def _batches(total: int) -> Iterator[range]:
+    for start in range(0, total, BULK_BATCH):
+        yield range(start, min(start + BULK_BATCH, total))
+
+
+def seed_dataset(rows: int) -> Any:
+    """Create (replacing any earlier one) a dataset of `rows` labelled solutions with bulk_create; return it."""
+    from django.db import connection, transaction
+
+    from annotations.models import Dataset, FinalLabel, Problem, Solution
+
+    Dataset.objects.filter(slug=_slug(rows)).delete()
+    dataset = Dataset.objects.create(name=f"Export bench {rows}", slug=_slug(rows))
+    problem_count = -(-rows // SOLUTIONS_PER_PROBLEM)
+    with transaction.atomic():
+        problem_ids: list[int] = []
+        for batch in _batches(problem_count):
+            created = Problem.objects.bulk_create(
+                [
+                    Problem(dataset=dataset, text=f"Problem {i}: solve \\(3x + 2 = 17\\).", content_hash=f"p{i:062d}")
+                    for i in batch
+                ]
+            )
+            problem_ids.extend(problem.pk for problem in created)
+        for batch in _batches(rows):
+            solutions = Solution.objects.bulk_create(
+                [_solution(dataset, problem_ids[i // SOLUTIONS_PER_PROBLEM], i) for i in batch]
+            )
+            FinalLabel.objects.bulk_create(
+                [
+                    FinalLabel(
+                        solution=solution,
+                        label=solution.imported_label if solution.imported_label is not None else -1,
+                        step_count=solution.num_steps,
+                        source=SOURCES[solution.pk % len(SOURCES)],
+                        agreement=1.0,
+                    )
+                    for solution in solutions
+                ]
+            )
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:  # fresh statistics, as autovacuum keeps them on a live database
+            cursor.execute("ANALYZE annotations_problem, annotations_solution, annotations_finallabel")
+    return dataset
+
+
+def _label(index: int) -> int:
+    return -1 if index % 3 == 0 else index % STEPS_PER_SOLUTION
+
+
+def _solution(dataset: Any, problem_id: int, index: int) -> Any:
+    from annotations.models import Solution
+
+    label = _label(index)
+    return Solution(
+        dataset=dataset,
+        problem_id=problem_id,
+        external_id=f"bench-{index}",
+        content_hash=f"s{index:062d}",
+        steps=[f"Step {step + 1} of solution {index}. {STEP_TEXT}" for step in range(STEPS_PER_SOLUTION)],
+        num_steps=STEPS_PER_SOLUTION,
+        generator=GENERATORS[index % len(GENERATORS)],
+        subset="bench",
+        final_answer_correct=label == -1,
+        imported_label=label,
+    )
+
+
+def run_export_measured(export_id: int) -> ExportFigures:
+    """Run one export in this process and measure it (Django set up)."""
+    from annotations.services.exports import export_run
+
+    rss_after_setup = _peak_rss_mb()
+    samples: list[float] = []
+    started = time.perf_counter()
+    export = export_run(export_id=export_id, on_progress=lambda done, total: samples.append(_rss_mb()))
+    seconds = time.perf_counter() - started
+    if export.status != "succeeded":
+        raise RuntimeError(f"export {export_id} failed: {export.error}")
+    return ExportFigures(
+        rows=sum(export.row_counts.values()),
+        seconds=seconds,
+        rss_after_setup_mb=rss_after_setup,
+        peak_rss_mb=_peak_rss_mb(),
+        rss_samples_mb=tuple(round(sample, 1) for sample in samples),
+        files_bytes=sum(entry["bytes"] for entry in export.files),
+    )
+
+
+def _measure_in_child(export_id: int) -> ExportFigures:
+    completed = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--child", str(export_id)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"export child failed:\n{completed.stderr[-3000:]}")
+    values = json.loads(completed.stdout.strip().splitlines()[-1])
+    values["rss_samples_mb"] = tuple(values["rss_samples_mb"])
+    return ExportFigures(**values)
+
+
+def run_bench(
+    sizes: list[int], *, export_format: str = "trl", file_format: str = "jsonl", keep: bool = False, child: bool = True
+) -> list[tuple[float, ExportFigures]]:
+    """Seed and export each size; return (seconds to seed, figures) per size (Django set up).
+
+    `child=False` runs the export in this process (for tests, where the test database is not visible
+    to another process); its peak RSS is then this process's, not the export's own.
+    """
+    from annotations.models import Dataset
+    from annotations.services.exports import export_create
+
+    results = []
+    out_root = Path(tempfile.mkdtemp(prefix="export-bench-"))
+    try:
+        for rows in sizes:
+            started = time.perf_counter()
+            dataset = seed_dataset(rows)
+            seeded = time.perf_counter() - started
+            export = export_create(
+                dataset=dataset,
+                created_by=None,
+                export_format=export_format,
+                file_format=file_format,
+                output_dir=out_root / f"{rows}",
+                enqueue=False,
+            )
+            figures = _measure_in_child(export.pk) if child else run_export_measured(export.pk)
+            results.append((seeded, figures))
+    finally:
+        if not keep:
+            Dataset.objects.filter(slug__in=[_slug(rows) for rows in sizes]).delete()
+            shutil.rmtree(out_root, ignore_errors=True)
+    return results
+
+
+def _setup_django() -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "prmweb.settings.base")
+    import django
+
+    django.setup()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", default="10000,100000", help="comma-separated sizes")
+    parser.add_argument("--format", default="trl", dest="export_format")
+    parser.add_argument("--file-format", default="jsonl")
+    parser.add_argument("--keep", action="store_true", help="keep the bench datasets and export folders")
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)  # internal: run one export, print JSON
+    args = parser.parse_args(argv)
+    _setup_django()
+    if args.child is not None:
+        figures = run_export_measured(args.child)
+        print(json.dumps(asdict(figures)))
+        return 0
+    from django.db import connection
+
+    sizes = [int(size) for size in args.rows.split(",")]
+    print(f"export bench: format {args.export_format}, {args.file_format}, database {connection.vendor}")
+    results = run_bench(sizes, export_format=args.export_format, file_format=args.file_format, keep=args.keep)
+    for seeded, figures in results:
+        print(f"{figures.line()}  (seeded in {seeded:.1f} s)")
+    if len(results) > 1:
+        small, large = results[0][1], results[-1][1]
+        growth = (large.peak_rss_mb - large.rss_after_setup_mb) - (small.peak_rss_mb - small.rss_after_setup_mb)
+        print(f"peak RSS growth from {small.rows} to {large.rows} rows: {growth:+.1f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

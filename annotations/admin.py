@@ -1,8 +1,10 @@
 """Admin pages, built to stay fast with 100,000 solutions: no per-row queries, raw-id pickers."""
 
 from django.contrib import admin
+from django.http import HttpRequest
 
 from annotations.admin_exports import export_download_links, export_labels, export_labels_default, export_zip_link
+from annotations.admin_review import mark_gold, reapply_triage, unmark_gold
 from annotations.models import (
     Annotation,
     Claim,
@@ -37,7 +39,7 @@ class DatasetAdmin(FastAdmin):
     prepopulated_fields = {"slug": ("name",)}
     inlines = (MembershipInline,)
     raw_id_fields = ("created_by",)
-    actions = (export_labels, export_labels_default)
+    actions = (export_labels, export_labels_default, reapply_triage)
 
 
 @admin.register(DatasetMembership)
@@ -78,6 +80,15 @@ class SuggestionInline(admin.TabularInline):
     can_delete = False
 
 
+class FinalLabelChangeInline(admin.TabularInline):
+    model = FinalLabelChange
+    fk_name = "solution"
+    fields = ("changed_at", "changed_by", "from_label", "to_label", "from_source", "to_source", "reason")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
 @admin.register(Solution)
 class SolutionAdmin(FastAdmin):
     list_display = (
@@ -99,7 +110,8 @@ class SolutionAdmin(FastAdmin):
     search_fields = ("external_id", "=content_hash", "generator")
     raw_id_fields = ("dataset", "problem")
     readonly_fields = ("content_hash", "num_steps", "annotation_count", "created_at")
-    inlines = (AnnotationInline, SuggestionInline)
+    inlines = (AnnotationInline, SuggestionInline, FinalLabelChangeInline)
+    actions = (mark_gold, unmark_gold)
 
 
 @admin.register(Annotation)
@@ -143,15 +155,6 @@ class SuggestionAdmin(FastAdmin):
     raw_id_fields = ("solution",)
 
 
-class FinalLabelChangeInline(admin.TabularInline):
-    model = FinalLabelChange
-    fk_name = "solution"
-    fields = ("changed_at", "changed_by", "from_label", "to_label", "from_source", "to_source", "reason")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-
 @admin.register(FinalLabel)
 class FinalLabelAdmin(FastAdmin):
     list_display = ("solution", "label", "source", "agreement", "decided_by", "decided_at")
@@ -168,6 +171,16 @@ class FinalLabelChangeAdmin(FastAdmin):
     list_filter = ("to_source",)
     search_fields = ("solution__external_id", "reason")
     raw_id_fields = ("solution", "changed_by")
+
+    # The history is written by services only; nobody edits or deletes it by hand.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: FinalLabelChange | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: FinalLabelChange | None = None) -> bool:
+        return False
 
 
 @admin.register(Claim)

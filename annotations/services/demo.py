@@ -127,6 +127,7 @@ def _dataset(manager: User) -> Dataset:
         agreement_mode="review",
         on_max_reached="review",
         gold_rate=0.1,
+        scoring_methods=["arithmetic"],  # the CPU check: real suggestions with no model and no broker
     )
 
 

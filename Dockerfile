@@ -1,0 +1,43 @@
+# syntax=docker/dockerfile:1
+# One image per kind of process, from one file (docker-compose.yml picks the target):
+#   web    - web app, CPU worker and beat: requirements/base.txt (no torch)
+#   models - plus the transformers engine on CPU: requirements/models.txt (torch 2.13.0 CPU build)
+#   gpu    - GPU workers: requirements/gpu.txt, a complete lock with vLLM 0.33.0 and its own CUDA torch,
+#            installed INSTEAD of base.txt + models.txt
+# Nothing downloads model weights: models are mounted read-only at /models.
+
+ARG PYTHON_IMAGE=python:3.11-slim
+
+FROM ${PYTHON_IMAGE} AS common
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    DJANGO_SETTINGS_MODULE=prmweb.settings.production \
+    HF_HUB_OFFLINE=1 \
+    TRANSFORMERS_OFFLINE=1
+WORKDIR /app
+RUN useradd --create-home --uid 1000 prmweb && mkdir -p /data/exports /data/media && chown -R prmweb /data
+COPY requirements/ requirements/
+
+FROM common AS web
+RUN pip install -r requirements/base.txt
+COPY --chown=prmweb . .
+RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput -v 0
+USER prmweb
+EXPOSE 8000
+CMD ["gunicorn", "prmweb.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "120"]
+
+FROM web AS models
+USER root
+# models.txt pins torch's CPU build, published on PyTorch's CPU index.
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+RUN pip install --extra-index-url "${TORCH_INDEX_URL}" -r requirements/base.txt -r requirements/models.txt
+USER prmweb
+
+FROM common AS gpu
+RUN pip install -r requirements/gpu.txt
+COPY --chown=prmweb . .
+ENV VLLM_WORKER_MULTIPROC_METHOD=spawn
+USER prmweb
+CMD ["celery", "-A", "prmweb", "worker", "-Q", "gpu", "-P", "solo", "-c", "1", "--prefetch-multiplier=1", "-l", "INFO"]

@@ -131,10 +131,6 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-}
-
-# Celery. No broker configured -> the embedded default: tasks run in-process, after the commit.
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
     # Offline docs under CSP script-src 'self': Swagger UI from drf-spectacular-sidecar's static files,
     # its init script from SpectacularSwaggerSplitView (no inline JavaScript).
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -144,6 +140,10 @@ CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
         "SolutionStatusEnum": "annotations.models.solutions.SolutionStatus",
         "SuggestionStatusEnum": "annotations.models.labels.SuggestionStatus",
     },
+}
+
+# Celery. No broker configured -> the embedded default: tasks run in-process, after the commit.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_RESULT_BACKEND = None

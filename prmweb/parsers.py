@@ -1,6 +1,7 @@
 """A JSON parser that turns every malformed or hostile body into a 400 naming where the problem is."""
 
 import json
+import re
 from typing import Any
 
 from rest_framework.exceptions import ParseError, ValidationError
@@ -19,25 +20,39 @@ def _bad_string(value: str) -> str | None:
     return None
 
 
-def find_bad_text(value: Any, path: str = "", depth: int = 0) -> tuple[str, str] | None:
-    """Return (path, problem) for the first string the database could not store, or over-deep nesting."""
+# NUL and lone surrogates can only reach decoded JSON through \u escapes: a raw NUL is an invalid control
+# character and a raw surrogate is invalid UTF-8, both refused earlier. Bodies without such an escape
+# (nearly all) skip the per-string check, which would otherwise cost more than the parse itself.
+_SUSPECT_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
+
+
+def find_bad_text(value: Any, path: str = "", depth: int = 0, *, strings: bool = True) -> tuple[str, str] | None:
+    """Return (path, problem) for the first string the database could not store, or over-deep nesting.
+
+    With `strings=False` only the nesting depth is checked.
+    """
     if depth > MAX_JSON_DEPTH:
         return path or "(root)", f"is nested deeper than {MAX_JSON_DEPTH} levels."
     if isinstance(value, str):
-        problem = _bad_string(value)
+        problem = _bad_string(value) if strings else None
         return (path or "(root)", problem) if problem else None
     children: list[tuple[str, Any]] = []
     if isinstance(value, dict):
         for key, item in value.items():
-            sub = f"{path}.{key}" if path else str(key)
-            children += [(sub, key), (sub, item)]
+            if strings or _nested(item):
+                sub = f"{path}.{key}" if path else str(key)
+                children += [(sub, key), (sub, item)] if strings else [(sub, item)]
     elif isinstance(value, list):
-        children = [(f"{path}[{index}]", item) for index, item in enumerate(value)]
+        children = [(f"{path}[{index}]", item) for index, item in enumerate(value) if strings or _nested(item)]
     for sub, child in children:
-        found = find_bad_text(child, sub, depth + 1)
+        found = find_bad_text(child, sub, depth + 1, strings=strings)
         if found:
             return found
     return None
+
+
+def _nested(value: Any) -> bool:
+    return isinstance(value, dict | list)
 
 
 class StrictJSONParser(JSONParser):
@@ -55,7 +70,7 @@ class StrictJSONParser(JSONParser):
             raise ParseError(f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels.") from exc
         except ValueError as exc:
             raise ParseError(f"JSON parse error - {exc}") from exc
-        found = find_bad_text(data)
+        found = find_bad_text(data, strings=bool(_SUSPECT_ESCAPE.search(text)))
         if found:
             field, problem = found
             raise ValidationError({field: [f"This value {problem}"]})

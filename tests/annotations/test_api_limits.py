@@ -158,3 +158,19 @@ def test_a_body_that_is_not_json_is_a_415(client, dataset):
         "message": 'Unsupported media type "application/x-www-form-urlencoded" in request.',
         "errors": {},
     }
+
+
+def test_an_escaped_surrogate_pair_is_valid_unicode_and_stored(client, dataset):
+    body = b'{"problem": "Smile \\ud83d\\ude00", "steps": ["\\u00e9l\\u00e8ve"]}'
+    response = post_raw(client, solutions_url(), body)
+    assert response.status_code == 201
+    stored = Solution.objects.get()
+    assert (stored.problem.text, stored.steps) == ("Smile \U0001f600", ["élève"])
+
+
+def test_a_nul_in_a_metadata_key_is_refused(client, dataset):
+    body = b'{"problem": "x", "steps": ["a"], "metadata": {"k\\u0000": 1}}'
+    response = post_raw(client, solutions_url(), body)
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"metadata.k\x00": ["This value contains a NUL character."]}
+    _assert_nothing_stored()

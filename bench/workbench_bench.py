@@ -1,0 +1,268 @@
+"""Workbench server time at scale: "next" (claim) and the annotation page, with N solutions in the dataset.
+
+    python bench/workbench_bench.py --solutions 100000 [--requests 300] [--annotators 20]
+
+Creates a scratch database next to the one DATABASE_URL points to (Django's test-database machinery:
+`test_<name>`, migrated, dropped at the end), bulk-creates one dataset with N solutions (8 LaTeX steps
+each, two solutions per problem, a judge and an MC suggestion per solution), then lets `--annotators`
+annotators work through the queue with the Django test client: each round times GET next (claim +
+redirect), GET the annotation page, and POST the annotation (which loads nothing: it redirects to next).
+Every page shows a solution not seen before, so Markdown rendering is never served from its cache.
+Prints p50/p95/max wall-clock milliseconds (and this process's CPU milliseconds, which a busy machine
+does not inflate) and the SQL statements per request; the target is p95 < 50 ms for next and the page.
+The first round of each annotator (connection and template warm-up) is not counted.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+BENCH_SLUG = "bench-workbench"
+STEPS_PER_SOLUTION = 8
+BATCH = 2000
+STEP_TEXT = (
+    "We substitute into the equation: \\(3x + 2 = 17\\) gives \\(3x = 15\\), so $x = 5$; "
+    "checking, $$3 \\cdot 5 + 2 = 17.$$ The **key** fact is that \\(x_1 + x_2 = 10\\)."
+)
+
+
+@dataclass
+class Timings:
+    """Milliseconds and query counts of one kind of request."""
+
+    name: str
+    milliseconds: list[float] = field(default_factory=list)
+    cpu_milliseconds: list[float] = field(default_factory=list)
+    queries: list[int] = field(default_factory=list)
+
+    @staticmethod
+    def percentile(values: list[float], share: float) -> float:
+        ordered = sorted(values)
+        return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+    def line(self) -> str:
+        queries = sorted(set(self.queries))
+        wall, cpu = self.milliseconds, self.cpu_milliseconds
+        return (
+            f"{self.name:<16} n={len(wall):<5} p50={statistics.median(wall):6.1f} ms  "
+            f"p95={self.percentile(wall, 0.95):6.1f} ms  max={max(wall):6.1f} ms  "
+            f"(web process CPU p50={statistics.median(cpu):5.1f} p95={self.percentile(cpu, 0.95):5.1f} ms)  "
+            f"queries/request={','.join(str(count) for count in queries)}"
+        )
+
+
+@dataclass
+class BenchResult:
+    solutions: int
+    annotators: int
+    vendor: str
+    setup_seconds: float
+    load_average: tuple[float, float]
+    next: Timings
+    page: Timings
+    submit: Timings
+    queue_plan: str = ""
+
+    def report(self) -> str:
+        plan = [f"queue query plan (EXPLAIN ANALYZE):\n{self.queue_plan}"] if self.queue_plan else []
+        return "\n".join(
+            [
+                f"workbench bench: {self.solutions} solutions, {self.annotators} annotators, database {self.vendor} "
+                f"(setup {self.setup_seconds:.1f} s; 1-min load average {self.load_average[0]:.1f} before, "
+                f"{self.load_average[1]:.1f} after, on {os.cpu_count()} CPUs)",
+                self.next.line(),
+                self.page.line(),
+                self.submit.line(),
+                "target: p95 < 50 ms for next and the annotation page",
+                *plan,
+            ]
+        )
+
+
+def create_dataset(solutions: int) -> Any:
+    """Bulk-create the bench dataset with `solutions` solutions and two suggestions each; return it."""
+    from annotations.models import Dataset, Problem, Solution, Suggestion, SuggestionStatus
+    from annotations.services.ingestion import content_hash, problem_hash
+
+    dataset = Dataset.objects.create(
+        name="Workbench benchmark", slug=BENCH_SLUG, annotations_per_solution=3, max_annotations=5
+    )
+    for start in range(0, solutions, BATCH):
+        indexes = range(start, min(start + BATCH, solutions))
+        texts = {index // 2: f"Problem {index // 2}: solve \\(3x + 2 = 17\\) and report $x^2$." for index in indexes}
+        problems = Problem.objects.bulk_create(
+            [Problem(dataset=dataset, text=text, content_hash=problem_hash(text)) for text in texts.values()]
+        )
+        by_number = dict(zip(texts, problems, strict=True))
+        rows = []
+        for index in indexes:
+            steps = [f"Step {step + 1} of solution {index}. {STEP_TEXT}" for step in range(STEPS_PER_SOLUTION)]
+            problem = by_number[index // 2]
+            rows.append(
+                Solution(
+                    dataset=dataset,
+                    problem=problem,
+                    external_id=f"bench-{index}",
+                    content_hash=content_hash(problem.text, steps),
+                    steps=steps,
+                    num_steps=STEPS_PER_SOLUTION,
+                    generator="Qwen2-7B-Instruct",
+                    final_answer_correct=index % 3 != 0,
+                )
+            )
+        created = Solution.objects.bulk_create(rows)
+        Suggestion.objects.bulk_create(
+            [
+                Suggestion(
+                    solution=solution,
+                    method=method,
+                    model_name=model,
+                    status=SuggestionStatus.SUCCEEDED,
+                    label=index % STEPS_PER_SOLUTION - 1,
+                    step_count=STEPS_PER_SOLUTION,
+                    step_scores=[round(1 - step / STEPS_PER_SOLUTION, 3) for step in range(STEPS_PER_SOLUTION)],
+                    rationale="Step 3 claims $3 \\cdot 5 = 16$, which is wrong." if method == "judge" else "",
+                )
+                for index, solution in enumerate(created)
+                for method, model in (("judge", "Qwen2.5-72B-Instruct"), ("mc", "Qwen2.5-Math-7B-Instruct"))
+            ]
+        )
+    return dataset
+
+
+def _annotators(dataset: Any, count: int) -> list[Any]:
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from annotations.models import DatasetMembership
+
+    clients = []
+    for index in range(count):
+        user = get_user_model().objects.create_user(username=f"bench-annotator-{index}", password=None)
+        DatasetMembership.objects.create(dataset=dataset, user=user)
+        client = Client()
+        client.force_login(user)
+        clients.append(client)
+    return clients
+
+
+def _timed(
+    client: Any, method: str, url: str, data: dict[str, str] | None = None
+) -> tuple[Any, tuple[float, float], int]:
+    """Return the response, (wall, CPU) milliseconds, and the SQL statements the request ran."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    connection.queries_log.clear()  # the log keeps 9,000 entries: a long run would count 0 queries
+    with CaptureQueriesContext(connection) as queries:
+        started, cpu_started = time.perf_counter(), time.process_time()
+        response = client.post(url, data) if method == "POST" else client.get(url)
+        elapsed = ((time.perf_counter() - started) * 1000, (time.process_time() - cpu_started) * 1000)
+    return response, elapsed, len(queries.captured_queries)
+
+
+def _round(client: Any, dataset: Any, timings: tuple[Timings, Timings, Timings], *, record: bool) -> None:
+    """One annotator's turn: next, the page, and a submit; record the times unless warming up."""
+    next_timings, page_timings, submit_timings = timings
+    response, elapsed, queries = _timed(client, "GET", f"/datasets/{dataset.slug}/next/")
+    if response.status_code != 302:
+        raise RuntimeError(f"next answered {response.status_code} (queue empty? use more --solutions)")
+    page_url = response.url
+    measurements = [(next_timings, elapsed, queries)]
+    response, elapsed, queries = _timed(client, "GET", page_url)
+    if response.status_code != 200:
+        raise RuntimeError(f"the annotation page answered {response.status_code}")
+    measurements.append((page_timings, elapsed, queries))
+    body = {"earliest_error_step": "2", "rationale": "3 times 5 is 15.", "seconds_spent": "30"}
+    response, elapsed, queries = _timed(client, "POST", page_url, body)
+    if response.status_code != 302:
+        raise RuntimeError(f"submit answered {response.status_code}: {response.content[:300]!r}")
+    measurements.append((submit_timings, elapsed, queries))
+    if record:
+        for timing, (wall, cpu), count in measurements:
+            timing.milliseconds.append(wall)
+            timing.cpu_milliseconds.append(cpu)
+            timing.queries.append(count)
+
+
+def _queue_plan(dataset: Any) -> str:
+    """Return PostgreSQL's EXPLAIN ANALYZE of the locking queue query for a fresh annotator."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from annotations.selectors.workbench import solution_queue_candidates
+
+    if connection.vendor != "postgresql":
+        return ""
+    newcomer = get_user_model().objects.create_user(username="bench-explain", password=None)
+    candidates = solution_queue_candidates(dataset=dataset, user=newcomer, now=timezone.now())
+    with transaction.atomic():
+        return str(candidates.select_for_update(skip_locked=True, of=("self",))[:1].explain(analyze=True))
+
+
+def run_bench(*, solutions: int, requests: int = 300, annotators: int = 20, explain: bool = False) -> BenchResult:
+    """Create the data, then time `requests` rounds of next / page / submit (Django set up, database migrated)."""
+    from django.db import connection
+    from django.test.utils import override_settings
+
+    started = time.perf_counter()
+    dataset = create_dataset(solutions)
+    clients = _annotators(dataset, annotators)
+    setup_seconds = time.perf_counter() - started
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")  # fresh planner statistics, as autovacuum would give a real database
+    timings = (Timings("next (claim)"), Timings("annotation page"), Timings("submit"))
+    load_before = os.getloadavg()[0]
+    with override_settings(DEBUG=False, ALLOWED_HOSTS=["testserver"]):
+        for client in clients:  # warm-up: one round per annotator, not counted
+            _round(client, dataset, timings, record=False)
+        for index in range(requests):
+            _round(clients[index % len(clients)], dataset, timings, record=True)
+    return BenchResult(
+        solutions=solutions,
+        annotators=annotators,
+        vendor=connection.vendor,
+        setup_seconds=setup_seconds,
+        load_average=(load_before, os.getloadavg()[0]),
+        next=timings[0],
+        page=timings[1],
+        submit=timings[2],
+        queue_plan=_queue_plan(dataset) if explain else "",
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--solutions", type=int, default=2000)
+    parser.add_argument("--requests", type=int, default=300, help="timed rounds of next + page + submit")
+    parser.add_argument("--annotators", type=int, default=20)
+    parser.add_argument("--explain", action="store_true", help="print the queue query's plan (PostgreSQL)")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "prmweb.settings.base")
+    import django
+
+    django.setup()
+    from django.test.utils import setup_databases, setup_test_environment, teardown_databases
+
+    setup_test_environment()
+    old_config = setup_databases(verbosity=0, interactive=False)
+    try:
+        result = run_bench(
+            solutions=args.solutions, requests=args.requests, annotators=args.annotators, explain=args.explain
+        )
+    finally:
+        teardown_databases(old_config, verbosity=0)
+    print(result.report())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -19,7 +19,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from annotations.apis.common import BaseAPIView, ErrorSerializer, Pagination, error_responses
+from annotations.apis.common import BaseAPIView, ErrorSerializer, Pagination, error_responses, paginated
 from annotations.exporters import FILE_FORMATS, FORMATTERS
 from annotations.models import Export, ExportStatus
 from annotations.permissions import IsDatasetManager, IsDatasetMember, IsStaff
@@ -156,7 +156,7 @@ class ExportListCreateAPI(BaseAPIView):
         operation_id="exports_list",
         summary="List exports of the datasets you manage (staff: all), newest first",
         parameters=[OpenApiParameter("dataset", str, description="Only this dataset's exports (slug).")],
-        responses={200: ExportOutSerializer(many=True), **error_responses(401)},
+        responses={200: paginated("PaginatedExportList", ExportOutSerializer(many=True)), **error_responses(401)},
     )
     def get(self, request: Request) -> Response:
         exports = export_list_for_user(user=request.user, dataset_slug=request.query_params.get("dataset"))

@@ -139,6 +139,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "SolutionStatusEnum": "annotations.models.solutions.SolutionStatus",
         "SuggestionStatusEnum": "annotations.models.labels.SuggestionStatus",
+        "ExportStatusEnum": "annotations.models.exports.ExportStatus",
     },
 }
 

@@ -75,6 +75,12 @@ class Command(BaseCommand):
         counts = ", ".join(f"{split} {export.row_counts.get(split, 0)}" for split in SPLITS)
         self.stdout.write(self.style.SUCCESS(f"Export {export.pk}: {export.rows_done} solutions ({counts})"))
         self.stdout.write(export.output_dir)
+        empty = [split for split in SPLITS if export.split_ratios.get(split) and not export.row_counts.get(split)]
+        if empty:
+            self.stderr.write(
+                f"note: no problem fell into {', '.join(empty)} (splits are drawn per problem by a seeded hash); "
+                "those splits have no files. More problems, other ratios or another --seed change that."
+            )
 
     def _run(self, export_id: int, *, show_progress: bool) -> Any:
         with tqdm(total=0, unit="rows", desc="export", disable=not show_progress, file=sys.stderr) as bar:

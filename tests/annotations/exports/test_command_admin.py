@@ -41,6 +41,21 @@ def test_command_exports_into_the_given_folder(pb_dataset, tmp_path):
     assert len(rows) == 15 and {row["task"] for row in rows} == {"gsm8k"}
 
 
+def test_command_says_when_a_split_got_no_problem(pb_dataset, tmp_path):
+    err = io.StringIO()
+    call_command(
+        "export_labels",
+        "--dataset=pb-sample",
+        "--format=trl",
+        f"--out={tmp_path / 'x'}",
+        "--split=0.999999,0.000001,0",
+        "--no-progress",
+        stdout=io.StringIO(),
+        stderr=err,
+    )
+    assert err.getvalue().startswith("note: no problem fell into validation (splits are drawn per problem")
+
+
 def test_command_draws_a_progress_bar(pb_dataset, tmp_path, capsys):
     call_command(
         "export_labels", "--dataset=pb-sample", "--format=trl", f"--out={tmp_path / 'x'}", stdout=io.StringIO()

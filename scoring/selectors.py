@@ -6,7 +6,7 @@ from datetime import timedelta
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from annotations.models import Dataset, Solution, Suggestion, SuggestionStatus
+from annotations.models import Dataset, MembershipRole, Solution, Suggestion, SuggestionStatus
 from annotations.selectors.datasets import AnyUser, user_id_of, user_is_staff
 from prmweb.errors import NotFoundError
 from scoring.methods.base import MethodResult, SolutionTask
@@ -75,10 +75,12 @@ def latest_results(*, method: str, solution_ids: Sequence[int]) -> dict[int, tup
 
 
 def scoring_run_list(*, user: AnyUser, dataset_slug: str | None = None) -> QuerySet[ScoringRun]:
-    """Return the scoring runs of datasets the user may see (staff: all), newest first."""
+    """Return the scoring runs of the datasets the user manages (staff: all), newest first."""
     runs = ScoringRun.objects.select_related("dataset", "created_by").order_by("-created_at", "-pk")
     if not user_is_staff(user):
-        runs = runs.filter(dataset__memberships__user_id=user_id_of(user))
+        runs = runs.filter(
+            dataset__memberships__user_id=user_id_of(user), dataset__memberships__role=MembershipRole.MANAGER
+        )
     if dataset_slug:
         runs = runs.filter(dataset__slug=dataset_slug)
     return runs

@@ -5,9 +5,11 @@ from scoring.services.enqueue import missing_suggestions_sweep, solutions_ingest
 from scoring.services.runner import RunOutcome, suggestions_give_up, suggestions_run
 from scoring.services.runs import (
     scoring_run_create,
+    scoring_run_execute,
     scoring_run_fail,
     scoring_run_record,
     scoring_run_start,
+    scoring_run_submit,
     scoring_run_targets,
 )
 from scoring.services.suggestions import SuggestionValues, suggestion_upsert, suggestions_mark, suggestions_upsert
@@ -18,9 +20,11 @@ __all__ = [
     "consensus_derive",
     "missing_suggestions_sweep",
     "scoring_run_create",
+    "scoring_run_execute",
     "scoring_run_fail",
     "scoring_run_record",
     "scoring_run_start",
+    "scoring_run_submit",
     "scoring_run_targets",
     "solutions_ingested",
     "suggestion_upsert",

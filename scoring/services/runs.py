@@ -1,9 +1,11 @@
 """Scoring runs: a method over (part of) a dataset, with status, progress counts, errors and total cost."""
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.utils import timezone
 
@@ -14,6 +16,8 @@ from scoring.models import ScoringRun, ScoringRunStatus
 from scoring.selectors import solution_ids_to_score
 from scoring.services.runner import RunOutcome
 
+logger = logging.getLogger(__name__)
+
 MAX_ERROR_LINES = 100
 MAX_LIMIT = 1_000_000
 
@@ -22,7 +26,7 @@ def scoring_run_create(
     *,
     dataset: Dataset,
     method: str,
-    user: AbstractBaseUser | None = None,
+    user: AbstractBaseUser | AnonymousUser | None = None,
     force: bool = False,
     parameters: dict[str, Any] | None = None,
 ) -> ScoringRun:
@@ -131,4 +135,66 @@ def scoring_run_record(*, run_id: int, outcome: RunOutcome, already: Sequence[Su
         run.status = ScoringRunStatus.FAILED if all_failed else ScoringRunStatus.SUCCEEDED
         run.finished_at = timezone.now()
     run.save()
+    return run
+
+
+def scoring_run_execute(
+    *, run: ScoringRun, solution_ids: Sequence[int], on_batch: Callable[[RunOutcome], None] | None = None
+) -> ScoringRun:
+    """Run the run's batches in this process (the management command's default), reporting each batch.
+
+    An error that stops the run (e.g. a transient engine error, not retried here) marks it failed and
+    propagates; the solutions already scored keep their suggestions.
+    """
+    from scoring.services.runner import suggestions_run
+
+    size = settings.SCORING_TASK_BATCH_SIZE
+    for start in range(0, len(solution_ids), size):
+        batch = list(solution_ids[start : start + size])
+        try:
+            outcome = suggestions_run(
+                method=run.method,
+                solution_ids=batch,
+                config_key=run.config_key,
+                force=run.force,
+                parameters=run.parameters,
+                run_id=run.pk,
+            )
+        except Exception as error:
+            scoring_run_fail(run=run, error=f"stopped: {type(error).__name__}: {error}")
+            raise
+        if on_batch is not None:
+            on_batch(outcome)
+    run.refresh_from_db()
+    return run
+
+
+def scoring_run_submit(
+    *,
+    dataset: Dataset,
+    method: str,
+    user: AbstractBaseUser | AnonymousUser | None = None,
+    force: bool = False,
+    parameters: dict[str, Any] | None = None,
+    limit: int | None = None,
+) -> ScoringRun:
+    """Create a scoring run and start it in the background after the commit (the API's POST).
+
+    If the broker cannot take the start task, the run is marked failed with that error (nothing else
+    was written); in the embedded default the run executes in-process before this returns.
+    """
+    from scoring.tasks import start_scoring_run  # tasks import services; import late
+
+    if limit is not None and not 1 <= limit <= MAX_LIMIT:
+        raise ApplicationError("Invalid limit.", errors={"limit": [f"Must be between 1 and {MAX_LIMIT}."]})
+    run = scoring_run_create(dataset=dataset, method=method, user=user, force=force, parameters=parameters)
+
+    def start() -> None:
+        try:
+            start_scoring_run.delay(run.pk, limit)
+        except Exception as error:
+            logger.exception("could not enqueue scoring run %s", run.pk)
+            scoring_run_fail(run=run, error=f"could not enqueue the run: {type(error).__name__}: {error}")
+
+    transaction.on_commit(start)
     return run

@@ -223,7 +223,10 @@ def test_agreeing_mc_and_judge_give_a_consensus_label_and_triage_auto_accepts():
 
 def test_the_sweep_enqueues_missing_and_stuck_suggestions_but_not_fresh_or_finished_ones():
     dataset = DatasetFactory(scoring_methods=["arithmetic"])
-    missing, stuck, fresh, done = (SolutionFactory(dataset=dataset, steps=WRONG_SUM, num_steps=3) for _ in range(4))
+    missing, stuck, fresh, done = (
+        SolutionFactory(dataset=dataset, steps=[f"Solution {index}.", *WRONG_SUM[1:]], num_steps=3)
+        for index in range(4)
+    )
     key = method_configuration("arithmetic").config_key
     for solution, status in ((stuck, "running"), (fresh, "queued"), (done, "succeeded")):
         values = SuggestionValues(solution_id=solution.pk, step_count=3, status=status, label=-1)

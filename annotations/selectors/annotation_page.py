@@ -146,7 +146,7 @@ def _suggestion_views(suggestions: list[Suggestion], num_steps: int) -> list[Sug
             verdict=verdict_text(suggestion.label),
             rationale_html=render_markdown(suggestion.rationale),
             confidence=suggestion.confidence,
-            has_step_scores=bool(_scores(suggestion, num_steps)),
+            has_step_scores=any(score is not None for score in _scores(suggestion, num_steps)),
         )
         for suggestion in suggestions
     ]

@@ -92,15 +92,28 @@ def _initial(page: AnnotationPage) -> dict[str, object]:
     }
 
 
+def _add_errors(form: AnnotationForm, error: ApplicationError) -> None:
+    """Show a service error on the form: under the fields it names, else as the page's error message."""
+    named = {field: texts for field, texts in error.errors.items() if field in form.fields}
+    for field, field_messages in named.items():
+        for message in field_messages:
+            form.add_error(field, message)
+    if not named:
+        form.add_error(None, error.message)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def annotate(request: HttpRequest, solution_id: int) -> HttpResponse:
-    """Show a solution I hold (or annotated) with its steps; on POST store my label and go on."""
+    """Show a solution I hold (or annotated) with its steps; on POST store my label and go on.
+
+    A POST whose claim was released meanwhile still stores the label while the protocol has room for it.
+    """
     page = _page_or_404(request, solution_id)
-    if page.mode is PageMode.UNCLAIMED:
-        messages.warning(request, "That solution is not assigned to you. Here is the next one for you.")
-        return redirect("annotations:next", slug=page.dataset.slug)
     if request.method == "GET":
+        if page.mode is PageMode.UNCLAIMED:
+            messages.warning(request, "That solution is not assigned to you. Here is the next one for you.")
+            return redirect("annotations:next", slug=page.dataset.slug)
         form = AnnotationForm(initial=_initial(page), num_steps=page.solution.num_steps)
         return _render_page(request, page, form)
     if page.mode is PageMode.READ_ONLY:
@@ -118,9 +131,7 @@ def annotate(request: HttpRequest, solution_id: int) -> HttpResponse:
     except NotFoundError as error:
         raise Http404(error.message) from error
     except ApplicationError as error:
-        for field, field_errors in (error.errors or {"__all__": [error.message]}).items():
-            for message in field_errors:
-                form.add_error(field if field in form.fields else None, message)
+        _add_errors(form, error)
         return _render_page(request, page, form, status=error.status_code)
     verdict = verdict_text(annotation.earliest_error_step)
     if page.mode is PageMode.EDIT:

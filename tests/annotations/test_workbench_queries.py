@@ -9,7 +9,7 @@ from django.utils import timezone
 from annotations.models import Claim, Solution
 from annotations.services.claims import claim_next
 from tests.annotations.workbench_helpers import member
-from tests.factories import DatasetFactory, SolutionFactory, SuggestionFactory
+from tests.factories import AnnotationFactory, DatasetFactory, SolutionFactory, SuggestionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -80,3 +80,15 @@ def test_home(client, django_assert_num_queries, size):
     with django_assert_num_queries(HOME_QUERIES):
         response = client.get(reverse("annotations:home"))
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("size", [3, 40])
+def test_my_work(client, django_assert_num_queries, size):
+    dataset, alice = build(size)
+    for solution in Solution.objects.filter(dataset=dataset):
+        AnnotationFactory(solution=solution, annotator=alice, rationale="why", flag_unsure=True)
+    client.force_login(alice)
+    # session, user, the dataset choices of the filter form, the count, the page of rows
+    with django_assert_num_queries(5):
+        response = client.get(reverse("annotations:my_work"), {"flagged": "yes"})
+    assert f"{size} annotations." in response.content.decode()

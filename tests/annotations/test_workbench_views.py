@@ -260,6 +260,27 @@ def test_submit_stores_and_goes_to_the_next_solution(logged_in, dataset, alice):
     assert follow.url == reverse("annotations:annotate", args=[second.pk])
 
 
+def test_a_submit_after_the_claim_was_released_is_kept_while_there_is_room(logged_in, dataset, alice):
+    solution = SolutionFactory(dataset=dataset)
+    claim_for(dataset, alice)
+    Claim.objects.all().delete()  # the periodic task released it while the page was open
+    response = logged_in.post(reverse("annotations:annotate", args=[solution.pk]), {"earliest_error_step": "0"})
+    assert response.status_code == 302
+    assert Annotation.objects.get(annotator=alice).solution_id == solution.pk
+
+
+def test_a_submit_after_others_filled_the_solution_is_refused_with_a_message(logged_in, dataset, alice):
+    solution = SolutionFactory(dataset=dataset)
+    claim_for(dataset, alice)
+    Claim.objects.all().delete()
+    for name in ("b", "c", "d"):
+        claim_for(dataset, member(dataset, name))
+    response = logged_in.post(reverse("annotations:annotate", args=[solution.pk]), {"earliest_error_step": "0"})
+    assert response.status_code == 409
+    assert "This solution no longer needs your annotation" in response.content.decode()
+    assert not Annotation.objects.filter(annotator=alice).exists()
+
+
 def test_submit_without_a_mark_says_what_is_missing(logged_in, dataset, alice):
     solution = SolutionFactory(dataset=dataset)
     claim_for(dataset, alice)

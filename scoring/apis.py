@@ -92,7 +92,7 @@ class ScoringRunOutSerializer(serializers.ModelSerializer):
             return 1.0
         return round(run.done / run.total, 4) if run.total else 0.0
 
-    def get_cost(self, run: ScoringRun) -> dict[str, float | int]:
+    def get_cost(self, run: ScoringRun) -> dict[str, float]:  # "number": int | float makes an ambiguous oneOf
         return {
             "rollouts": run.rollouts,
             "prompt_tokens": run.prompt_tokens,

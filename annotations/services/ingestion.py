@@ -16,6 +16,7 @@ from django.db import IntegrityError, OperationalError, transaction
 
 from annotations import hooks
 from annotations.models import Dataset, FinalLabel, FinalLabelSource, Problem, Solution
+from annotations.models.datasets import TriageMode
 from annotations.services.solution_input import (
     INPUT_FIELDS,
     MAX_BATCH_ITEMS,
@@ -78,6 +79,17 @@ class IngestResult:
     @property
     def existing(self) -> int:
         return sum(1 for item in self.items if item.status == "existing")
+
+
+def waits_for_machine_consensus(dataset: Dataset) -> bool:
+    """Return whether new solutions wait for triage before people see them.
+
+    With `triage_mode=disagreement_only` and both `mc` and `judge` configured, the consensus decides:
+    `solution_triage` then auto-accepts the solution or hands it to people (no consensus, a failed or
+    skipped method, or the audit sample). Without both methods no consensus can come, so people label.
+    """
+    methods = dataset.scoring_methods if isinstance(dataset.scoring_methods, list) else []
+    return dataset.triage_mode == TriageMode.DISAGREEMENT_ONLY and {"mc", "judge"} <= set(methods)
 
 
 def content_hash(problem: str, steps: Sequence[str]) -> str:
@@ -258,6 +270,7 @@ def _create_solutions(dataset: Dataset, to_create: list[tuple[int, SolutionInput
     if not to_create:
         return []
     problems = _problems_for(dataset, [item for _, item, _ in to_create])
+    needs_humans = not waits_for_machine_consensus(dataset)
     solutions = [
         Solution(
             dataset=dataset,
@@ -272,6 +285,7 @@ def _create_solutions(dataset: Dataset, to_create: list[tuple[int, SolutionInput
             final_answer_correct=item.final_answer_correct,
             imported_label=item.label,
             metadata=item.metadata,
+            needs_humans=needs_humans,
         )
         for _, item, digest in to_create
     ]

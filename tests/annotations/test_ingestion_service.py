@@ -14,6 +14,7 @@ from annotations.services.ingestion import (
 )
 from annotations.services.solution_input import solution_input_from_mapping, validate_solution_input
 from prmweb.errors import ApplicationError
+from tests.factories import DatasetFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -213,3 +214,18 @@ def test_a_broken_broker_does_not_lose_the_stored_solutions(dataset, monkeypatch
     with django_capture_on_commit_callbacks(execute=True):
         solutions_ingest(dataset=dataset, items=[_item(0)])
     assert Solution.objects.filter(dataset=dataset).count() == 1
+
+
+@pytest.mark.parametrize(
+    "triage_mode, methods, needs_humans",
+    [
+        ("all", ["mc", "judge"], True),
+        ("disagreement_only", ["mc", "judge", "arithmetic"], False),
+        ("disagreement_only", ["arithmetic"], True),  # no consensus can ever come: people label
+    ],
+)
+def test_new_solutions_wait_for_machine_consensus_only_when_triage_can_decide(triage_mode, methods, needs_humans):
+    dataset = DatasetFactory(triage_mode=triage_mode, scoring_methods=methods)
+    result = solutions_ingest(dataset=dataset, items=[SolutionInput(problem="1+1?", steps=["1+1=2."])])
+    solution = dataset.solutions.get(pk=result.items[0].solution_id)
+    assert solution.needs_humans is needs_humans

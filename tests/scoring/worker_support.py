@@ -37,8 +37,8 @@ def redis_available() -> bool:
 def _reset_publisher() -> None:
     """Drop Celery's and kombu's cached connections so the next publish uses the current broker settings."""
     kombu.pools.reset()
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
+    celery_app._pool = None  # type: ignore[attr-defined]
+    celery_app.amqp._producer_pool = None  # type: ignore[attr-defined]
 
 
 @contextmanager

@@ -1,12 +1,13 @@
 """Workbench server time at scale: "next" (claim) and the annotation page, with N solutions in the dataset.
 
-    python bench/workbench_bench.py --solutions 100000 [--requests 300] [--annotators 20]
+    python bench/workbench_bench.py --solutions 100000 [--requests 300] [--annotators 20] [--done 0.5] [--explain]
 
 Creates a scratch database next to the one DATABASE_URL points to (Django's test-database machinery:
 `test_<name>`, migrated, dropped at the end), bulk-creates one dataset with N solutions (8 LaTeX steps
-each, two solutions per problem, a judge and an MC suggestion per solution), then lets `--annotators`
-annotators work through the queue with the Django test client: each round times GET next (claim +
-redirect), GET the annotation page, and POST the annotation (which loads nothing: it redirects to next).
+each, two solutions per problem, a judge and an MC suggestion per solution; the first `--done` share,
+default half, already final with three annotations each, so the queue starts deep in the table), then
+lets `--annotators` annotators work through the queue with the Django test client: each round times
+GET next (claim + redirect), GET the annotation page, and POST the annotation (which redirects to next).
 Every page shows a solution not seen before, so Markdown rendering is never served from its cache.
 Prints p50/p95/max wall-clock milliseconds (and this process's CPU milliseconds, which a busy machine
 does not inflate) and the SQL statements per request; the target is p95 < 50 ms for next and the page.
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 BENCH_SLUG = "bench-workbench"
+EARLIER_ANNOTATORS = ("bench-earlier-1", "bench-earlier-2", "bench-earlier-3")
 STEPS_PER_SOLUTION = 8
 BATCH = 2000
 STEP_TEXT = (
@@ -84,52 +86,81 @@ class BenchResult:
         )
 
 
-def create_dataset(solutions: int) -> Any:
-    """Bulk-create the bench dataset with `solutions` solutions and two suggestions each; return it."""
-    from annotations.models import Dataset, Problem, Solution, Suggestion, SuggestionStatus
+def _solution_rows(dataset: Any, indexes: range, done: int) -> list[Any]:
+    from annotations.models import Problem, Solution, SolutionStatus
     from annotations.services.ingestion import content_hash, problem_hash
+
+    texts = {index // 2: f"Problem {index // 2}: solve \\(3x + 2 = 17\\) and report $x^2$." for index in indexes}
+    problems = Problem.objects.bulk_create(
+        [Problem(dataset=dataset, text=text, content_hash=problem_hash(text)) for text in texts.values()]
+    )
+    by_number = dict(zip(texts, problems, strict=True))
+    rows = []
+    for index in indexes:
+        steps = [f"Step {step + 1} of solution {index}. {STEP_TEXT}" for step in range(STEPS_PER_SOLUTION)]
+        problem = by_number[index // 2]
+        rows.append(
+            Solution(
+                dataset=dataset,
+                problem=problem,
+                external_id=f"bench-{index}",
+                content_hash=content_hash(problem.text, steps),
+                steps=steps,
+                num_steps=STEPS_PER_SOLUTION,
+                generator="Qwen2-7B-Instruct",
+                final_answer_correct=index % 3 != 0,
+                status=SolutionStatus.FINAL if index < done else SolutionStatus.OPEN,
+                annotation_count=len(EARLIER_ANNOTATORS) if index < done else 0,
+            )
+        )
+    return rows
+
+
+def _suggestions(solutions: list[Any]) -> list[Any]:
+    from annotations.models import Suggestion, SuggestionStatus
+
+    return [
+        Suggestion(
+            solution=solution,
+            method=method,
+            model_name=model,
+            status=SuggestionStatus.SUCCEEDED,
+            label=solution.pk % STEPS_PER_SOLUTION - 1,
+            step_count=STEPS_PER_SOLUTION,
+            step_scores=[round(1 - step / STEPS_PER_SOLUTION, 3) for step in range(STEPS_PER_SOLUTION)],
+            rationale="Step 3 claims $3 \\cdot 5 = 16$, which is wrong." if method == "judge" else "",
+        )
+        for solution in solutions
+        for method, model in (("judge", "Qwen2.5-72B-Instruct"), ("mc", "Qwen2.5-Math-7B-Instruct"))
+    ]
+
+
+def create_dataset(solutions: int, *, done_share: float = 0.5) -> Any:
+    """Bulk-create the bench dataset and return it.
+
+    `solutions` solutions with two suggestions each; the first `done_share` of them are final, with one
+    annotation from each of three earlier annotators, as in a dataset half way through.
+    """
+    from django.contrib.auth import get_user_model
+
+    from annotations.models import Annotation, Dataset, Solution, SolutionStatus, Suggestion
 
     dataset = Dataset.objects.create(
         name="Workbench benchmark", slug=BENCH_SLUG, annotations_per_solution=3, max_annotations=5
     )
+    earlier = [get_user_model().objects.create_user(username=name, password=None) for name in EARLIER_ANNOTATORS]
+    done = int(solutions * done_share)
     for start in range(0, solutions, BATCH):
-        indexes = range(start, min(start + BATCH, solutions))
-        texts = {index // 2: f"Problem {index // 2}: solve \\(3x + 2 = 17\\) and report $x^2$." for index in indexes}
-        problems = Problem.objects.bulk_create(
-            [Problem(dataset=dataset, text=text, content_hash=problem_hash(text)) for text in texts.values()]
+        created = Solution.objects.bulk_create(
+            _solution_rows(dataset, range(start, min(start + BATCH, solutions)), done)
         )
-        by_number = dict(zip(texts, problems, strict=True))
-        rows = []
-        for index in indexes:
-            steps = [f"Step {step + 1} of solution {index}. {STEP_TEXT}" for step in range(STEPS_PER_SOLUTION)]
-            problem = by_number[index // 2]
-            rows.append(
-                Solution(
-                    dataset=dataset,
-                    problem=problem,
-                    external_id=f"bench-{index}",
-                    content_hash=content_hash(problem.text, steps),
-                    steps=steps,
-                    num_steps=STEPS_PER_SOLUTION,
-                    generator="Qwen2-7B-Instruct",
-                    final_answer_correct=index % 3 != 0,
-                )
-            )
-        created = Solution.objects.bulk_create(rows)
-        Suggestion.objects.bulk_create(
+        Suggestion.objects.bulk_create(_suggestions(created))
+        Annotation.objects.bulk_create(
             [
-                Suggestion(
-                    solution=solution,
-                    method=method,
-                    model_name=model,
-                    status=SuggestionStatus.SUCCEEDED,
-                    label=index % STEPS_PER_SOLUTION - 1,
-                    step_count=STEPS_PER_SOLUTION,
-                    step_scores=[round(1 - step / STEPS_PER_SOLUTION, 3) for step in range(STEPS_PER_SOLUTION)],
-                    rationale="Step 3 claims $3 \\cdot 5 = 16$, which is wrong." if method == "judge" else "",
-                )
-                for index, solution in enumerate(created)
-                for method, model in (("judge", "Qwen2.5-72B-Instruct"), ("mc", "Qwen2.5-Math-7B-Instruct"))
+                Annotation(solution=solution, annotator=user, earliest_error_step=-1, step_count=solution.num_steps)
+                for solution in created
+                if solution.status == SolutionStatus.FINAL
+                for user in earlier
             ]
         )
     return dataset
@@ -206,13 +237,15 @@ def _queue_plan(dataset: Any) -> str:
         return str(candidates.select_for_update(skip_locked=True, of=("self",))[:1].explain(analyze=True))
 
 
-def run_bench(*, solutions: int, requests: int = 300, annotators: int = 20, explain: bool = False) -> BenchResult:
+def run_bench(
+    *, solutions: int, requests: int = 300, annotators: int = 20, done_share: float = 0.5, explain: bool = False
+) -> BenchResult:
     """Create the data, then time `requests` rounds of next / page / submit (Django set up, database migrated)."""
     from django.db import connection
     from django.test.utils import override_settings
 
     started = time.perf_counter()
-    dataset = create_dataset(solutions)
+    dataset = create_dataset(solutions, done_share=done_share)
     clients = _annotators(dataset, annotators)
     setup_seconds = time.perf_counter() - started
     if connection.vendor == "postgresql":
@@ -243,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--solutions", type=int, default=2000)
     parser.add_argument("--requests", type=int, default=300, help="timed rounds of next + page + submit")
     parser.add_argument("--annotators", type=int, default=20)
+    parser.add_argument("--done", type=float, default=0.5, help="share of solutions already final (0..1)")
     parser.add_argument("--explain", action="store_true", help="print the queue query's plan (PostgreSQL)")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -256,7 +290,11 @@ def main(argv: list[str] | None = None) -> int:
     old_config = setup_databases(verbosity=0, interactive=False)
     try:
         result = run_bench(
-            solutions=args.solutions, requests=args.requests, annotators=args.annotators, explain=args.explain
+            solutions=args.solutions,
+            requests=args.requests,
+            annotators=args.annotators,
+            done_share=args.done,
+            explain=args.explain,
         )
     finally:
         teardown_databases(old_config, verbosity=0)

@@ -48,6 +48,10 @@ class ScoreBar:
     def percent(self) -> int:
         return round(100 * min(max(self.score, 0.0), 1.0))
 
+    @property
+    def text(self) -> str:
+        return f"{self.score:.2f}"
+
 
 @dataclass(frozen=True)
 class StepView:

@@ -20,11 +20,19 @@ def _load_bench():
 @pytest.mark.django_db
 def test_the_bench_claims_renders_and_submits_with_constant_queries():
     bench = _load_bench()
-    result = bench.run_bench(solutions=40, requests=8, annotators=3)
+    result = bench.run_bench(solutions=40, requests=8, annotators=3, done_share=0.25)
     assert Solution.objects.count() == 40
+    earlier = Solution.objects.filter(annotations__annotator__username="bench-earlier-1")
+    assert list(earlier.values_list("external_id", flat=True).order_by("pk")) == [f"bench-{i}" for i in range(10)]
+    assert set(earlier.values_list("status", flat=True)) == {"final"}
     assert Suggestion.objects.count() == 80
-    assert Annotation.objects.count() == 3 + 8  # one warm-up round per annotator, then the timed rounds
-    assert set(Annotation.objects.values_list("earliest_error_step", flat=True)) == {2}
+    # 3 earlier annotations on each of the 10 final solutions, one warm-up round per annotator, the timed rounds
+    assert Annotation.objects.count() == 30 + 3 + 8
+    assert not Annotation.objects.filter(
+        solution__in=earlier, annotator__username__startswith="bench-annotator"
+    ).exists()
+    timed = Annotation.objects.filter(annotator__username__startswith="bench-annotator")
+    assert set(timed.values_list("earliest_error_step", flat=True)) == {2}
     assert not Claim.objects.exists()
     for timings in (result.next, result.page, result.submit):
         assert len(timings.milliseconds) == 8

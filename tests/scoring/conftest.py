@@ -1,14 +1,20 @@
 """Fixtures for scoring tests: tiny models built once per session, engine settings for them."""
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from scoring.engines.config import EngineSettings
 from scoring.engines.factory import reset_engines
-from tests.scoring.tiny_models import TinyModels, build_tiny_models
+
+if TYPE_CHECKING:
+    from tests.scoring.tiny_models import TinyModels
 
 
 @pytest.fixture(scope="session")
-def tiny_models(tmp_path_factory) -> TinyModels:
+def tiny_models(tmp_path_factory) -> "TinyModels":
+    from tests.scoring.tiny_models import build_tiny_models  # torch and transformers load only when needed
+
     return build_tiny_models(tmp_path_factory.mktemp("tiny-models"))
 
 
@@ -28,7 +34,7 @@ def _fresh_engines():
     reset_engines()
 
 
-def tiny_scoring_environment(models: TinyModels) -> dict[str, str]:
+def tiny_scoring_environment(models: "TinyModels") -> dict[str, str]:
     """Return the environment that points every scoring role at the tiny models (for worker processes)."""
     return {
         "SCORING_GENERATION_ENGINE": "transformers",
@@ -47,7 +53,7 @@ def tiny_scoring_environment(models: TinyModels) -> dict[str, str]:
 
 
 @pytest.fixture
-def tiny_scoring(tiny_models, settings) -> TinyModels:
+def tiny_scoring(tiny_models, settings) -> "TinyModels":
     """Point the scoring settings of this test process at the tiny models (same values as the environment)."""
     settings.SCORING_ENGINES = {
         "generation": {"ENGINE": "transformers", "MODEL": str(tiny_models.causal_lm), "BASE_URL": ""},

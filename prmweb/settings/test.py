@@ -1,5 +1,8 @@
 """Test settings: fast hashing, PostgreSQL when DATABASE_URL points there (CI does)."""
 
+import tempfile
+from pathlib import Path
+
 from prmweb.settings.base import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -11,3 +14,5 @@ STORAGES = {
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# Exports started by tests without their own folder (e.g. the API fuzzer) go to the temp dir, not the checkout.
+EXPORT_ROOT = str(Path(tempfile.gettempdir()) / "prmweb-test-exports")

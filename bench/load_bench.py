@@ -148,7 +148,7 @@ def annotator_loop(base: str, index: int, clock: "Clock", stats: Stats) -> None:
     credentials = {
         "username": f"bench-load-{index}",
         "password": PASSWORD,
-        "csrfmiddlewaretoken": CSRF_RE.search(login_page.text).group(1),
+        "csrfmiddlewaretoken": _csrf(login_page.text),
     }
     _timed(
         stats,
@@ -189,7 +189,7 @@ def annotator_loop(base: str, index: int, clock: "Clock", stats: Stats) -> None:
             "earliest_error_step": rng.choice([-1, *steps]),
             "rationale": "load test",
             "seconds_spent": "12.5",
-            "csrfmiddlewaretoken": CSRF_RE.search(page.text).group(1),
+            "csrfmiddlewaretoken": _csrf(page.text),
             "confirm_all_correct": "on",
         }
         _timed(
@@ -203,6 +203,13 @@ def annotator_loop(base: str, index: int, clock: "Clock", stats: Stats) -> None:
             allow_redirects=False,
         )
         rounds += 1
+
+
+def _csrf(html: str) -> str:
+    match = CSRF_RE.search(html)
+    if match is None:
+        raise RuntimeError("the page has no CSRF token")
+    return match.group(1)
 
 
 class Clock:

@@ -50,12 +50,12 @@ def hostile_world():
     queued = SolutionFactory(
         dataset=dataset,
         problem=problem,
-        generator=HOSTILE,
+        generator=HOSTILE[:200],
         final_answer=HOSTILE,
         steps=[f"Step {payload}" for payload in PAYLOADS],
     )
     reviewed = SolutionFactory(
-        dataset=dataset, problem=problem, generator=HOSTILE, steps=[f"Other {payload}" for payload in PAYLOADS]
+        dataset=dataset, problem=problem, generator=HOSTILE[:200], steps=[f"Other {payload}" for payload in PAYLOADS]
     )
     alice = member(dataset, "alice")
     rita = member(dataset, "rita", role="reviewer")

@@ -47,6 +47,10 @@ class ScoringRunInSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+class ScoringRunListQuerySerializer(serializers.Serializer):
+    dataset = serializers.SlugField(required=False, help_text="Only this dataset's runs (slug).")
+
+
 class ScoringRunOutSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
     dataset = serializers.CharField(source="dataset.slug", read_only=True)
@@ -126,7 +130,9 @@ class ScoringRunListCreateAPI(BaseAPIView):
         },
     )
     def get(self, request: Request) -> Response:
-        runs = scoring_run_list(user=request.user, dataset_slug=request.query_params.get("dataset"))
+        query = ScoringRunListQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        runs = scoring_run_list(user=request.user, dataset_slug=query.validated_data.get("dataset"))
         paginator = Pagination()
         page = paginator.paginate_queryset(runs, request, view=self)
         data = ScoringRunOutSerializer(page, many=True, context={"request": request}).data

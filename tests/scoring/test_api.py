@@ -99,6 +99,16 @@ def test_a_second_run_without_force_has_nothing_left_to_do(scored_dataset, djang
             "must be in [0, 1)",
         ),
         ({"dataset": "sums", "method": "mc", "parameters": {"strategy": "dfs"}}, "parameters.strategy", "must be"),
+        (
+            {"dataset": "sums", "method": "mc", "parameters": {"prompt_template": "\x00{question}{steps}"}},
+            "parameters.prompt_template",
+            "NUL character",
+        ),
+        (
+            {"dataset": "sums", "method": "mc", "parameters": {"sampling": {"stop": ["\x00"]}}},
+            "parameters.sampling.stop[0]",
+            "NUL character",
+        ),
     ],
 )
 def test_bad_input_is_a_400_naming_the_field(scored_dataset, body, field, message):
@@ -120,6 +130,13 @@ def test_annotators_may_not_start_runs_and_strangers_do_not_see_the_dataset(scor
     assert refused.json()["message"] == "Only the dataset's managers and staff may start or see its scoring runs."
     assert hidden.status_code == 404
     assert APIClient().get("/api/v1/scoring-runs/").status_code == 401
+
+
+def test_a_malformed_dataset_filter_is_a_400(scored_dataset):
+    response = _client(_member(scored_dataset, "manager")).get("/api/v1/scoring-runs/?dataset=%00")
+
+    assert response.status_code == 400
+    assert "dataset" in response.json()["errors"]
 
 
 def test_runs_are_visible_to_their_dataset_managers_and_staff_only(scored_dataset):

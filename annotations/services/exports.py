@@ -145,6 +145,10 @@ def export_run(*, export_id: int, on_progress: ProgressCallback | None = None) -
         return export
     try:
         outcome = _write(export, on_progress)
+    except ApplicationError as exc:  # a refusal the user can act on, not a crash
+        Export.objects.filter(pk=export_id).update(
+            status=ExportStatus.FAILED, error=exc.message, finished_at=timezone.now()
+        )
     except Exception as exc:
         logger.exception("export %s failed", export_id)
         Export.objects.filter(pk=export_id).update(
@@ -174,6 +178,17 @@ def _write(export: Export, on_progress: ProgressCallback | None) -> FolderResult
         provenance=export.format == "annotations",
     )
     total = solutions.count()
+    if total == 0:
+        raise ApplicationError(
+            "No solution matches this export's filters"
+            + (
+                " (only solutions with a final label are exported in this format)."
+                if formatter.requires_final_label
+                else "."
+            )
+            + " Nothing was written.",
+            errors={"filters": ["No solution matches."]},
+        )
     Export.objects.filter(pk=export.pk).update(rows_total=total)
 
     def progress(done: int) -> None:

@@ -168,3 +168,24 @@ def test_admin_default_action_exports_processbench_jsonl(
     assert (export.format, export.file_format, export.status) == ("processbench", "jsonl", "succeeded")
     assert "Started 1 export(s) (pb-sample: processbench)." in response.content.decode()
     assert Path(export.output_dir, "manifest.json").exists()
+
+
+def test_an_export_that_matches_nothing_fails_clearly_and_writes_nothing(pb_dataset, tmp_path):
+    out = tmp_path / "empty"
+    with pytest.raises(CommandError) as raised:
+        call_command(
+            "export_labels",
+            "--dataset=pb-sample",
+            "--format=trl",
+            "--subsets=no-such-subset",
+            f"--out={out}",
+            "--no-progress",
+        )
+    assert str(raised.value).endswith(
+        "failed: No solution matches this export's filters (only solutions with a final label are exported in "
+        "this format). Nothing was written."
+    )
+    export = Export.objects.get()
+    assert export.status == "failed"
+    assert export.files == []
+    assert not out.exists() or not any(out.iterdir())

@@ -6,6 +6,8 @@ seen (per-solution counts do not limit gold: every annotator may see every gold 
 back to the ordinary queue when none is left. The ordinary queue leaves gold solutions out.
 """
 
+from decimal import Decimal
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, F, Q
 
@@ -18,14 +20,16 @@ def gold_should_serve(dataset: Dataset, annotator: AbstractBaseUser) -> bool:
     Gold is served while the annotator's share of gold annotations in this dataset is below the
     dataset's `gold_rate` counting the item about to be served: gold_done < gold_rate * (all_done + 1).
     That keeps each annotator's running share at the rate (0.1: their 1st, 11th, 21st... item), and is
-    deterministic, so it is testable and fair across annotators. One query.
+    deterministic, so it is testable and fair across annotators. The rate is taken as the decimal it is
+    written as (0.7 * 90 is 63, not binary floating point's 63.00000000000001, which would serve an extra
+    gold item as the 90th). One query; none when the rate is 0.
     """
     if dataset.gold_rate <= 0:
         return False
     done = Annotation.objects.filter(solution__dataset=dataset, annotator_id=annotator.pk).aggregate(
         total=Count("id"), gold=Count("id", filter=Q(solution__is_gold=True))
     )
-    return bool(done["gold"] < dataset.gold_rate * (done["total"] + 1))
+    return bool(done["gold"] < Decimal(str(dataset.gold_rate)) * (done["total"] + 1))
 
 
 def gold_accuracy_by_annotator(*, dataset: Dataset) -> dict[int, tuple[int, int]]:

@@ -9,7 +9,6 @@ locks, the same code runs without them (SQLite serializes writers).
 """
 
 import datetime
-import random
 import time
 from collections.abc import Sequence
 
@@ -19,6 +18,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from annotations.models import Annotation, Claim, Dataset, Solution
+from annotations.selectors.gold import gold_should_serve
 from annotations.selectors.workbench import (
     gold_candidates,
     live_claim_counts,
@@ -97,7 +97,9 @@ def claim_next(*, dataset: Dataset, annotator: User, skipped_ids: Sequence[int] 
     An annotator who still holds an unexpired claim in the dataset gets it back (renewed). Otherwise their
     expired claims there are dropped and a solution is taken in the dataset's queue order: open, needing
     people, not annotated by them, not in `skipped_ids`, and below the protocol's count once live claims
-    of others are added. With `gold_rate` > 0, that share of claims is drawn from gold solutions first.
+    of others are added. With `gold_rate` > 0, a gold solution the annotator has not seen comes first
+    whenever `gold_should_serve` says so (deterministic: their gold share stays at the rate, so at 0.1 their
+    1st, 11th, 21st... item is gold); the ordinary queue serves when no such gold solution is left.
     Side effects: deletes the annotator's expired claims in the dataset; creates or renews one claim.
     """
     now = timezone.now()
@@ -112,7 +114,7 @@ def claim_next(*, dataset: Dataset, annotator: User, skipped_ids: Sequence[int] 
         held.expires_at = claim_expiry(dataset, now)
         held.save(update_fields=["expires_at"])
         return held
-    if dataset.gold_rate > 0 and random.random() < dataset.gold_rate:
+    if gold_should_serve(dataset, annotator):
         gold = _claim_gold(dataset=dataset, annotator=annotator, now=now, skipped=skipped_ids)
         if gold is not None:
             return gold

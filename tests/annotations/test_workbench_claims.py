@@ -6,12 +6,14 @@ import pytest
 from django.utils import timezone
 
 from annotations.models import Claim, Solution, SolutionStatus
+from annotations.services.annotations import AnnotationInput, annotation_submit
 from annotations.services.claims import (
     claim_next,
     claim_release,
     claim_renew,
     claims_release_expired,
 )
+from annotations.services.gold import solution_set_gold
 from annotations.tasks import release_expired_claims
 from prmweb.errors import ConflictError, NotFoundError
 from tests.annotations.workbench_helpers import member, solutions
@@ -202,3 +204,35 @@ def test_release_expired_claims_task_deletes_only_expired_ones(data):
     assert release_expired_claims() == 1
     assert list(Claim.objects.values_list("pk", flat=True)) == [kept.pk]
     assert claims_release_expired() == 0
+
+
+def test_gold_comes_first_and_then_every_tenth_item_at_rate_0_1():
+    dataset = DatasetFactory(slug="gold-rate", gold_rate=0.1, annotations_per_solution=1)
+    ordinary = solutions(dataset, 20)
+    gold = [solution_set_gold(solution_id=s.pk, is_gold=True) for s in solutions(dataset, 3, imported_label=1)]
+    alice = member(dataset, "alice")
+    served = []
+    for _item in range(20):
+        claim = claim_next(dataset=dataset, annotator=alice)
+        served.append(claim.solution_id)
+        annotation_submit(solution_id=claim.solution_id, annotator=alice, data=AnnotationInput(earliest_error_step=-1))
+    # gold while alice's gold share, counting the item about to be served, is below 0.1: items 1 and 11
+    expected = [gold[0].pk, *[s.pk for s in ordinary[:9]], gold[1].pk, *[s.pk for s in ordinary[9:18]]]
+    assert served == expected
+    assert claim_next(dataset=dataset, annotator=alice).solution_id == gold[2].pk  # the 21st item
+
+
+def test_gold_is_served_by_the_rate_not_by_chance_for_every_annotator():
+    dataset = DatasetFactory(slug="gold-fair", gold_rate=0.5, annotations_per_solution=2)
+    solutions(dataset, 4)
+    gold = [solution_set_gold(solution_id=s.pk, is_gold=True) for s in solutions(dataset, 2, imported_label=0)]
+    for name in ("alice", "bob"):
+        annotator = member(dataset, name)
+        kinds = []
+        for _item in range(4):
+            claim = claim_next(dataset=dataset, annotator=annotator)
+            kinds.append("gold" if claim.solution_id in {g.pk for g in gold} else "ordinary")
+            annotation_submit(
+                solution_id=claim.solution_id, annotator=annotator, data=AnnotationInput(earliest_error_step=0)
+            )
+        assert kinds == ["gold", "ordinary", "gold", "ordinary"]

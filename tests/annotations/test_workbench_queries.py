@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from annotations.models import Claim, Solution
+from annotations.models import Claim, Dataset, Solution
 from annotations.services.claims import claim_next
 from tests.annotations.workbench_helpers import member
 from tests.factories import AnnotationFactory, DatasetFactory, SolutionFactory, SuggestionFactory
@@ -20,6 +20,9 @@ NEXT_NEW_CLAIM_QUERIES = 10
 NEXT_HELD_CLAIM_QUERIES = 8  # session, user, dataset, savepoint, drop expired, held, renew, release
 PAGE_QUERIES = 5  # session, user, solution (+problem, dataset, membership, claim), my annotation, suggestions
 PAGE_QUERIES_BLIND = 4  # no suggestions on a blind dataset
+# With gold_rate > 0, one more to ask gold_should_serve; a gold claim: gold candidate, savepoint, insert, release.
+NEXT_GOLD_RATE_QUERIES = NEXT_NEW_CLAIM_QUERIES + 1
+NEXT_GOLD_CLAIM_QUERIES = 12
 HOME_QUERIES = 4  # session, user, memberships with my counts, totals per dataset
 
 
@@ -47,6 +50,23 @@ def test_next_claiming_a_new_solution(client, django_assert_num_queries, size):
     claimed = Claim.objects.get(annotator=alice).solution_id
     assert response.url == reverse("annotations:annotate", args=[claimed])
     assert claimed == Solution.objects.filter(dataset=dataset).order_by("pk")[size // 2].pk
+
+
+@pytest.mark.parametrize("size", [4, 80])
+def test_next_with_a_gold_rate(client, django_assert_num_queries, size):
+    dataset, alice = build(size)
+    Dataset.objects.filter(pk=dataset.pk).update(gold_rate=0.5)
+    gold = [SolutionFactory(dataset=dataset, is_gold=True, imported_label=0) for _ in range(size // 2)]
+    client.force_login(alice)
+    with django_assert_num_queries(NEXT_GOLD_CLAIM_QUERIES):
+        response = client.get(reverse("annotations:next", args=[dataset.slug]))
+    assert response.url == reverse("annotations:annotate", args=[gold[0].pk])
+    Claim.objects.filter(annotator=alice).delete()
+    AnnotationFactory(solution=gold[0], annotator=alice)
+    with django_assert_num_queries(NEXT_GOLD_RATE_QUERIES):
+        response = client.get(reverse("annotations:next", args=[dataset.slug]))
+    ordinary = Solution.objects.filter(dataset=dataset, is_gold=False).order_by("pk")[size // 2].pk
+    assert response.url == reverse("annotations:annotate", args=[ordinary])
 
 
 @pytest.mark.parametrize("size", [4, 80])

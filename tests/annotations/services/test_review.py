@@ -197,3 +197,17 @@ def test_gold_accuracy_counts_labels_equal_to_the_imported_one():
         AnnotationFactory(solution=solution, annotator=bob, earliest_error_step=bob_label)
     AnnotationFactory(solution=SolutionFactory(dataset=dataset, imported_label=0), annotator=alice)  # not gold
     assert gold_accuracy_by_annotator(dataset=dataset) == {alice.pk: (3, 2), bob.pk: (3, 2)}
+
+
+def test_gold_rate_is_compared_as_the_decimal_it_is_written_as():
+    # 63 gold among 89 done at rate 0.7: serving gold now would make 64 of 90, above 0.7 * 90 = 63.
+    # In binary floating point 0.7 * 90 is 63.00000000000001, which would wrongly serve gold here.
+    dataset = DatasetFactory(gold_rate=0.7)
+    annotator = UserFactory()
+    for is_gold, count in ((True, 63), (False, 26)):
+        for _index in range(count):
+            solution = SolutionFactory(dataset=dataset, is_gold=is_gold, imported_label=0 if is_gold else None)
+            AnnotationFactory(solution=solution, annotator=annotator)
+    assert gold_should_serve(dataset, annotator) is False
+    AnnotationFactory(solution=SolutionFactory(dataset=dataset), annotator=annotator)  # 63 < 0.7 * 91 = 63.7
+    assert gold_should_serve(dataset, annotator) is True

@@ -1,5 +1,8 @@
 """Admin pages, built to stay fast with 100,000 solutions: no per-row queries, raw-id pickers."""
 
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
@@ -17,6 +20,7 @@ from annotations.models import (
     Solution,
     Suggestion,
 )
+from annotations.validators import validate_scoring_methods
 
 
 class FastAdmin(admin.ModelAdmin):
@@ -32,8 +36,20 @@ class MembershipInline(admin.TabularInline):
     extra = 0
 
 
+class DatasetAdminForm(forms.ModelForm):
+    """The dataset form (the admin adds the model and fields), refusing `scoring_methods` the API would refuse."""
+
+    def clean_scoring_methods(self) -> Any:
+        value = self.cleaned_data.get("scoring_methods")
+        if value is None:  # an emptied field means "no methods", not JSON null
+            return []
+        validate_scoring_methods(value)
+        return value
+
+
 @admin.register(Dataset)
 class DatasetAdmin(FastAdmin):
+    form = DatasetAdminForm
     list_display = ("name", "slug", "annotations_per_solution", "max_annotations", "triage_mode", "created_at")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}

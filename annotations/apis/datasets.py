@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
@@ -20,6 +21,7 @@ from annotations.models import Dataset, MembershipRole
 from annotations.permissions import InManagerGroup, IsDatasetManager, IsDatasetMember, IsReadOnly, IsStaff
 from annotations.selectors.datasets import dataset_get_with_counts, dataset_list_for_user
 from annotations.services.datasets import DATASET_SETTINGS_FIELDS, dataset_create, dataset_update
+from annotations.validators import scoring_method_names, scoring_methods_errors
 
 
 class StrictSerializerMixin:
@@ -36,15 +38,36 @@ class StrictSerializerMixin:
         return super().to_internal_value(data)  # type: ignore[misc]
 
 
+class ScoringMethodsField(serializers.Field):
+    """A list of distinct known method names, taken as sent: `[1]` is refused, never stored as "1"."""
+
+    def to_internal_value(self, data: Any) -> list[str]:
+        errors = scoring_methods_errors(data)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return list(data)
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class ScoringMethodsFieldSchema(OpenApiSerializerFieldExtension):
+    """Document ScoringMethodsField as an array of the known names (read when the schema is built)."""
+
+    target_class = ScoringMethodsField
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        names = list(scoring_method_names())
+        return {"type": "array", "items": {"type": "string", "enum": names}, "uniqueItems": True}
+
+
 class DatasetInSerializer(StrictSerializerMixin, serializers.ModelSerializer):
     """Settings a client may send: name, slug, texts and the annotation protocol."""
 
     slug = serializers.SlugField(max_length=100, help_text="URL name of the dataset: letters, digits, - and _.")
-    scoring_methods = serializers.ListField(
-        child=serializers.CharField(max_length=30),
-        max_length=20,
+    scoring_methods = ScoringMethodsField(
         required=False,
-        help_text='Suggestion methods prefilled after ingestion, e.g. ["arithmetic", "mc"].',
+        help_text='Suggestion methods prefilled after ingestion, each named once, e.g. ["arithmetic", "mc"].',
     )
     audit_rate = serializers.FloatField(min_value=0, max_value=1, required=False)
     gold_rate = serializers.FloatField(min_value=0, max_value=1, required=False)
@@ -57,11 +80,6 @@ class DatasetInSerializer(StrictSerializerMixin, serializers.ModelSerializer):
             "max_annotations": {"min_value": 1, "max_value": 50},
             "claim_minutes": {"min_value": 1, "max_value": 24 * 60},
         }
-
-    def validate_scoring_methods(self, value: list[str]) -> list[str]:
-        if len(set(value)) != len(value):
-            raise serializers.ValidationError("List each method once.")
-        return value
 
 
 class DatasetOutSerializer(serializers.ModelSerializer):

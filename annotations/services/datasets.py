@@ -6,6 +6,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, transaction
 
 from annotations.models import Dataset, DatasetMembership, MembershipRole
+from annotations.validators import scoring_methods_errors
 from prmweb.errors import ApplicationError
 
 # Fields a client may set; everything else on Dataset is managed by the app.
@@ -42,6 +43,9 @@ def _protocol_errors(dataset: Dataset) -> dict[str, list[str]]:
             errors[name] = ["Must be between 0 and 1."]
     if dataset.claim_minutes < 1:
         errors["claim_minutes"] = ["Ensure this value is at least 1."]
+    method_errors = scoring_methods_errors(dataset.scoring_methods)
+    if method_errors:
+        errors["scoring_methods"] = method_errors
     return errors
 
 

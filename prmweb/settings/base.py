@@ -180,6 +180,9 @@ CELERY_BEAT_SCHEDULE = {
 
 # Called after ingestion commits, with the ids of new solutions (annotations never imports scoring).
 PRMWEB_SOLUTIONS_INGESTED_HOOK = "scoring.services.solutions_ingested"
+# The suggestion methods a dataset's `scoring_methods` may name (annotations.validators reads this lazily;
+# tests/scoring/test_method_names_setting.py keeps it equal to scoring.methods.registry.METHODS).
+SCORING_METHOD_NAMES = ("mc", "judge", "prm", "consensus", "arithmetic")
 
 # Scoring engines and methods (read lazily by scoring.engines.config and scoring.configuration).
 # Each role names an engine (transformers | openai | vllm) and a model: a local folder for transformers

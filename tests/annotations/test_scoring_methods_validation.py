@@ -1,0 +1,139 @@
+"""`scoring_methods` holds distinct known method names, whichever way a dataset is created or changed."""
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.test import override_settings
+from django.urls import reverse
+
+from annotations.models import Dataset
+from annotations.services.datasets import dataset_create
+from prmweb.errors import ApplicationError
+from tests.annotations.api_support import token_client
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+ALLOWED = "Allowed methods: mc, judge, prm, consensus, arithmetic."
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        (["foo"], f"Unknown method: 'foo'. {ALLOWED}"),
+        (["mc", "astrology", "tarot"], f"Unknown methods: 'astrology', 'tarot'. {ALLOWED}"),
+        ([1], f"Each method must be a string. {ALLOWED}"),
+        (["mc", None], f"Each method must be a string. {ALLOWED}"),
+        ("mc", f"Must be a list of method names. {ALLOWED}"),
+        ({"mc": True}, f"Must be a list of method names. {ALLOWED}"),
+        (None, "This field may not be null."),
+        (["judge", "judge"], "List each method once."),
+    ],
+)
+def test_patch_refuses_anything_but_distinct_known_names(manager, dataset, value, message):
+    response = token_client(manager).patch("/api/v1/datasets/demo/", {"scoring_methods": value}, format="json")
+    assert response.status_code == 400, response.content
+    assert response.json() == {
+        "message": f"Invalid input. scoring_methods: {message}",
+        "errors": {"scoring_methods": [message]},
+    }
+    dataset.refresh_from_db()
+    assert dataset.scoring_methods == []
+
+
+def test_patch_stores_known_names_as_sent(manager, dataset):
+    client = token_client(manager)
+    response = client.patch("/api/v1/datasets/demo/", {"scoring_methods": ["prm", "arithmetic"]}, format="json")
+    assert response.status_code == 200
+    assert response.json()["scoring_methods"] == ["prm", "arithmetic"]
+    dataset.refresh_from_db()
+    assert dataset.scoring_methods == ["prm", "arithmetic"]
+    assert client.patch("/api/v1/datasets/demo/", {"scoring_methods": []}, format="json").status_code == 200
+    dataset.refresh_from_db()
+    assert dataset.scoring_methods == []
+
+
+def test_create_refuses_an_unknown_method_and_stores_nothing(db):
+    client = token_client(UserFactory(is_staff=True))
+    body = {"name": "X", "slug": "x", "scoring_methods": ["arithmetic", "foo"]}
+    response = client.post("/api/v1/datasets/", body, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"scoring_methods": [f"Unknown method: 'foo'. {ALLOWED}"]}
+    assert not Dataset.objects.exists()
+
+
+@override_settings(SCORING_METHOD_NAMES=("arithmetic",))
+def test_the_allowed_names_are_read_from_the_setting_at_each_call(manager, dataset):
+    response = token_client(manager).patch("/api/v1/datasets/demo/", {"scoring_methods": ["mc"]}, format="json")
+    assert response.json()["errors"] == {"scoring_methods": ["Unknown method: 'mc'. Allowed methods: arithmetic."]}
+
+
+def test_the_schema_lists_the_known_names(client):
+    schema = client.get("/api/schema/?format=json").json()
+    components = schema["components"]["schemas"]
+    field = components["DatasetInRequest"]["properties"]["scoring_methods"]
+    assert (field["type"], field["uniqueItems"]) == ("array", True)
+    names = components[field["items"]["$ref"].rsplit("/", 1)[1]]
+    assert names["enum"] == ["mc", "judge", "prm", "consensus", "arithmetic"]
+
+
+def test_the_service_refuses_unknown_methods_for_every_caller(db):
+    with pytest.raises(ApplicationError) as raised:
+        dataset_create(user=AnonymousUser(), name="X", slug="x", scoring_methods=["1"])
+    assert raised.value.errors == {"scoring_methods": [f"Unknown method: '1'. {ALLOWED}"]}
+    assert not Dataset.objects.exists()
+
+
+def _admin_form(**overrides):
+    form = {
+        "name": "Admin made",
+        "slug": "admin-made",
+        "description": "",
+        "guidelines": "",
+        "created_by": "",
+        "annotations_per_solution": "3",
+        "max_annotations": "5",
+        "agreement_mode": "add_annotators",
+        "on_max_reached": "discard",
+        "triage_mode": "all",
+        "audit_rate": "0.1",
+        "gold_rate": "0",
+        "show_reference": "on",
+        "claim_minutes": "30",
+        "queue_order": "oldest_first",
+        "scoring_methods": "[]",
+        "memberships-TOTAL_FORMS": "0",
+        "memberships-INITIAL_FORMS": "0",
+        "memberships-MIN_NUM_FORMS": "0",
+        "memberships-MAX_NUM_FORMS": "1000",
+    }
+    form.update(overrides)
+    return form
+
+
+@pytest.fixture
+def admin_client(client):
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    return client
+
+
+def test_the_admin_form_refuses_an_unknown_method(admin_client):
+    response = admin_client.post(reverse("admin:annotations_dataset_add"), _admin_form(scoring_methods='["foo", 1]'))
+    assert response.status_code == 200  # the form again, with the error
+    assert f"Each method must be a string. {ALLOWED}" in response.content.decode()
+    assert not Dataset.objects.exists()
+    response = admin_client.post(reverse("admin:annotations_dataset_add"), _admin_form(scoring_methods='["foo"]'))
+    assert "Unknown method: &#x27;foo&#x27;. " + ALLOWED in response.content.decode()
+    assert not Dataset.objects.exists()
+
+
+def test_the_admin_form_stores_known_methods_and_an_empty_field_as_none(admin_client):
+    response = admin_client.post(
+        reverse("admin:annotations_dataset_add"), _admin_form(scoring_methods='["arithmetic", "mc"]')
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert Dataset.objects.get(slug="admin-made").scoring_methods == ["arithmetic", "mc"]
+    response = admin_client.post(
+        reverse("admin:annotations_dataset_add"), _admin_form(slug="emptied", scoring_methods="")
+    )
+    assert response.status_code == 302
+    assert Dataset.objects.get(slug="emptied").scoring_methods == []

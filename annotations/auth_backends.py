@@ -8,6 +8,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
+from annotations.selectors.datasets import session_user_get
 from annotations.services.login_attempts import login_failure_record, login_failures_clear, login_is_locked
 
 
@@ -20,7 +21,12 @@ class ThrottledModelBackend(ModelBackend):
 
     While a username+address is locked (`annotations.services.login_attempts`), authentication is refused
     without checking the password; each wrong password counts one failure; a success clears the count.
+    The session's user is loaded with `may_review` (see `session_user_get`) for the page header.
     """
+
+    def get_user(self, user_id: int) -> User | None:
+        user = session_user_get(user_id=user_id)
+        return user if user is not None and self.user_can_authenticate(user) else None
 
     def authenticate(
         self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any

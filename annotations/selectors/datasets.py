@@ -5,8 +5,19 @@ A dataset is visible to its members and to staff; to everyone else it does not e
 
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser, AbstractUser, AnonymousUser
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.contrib.auth.models import AbstractBaseUser, AbstractUser, AnonymousUser, User
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Coalesce
 
 from annotations.models import Dataset, DatasetMembership, MembershipRole, Solution
@@ -109,3 +120,17 @@ def memberships_for_user(*, user: AnyUser) -> QuerySet[DatasetMembership]:
 def dataset_get_with_counts(*, dataset_id: int, user: AnyUser) -> Dataset:
     """Return one visible dataset with `user_role` and `solution_count` annotated (one query)."""
     return dataset_list_for_user(user=user).get(pk=dataset_id)
+
+
+def session_user_get(*, user_id: int | str) -> User | None:
+    """Return the user with this id for a session, with `may_review` annotated; None if there is none.
+
+    `may_review` is True for staff and for reviewers or managers of some dataset: the page header shows
+    them a link to the review pages. It rides on the query that loads the session's user anyway, so
+    every page learns it without a query of its own.
+    """
+    reviews = DatasetMembership.objects.filter(
+        user_id=OuterRef("pk"), role__in=[MembershipRole.REVIEWER, MembershipRole.MANAGER]
+    )
+    may_review = ExpressionWrapper(Q(is_staff=True) | Q(is_superuser=True) | Q(Exists(reviews)), BooleanField())
+    return User.objects.annotate(may_review=may_review).filter(pk=user_id).first()

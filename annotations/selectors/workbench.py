@@ -18,12 +18,14 @@ from annotations.models import (
     Claim,
     Dataset,
     DatasetMembership,
+    MembershipRole,
     Solution,
     SolutionStatus,
     Suggestion,
     SuggestionStatus,
 )
 from annotations.models.datasets import QueueOrder
+from annotations.selectors.datasets import user_is_staff
 from prmweb.errors import NotFoundError
 
 EDITABLE_STATUSES = (SolutionStatus.OPEN, SolutionStatus.NEEDS_REVIEW)
@@ -39,6 +41,7 @@ class DatasetProgress:
     total: int
     done_overall: int
     my_claim_solution_id: int | None
+    sees_all_labels: bool = False  # reviewer or manager here, or staff: links to the review queue and dashboard
 
     @property
     def remaining(self) -> int:
@@ -87,6 +90,7 @@ def dataset_progress_for_user(*, user: User, now: datetime.datetime) -> list[Dat
         )
         .order_by("dataset__name")
     )
+    staff = user_is_staff(user)
     totals: dict[int, dict[str, int]] = {
         row["dataset_id"]: {"total": row["total"], "done": row["done"]}
         for row in Solution.objects.filter(dataset_id__in=[membership.dataset_id for membership in memberships])
@@ -105,6 +109,7 @@ def dataset_progress_for_user(*, user: User, now: datetime.datetime) -> list[Dat
             total=totals.get(membership.dataset_id, {}).get("total", 0),
             done_overall=totals.get(membership.dataset_id, {}).get("done", 0),
             my_claim_solution_id=membership.my_claim_solution_id,  # type: ignore[attr-defined]
+            sees_all_labels=staff or membership.role in (MembershipRole.REVIEWER, MembershipRole.MANAGER),
         )
         for membership in memberships
     ]

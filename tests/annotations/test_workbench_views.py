@@ -15,6 +15,7 @@ from tests.annotations.workbench_helpers import member
 from tests.factories import (
     AnnotationFactory,
     DatasetFactory,
+    MembershipFactory,
     ProblemFactory,
     SolutionFactory,
     SuggestionFactory,
@@ -141,6 +142,42 @@ def test_home_lists_only_my_datasets_with_progress_and_sanitized_guidelines(logg
     assert "Mark the <strong>earliest</strong> wrong step." in html
     assert "<script>window.__x=1</script>" not in html
     assert "Start annotating" in html
+
+
+def _header(html):
+    return html.split("<main")[0]
+
+
+def test_a_managers_home_links_to_review_and_to_each_reviewed_datasets_queue_and_dashboard(client, dataset, alice):
+    manager = member(dataset, "manny", role="manager")
+    annotated = DatasetFactory(name="Geometry", slug="geometry")
+    MembershipFactory(dataset=annotated, user=manager, role="annotator")
+    client.force_login(manager)
+    html = client.get(reverse("annotations:home")).content.decode()
+    assert '<a href="/review/">Review</a>' in _header(html)
+    algebra = html.split('id="dataset-algebra"')[1].split("</section>")[0]
+    assert '<a class="review-queue-link" href="/datasets/algebra/review/">Review queue</a>' in algebra
+    assert '<a class="dashboard-link" href="/datasets/algebra/dashboard/">Dashboard</a>' in algebra
+    geometry = html.split('id="dataset-geometry"')[1].split("</section>")[0]
+    assert "/datasets/geometry/review/" not in geometry
+    assert "/datasets/geometry/dashboard/" not in geometry
+    # every page's header carries the link, not only home's
+    assert '<a href="/review/">Review</a>' in _header(client.get(reverse("annotations:my_work")).content.decode())
+    assert client.get("/review/").status_code == 200
+    assert client.get("/datasets/algebra/dashboard/").status_code == 200
+
+
+def test_an_annotators_home_has_no_review_or_dashboard_links(logged_in):
+    html = logged_in.get(reverse("annotations:home")).content.decode()
+    assert "Algebra" in html
+    assert "/review/" not in html
+    assert "Review" not in _header(html)
+    assert "/dashboard/" not in html
+
+
+def test_staff_who_are_not_members_anywhere_see_the_review_link(client):
+    client.force_login(UserFactory(username="root", is_staff=True))
+    assert '<a href="/review/">Review</a>' in _header(client.get(reverse("annotations:home")).content.decode())
 
 
 # ---- next ----

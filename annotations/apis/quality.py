@@ -156,7 +156,10 @@ class DatasetMetricsAPI(DatasetScopedAPIView):
 
 class GoldInSerializer(serializers.Serializer):
     solution_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), min_length=1, max_length=MAX_GOLD_BATCH, help_text="Solution ids."
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),  # a database id, not an overflow
+        min_length=1,
+        max_length=MAX_GOLD_BATCH,
+        help_text="Solution ids.",
     )
     is_gold = serializers.BooleanField(help_text="True: mark as gold (needs an imported label); false: unmark.")
 

@@ -144,8 +144,10 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Celery. No broker configured -> the embedded default: tasks run in-process, after the commit.
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
-CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+_broker_url = env("CELERY_BROKER_URL", default="")
+CELERY_TASK_ALWAYS_EAGER = not _broker_url
+# Eager tasks never reach a broker; "memory://" keeps kombu from guessing (and warning about) localhost.
+CELERY_BROKER_URL = _broker_url or "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
@@ -249,7 +251,11 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"]},
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # In-process (eager) tasks would log a success line per task into the embedded default's console.
+        "celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"},
+    },
 }
 
 SESSION_COOKIE_HTTPONLY = True

@@ -120,7 +120,7 @@ def test_health_reports_database_and_embedded_broker(client):
 
 @pytest.mark.django_db
 def test_health_is_503_when_the_configured_broker_is_down(client):
-    with override_settings(CELERY_BROKER_URL="redis://127.0.0.1:1/0"):
+    with override_settings(CELERY_BROKER_URL="redis://127.0.0.1:1/0", CELERY_TASK_ALWAYS_EAGER=False):
         from prmweb.celery import app
 
         original = app.conf.broker_url

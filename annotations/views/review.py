@@ -63,13 +63,19 @@ def review_queue(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _parse_label(raw: str | None, num_steps: int) -> int:
+    """Return the posted label (-1 or a 0-based step index); refuse anything else in the page's own words.
+
+    The page numbers steps from 1, so its message does too; `review_decide` keeps the 0-based message
+    that API clients and scripts get.
+    """
     try:
-        return int(raw or "")
+        label = int(raw or "")
     except ValueError:
-        raise ApplicationError(
-            "Pick the earliest wrong step or all steps correct.",
-            errors={"label": [f"Must be -1 or between 0 and {num_steps - 1}."]},
-        ) from None
+        label = None
+    if label is None or not -1 <= label < num_steps:
+        message = f"Pick the earliest wrong step (Step 1 to Step {num_steps}) or mark all steps correct."
+        raise ApplicationError(message, errors={"label": [message]})
+    return label
 
 
 def _decide(request: HttpRequest, solution_id: int, num_steps: int) -> str:
@@ -95,11 +101,21 @@ def _reopen(request: HttpRequest, solution_id: int) -> str:
     return f"Solution {solution_id} reopened: {where}."
 
 
+def _error_lines(error: ApplicationError | None) -> list[str]:
+    """Return what the page says about a refused form: the message, then each field's problem not already said."""
+    if error is None:
+        return []
+    lines = [error.message]
+    for field, problems in (error.errors or {}).items():
+        lines.extend(f"{field}: {problem}" for problem in problems if problem != error.message)
+    return lines
+
+
 def _render(request: HttpRequest, solution_id: int, *, error: ApplicationError | None = None) -> HttpResponse:
     page = review_page_get(solution_id=solution_id)
     context = {
         "page": page,
-        "error": error,
+        "error_lines": _error_lines(error),
         "posted": request.POST if error else {},
         "reopen_targets": [(value, SolutionStatus(value).label) for value in REOPEN_TARGETS],
     }

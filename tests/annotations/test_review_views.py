@@ -178,13 +178,33 @@ def test_reviewer_decides_and_goes_to_the_next_solution(client, dataset, reviewe
     assert f"Solution {first.pk}: final label step 3 (review)." in page
 
 
-def test_decide_without_a_label_is_refused_with_a_message(client, dataset, reviewer):
-    solution = _disputed(dataset)
+def _review_error(response):
+    return response.content.decode().split('id="review-error">')[1].split("</div>")[0]
+
+
+@pytest.mark.parametrize("posted", [{}, {"label": ""}, {"label": "two"}, {"label": "4"}, {"label": "-2"}])
+def test_decide_without_a_valid_label_is_refused_in_the_pages_step_numbers(client, dataset, reviewer, posted):
+    solution = _disputed(dataset, steps=["$x = 3$.", "$x^2 = 6$.", "So 6.", "\\boxed{6}"])
     client.force_login(reviewer)
-    response = client.post(reverse("annotations:review_solution", args=[solution.pk]), {"action": "decide"})
+    url = reverse("annotations:review_solution", args=[solution.pk])
+    response = client.post(url, {"action": "decide", **posted})
     assert response.status_code == 400
-    assert "label: Must be -1 or between 0 and 2." in response.content.decode()
+    assert _review_error(response) == (
+        "<p>Pick the earliest wrong step (Step 1 to Step 4) or mark all steps correct.</p>"
+    )
     assert not FinalLabel.objects.filter(solution=solution).exists()
+
+
+def test_a_refused_note_is_said_once_and_other_fields_name_themselves(client, dataset, reviewer):
+    solution = _disputed(dataset, final_answer_correct=False)
+    client.force_login(reviewer)
+    url = reverse("annotations:review_solution", args=[solution.pk])
+    response = client.post(url, {"action": "decide", "label": "-1"})
+    assert _review_error(response) == "<p>The final answer is wrong, so say in a note why every step is correct.</p>"
+    response = client.post(url, {"action": "decide", "label": "0", "note": "x" * 5001})
+    assert (
+        _review_error(response) == "<p>The note is too long (5001 characters).</p><p>note: At most 5000 characters.</p>"
+    )
 
 
 def test_all_correct_on_a_wrong_answer_needs_a_note_in_the_page(client, dataset, reviewer):

@@ -92,7 +92,10 @@ def test_a_worker_killed_mid_task_has_its_task_redelivered_and_one_suggestion_re
     doomed.kill()  # mid-task: loading the model, before any result is stored
 
     assert set(Suggestion.objects.values_list("status", flat=True)) == {"running"}
-    rescuer = workers(CELERY_VISIBILITY_TIMEOUT="3")  # restores unacknowledged tasks older than 3 s
+    # The second worker restores unacknowledged tasks older than 3 s, looking every second.
+    rescuer = workers(
+        CELERY_VISIBILITY_TIMEOUT="3", CELERY_UNACKED_RESTORE_INTERVAL="1", CELERY_UNACKED_RESTORE_THROTTLE="1"
+    )
     wait_for(lambda: _finished("judge", 2), 55, "the redelivered task", rescuer)
     rows = Suggestion.objects.filter(method="judge")
     assert sorted(rows.values_list("solution_id", flat=True)) == sorted(solution_ids)  # exactly one each

@@ -81,15 +81,14 @@ class FinalLabelSerializer(serializers.ModelSerializer):
 
 
 class SolutionListItemSerializer(serializers.ModelSerializer):
-    """A solution in a list: everything but steps and labels an annotator may not see yet."""
+    """A solution in a list: everything but its steps (an annotator's list holds only their own work)."""
 
     problem = serializers.CharField(source="problem.text")
-    label = serializers.SerializerMethodField(  # type: ignore[assignment]
-        help_text="Imported label (null: none, or hidden from you)."
+    label = serializers.IntegerField(  # type: ignore[assignment]
+        source="imported_label", allow_null=True, help_text="Imported label (null: none)."
     )
-    final_label = serializers.SerializerMethodField()
-    labels_hidden = serializers.SerializerMethodField(
-        help_text="True when labels are withheld until you have annotated this solution."
+    final_label = FinalLabelSerializer(
+        read_only=True, allow_null=True, help_text="The accepted label (null: none yet)."
     )
 
     class Meta:
@@ -106,7 +105,6 @@ class SolutionListItemSerializer(serializers.ModelSerializer):
             "answer_check",
             "label",
             "final_label",
-            "labels_hidden",
             "status",
             "annotation_count",
             "needs_humans",
@@ -114,18 +112,6 @@ class SolutionListItemSerializer(serializers.ModelSerializer):
             "created_at",
         )
         read_only_fields: tuple[str, ...] = fields
-
-    def get_labels_hidden(self, solution: Solution) -> bool:
-        return not getattr(solution, "labels_visible", False)
-
-    def get_label(self, solution: Solution) -> int | None:
-        return solution.imported_label if getattr(solution, "labels_visible", False) else None
-
-    def get_final_label(self, solution: Solution) -> dict[str, Any] | None:
-        if not getattr(solution, "labels_visible", False):
-            return None
-        final = getattr(solution, "final_label", None)  # reverse one-to-one: missing raises, getattr returns None
-        return FinalLabelSerializer(final).data if final is not None else None
 
 
 class AnnotationSerializer(serializers.ModelSerializer):
@@ -176,7 +162,7 @@ class SuggestionSerializer(serializers.ModelSerializer):
 
 
 class SolutionDetailSerializer(SolutionListItemSerializer):
-    """A solution with its steps, references, metadata, and the annotations and suggestions you may see."""
+    """A solution with its steps, references, metadata, and every annotation and suggestion of it."""
 
     reference_answer = serializers.CharField(source="problem.reference_answer")
     reference_solution = serializers.CharField(source="problem.reference_solution")

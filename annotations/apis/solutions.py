@@ -1,4 +1,7 @@
-"""Solutions over REST: ingest one or many, list with filters, read one with its labels."""
+"""Solutions over REST: ingest one or many, list with filters, read one with its labels.
+
+Annotators read only their own work (the solutions they annotated); see annotations.selectors.solutions.
+"""
 
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
@@ -44,7 +47,7 @@ PAGINATED_SOLUTIONS = paginated("PaginatedSolutionList", SolutionListItemSeriali
 
 
 class SolutionListCreateAPI(DatasetScopedAPIView):
-    """List a dataset's solutions (members) or ingest new ones (managers and staff)."""
+    """List a dataset's solutions (annotators: the ones they annotated) or ingest new ones (managers and staff)."""
 
     permission_classes = [IsAuthenticated, IsStaff | IsDatasetMember, IsReadOnly | IsStaff | IsDatasetManager]
     denied_message = "Only the dataset's managers may ingest solutions."
@@ -52,7 +55,7 @@ class SolutionListCreateAPI(DatasetScopedAPIView):
     @extend_schema(
         operation_id="solutions_list",
         tags=["solutions"],
-        summary="List a dataset's solutions, filtered and paginated",
+        summary="List a dataset's solutions, filtered and paginated (annotators: only those they annotated)",
         parameters=[SolutionFilterSerializer, *PAGE_PARAMETERS],
         responses={200: PAGINATED_SOLUTIONS, **error_responses(400, 401, 404)},
     )
@@ -90,14 +93,15 @@ class SolutionListCreateAPI(DatasetScopedAPIView):
 
 
 class SolutionDetailAPI(DatasetScopedAPIView):
-    """Read one solution with its final label, and the annotations and suggestions the viewer may see."""
+    """Read one solution with its labels, annotations and suggestions (annotators: only one they annotated)."""
 
     permission_classes = [IsAuthenticated, IsStaff | IsDatasetMember]
 
     @extend_schema(
         operation_id="solutions_retrieve",
         tags=["solutions"],
-        summary="Read one solution as ingested, with the annotations and suggestions you may see",
+        summary="Read one solution as ingested, with its labels, annotations and suggestions",
+        description="Annotators may read only the solutions they annotated; any other id is a 404.",
         responses={200: SolutionDetailSerializer, **error_responses(401, 404)},
     )
     def get(self, request: Request, slug: str, solution_id: int) -> Response:

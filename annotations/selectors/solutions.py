@@ -1,15 +1,18 @@
-"""Reads of solutions with their labels, filtered by what the viewer may see.
+"""Reads of solutions with their labels, limited to what the viewer may see.
 
-Annotators see other people's annotations of a solution, its final and imported labels, and (on a
-blind dataset) its machine suggestions only once they have annotated that solution themselves;
-staff, managers and reviewers see everything. Every function here runs a fixed number of queries.
+Annotators (members whose role is annotator, not staff) see only their own work: the solutions they
+have annotated, each with everything (steps, metadata, gold flag, imported and final labels, every
+annotation and suggestion). A solution they have not annotated does not exist for them here, so no
+list filter (`status`, `has_label`) and no detail field can reveal an answer before they label it.
+Staff, managers and reviewers see every solution with everything. The workbench hands annotators the
+work itself; these reads serve the REST API. Every function here runs a fixed number of queries.
 """
 
 import json
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import BooleanField, Exists, OuterRef, Prefetch, Q, QuerySet, TextField, Value
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, TextField
 from django.db.models.functions import Cast
 
 from annotations.models import Annotation, Solution, Suggestion
@@ -29,14 +32,14 @@ class SolutionFilters:
     q: str | None = None
 
 
-def _own_annotation(user: AnyUser, solution_ref: str) -> Exists:
-    return Exists(Annotation.objects.filter(solution_id=OuterRef(solution_ref), annotator_id=user_id_of(user)))
-
-
-def _labels_visible(access: DatasetAccess, user: AnyUser) -> Exists | Value:
+def _visible_solutions(access: DatasetAccess, user: AnyUser) -> QuerySet[Solution]:
+    """Return the dataset's solutions this viewer may read: all of them, or an annotator's own work."""
+    solutions = Solution.objects.filter(dataset=access.dataset)
     if access.sees_all_labels:
-        return Value(True, output_field=BooleanField())
-    return _own_annotation(user, "pk")
+        return solutions
+    return solutions.filter(
+        Exists(Annotation.objects.filter(solution_id=OuterRef("pk"), annotator_id=user_id_of(user)))
+    )
 
 
 def _json_text_pattern(text: str) -> str:
@@ -54,16 +57,12 @@ def _search(solutions: QuerySet[Solution], text: str) -> QuerySet[Solution]:
 
 
 def solution_list(*, access: DatasetAccess, user: AnyUser, filters: SolutionFilters) -> QuerySet[Solution]:
-    """Return the dataset's solutions matching the filters, oldest first, with problem and final label.
+    """Return the visible solutions matching the filters, oldest first, with problem and final label.
 
-    Each row carries `labels_visible` (False: hide its labels from this annotator). Two queries per
-    page whatever the page size: the count and the rows.
+    An annotator's list holds only the solutions they annotated. Two queries per page whatever the
+    page size: the count and the rows.
     """
-    solutions: QuerySet[Solution] = (
-        Solution.objects.filter(dataset=access.dataset)
-        .select_related("problem", "final_label")
-        .annotate(labels_visible=_labels_visible(access, user))
-    )
+    solutions = _visible_solutions(access, user).select_related("problem", "final_label")
     exact = {"status": filters.status, "generator": filters.generator, "subset": filters.subset}
     exact["external_id"] = filters.external_id
     solutions = solutions.filter(**{name: value for name, value in exact.items() if value is not None})
@@ -75,21 +74,18 @@ def solution_list(*, access: DatasetAccess, user: AnyUser, filters: SolutionFilt
 
 
 def solution_get_for_viewer(*, access: DatasetAccess, user: AnyUser, solution_id: int) -> Solution:
-    """Return one solution of the dataset with the annotations and suggestions the viewer may see.
+    """Return one visible solution of the dataset with all its annotations and suggestions.
 
-    The solution carries `labels_visible`, `visible_annotations` (oldest first, with annotators) and
-    `visible_suggestions` (by method). Four queries. Raises NotFoundError for an id not in the dataset.
+    The solution carries `visible_annotations` (oldest first, with annotators) and `visible_suggestions`
+    (by method). Three queries. Raises NotFoundError for an id not in the dataset and, for an annotator,
+    for a solution they have not annotated (the same answer: it does not exist for them).
     """
     annotations = Annotation.objects.select_related("annotator").order_by("created_at", "pk")
-    if not access.sees_all_labels:
-        annotations = annotations.filter(_own_annotation(user, "solution_id"))
     suggestions = Suggestion.objects.order_by("method", "config_key", "pk")
-    if access.dataset.blind and not access.sees_all_labels:
-        suggestions = suggestions.filter(_own_annotation(user, "solution_id"))
     solution = (
-        Solution.objects.filter(dataset=access.dataset, pk=solution_id)
+        _visible_solutions(access, user)
+        .filter(pk=solution_id)
         .select_related("problem", "final_label")
-        .annotate(labels_visible=_labels_visible(access, user))
         .prefetch_related(
             Prefetch("annotations", queryset=annotations, to_attr="visible_annotations"),
             Prefetch("suggestions", queryset=suggestions, to_attr="visible_suggestions"),
@@ -97,8 +93,18 @@ def solution_get_for_viewer(*, access: DatasetAccess, user: AnyUser, solution_id
         .first()
     )
     if solution is None:
-        raise NotFoundError(
-            f"Solution {solution_id} not found in dataset {access.dataset.slug!r}.",
+        raise _solution_not_found(access, solution_id)
+    return solution
+
+
+def _solution_not_found(access: DatasetAccess, solution_id: int) -> NotFoundError:
+    slug = access.dataset.slug
+    if access.sees_all_labels:
+        return NotFoundError(
+            f"Solution {solution_id} not found in dataset {slug!r}.",
             errors={"id": ["No solution with this id in this dataset."]},
         )
-    return solution
+    return NotFoundError(
+        f"Solution {solution_id} not found among the solutions you annotated in dataset {slug!r}.",
+        errors={"id": ["No solution with this id among the solutions you annotated."]},
+    )

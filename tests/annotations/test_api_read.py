@@ -1,4 +1,4 @@
-"""GET list and detail: filters, pagination, a constant number of queries, and who sees which labels."""
+"""GET list and detail: filters, pagination, a constant number of queries, and who sees which solutions."""
 
 import pytest
 
@@ -99,10 +99,13 @@ def test_pagination(manager, dataset):
     assert client.get(solutions_url() + "?page=9").status_code == 404
 
 
-def _populate(dataset, count: int, annotator) -> None:
+def _populate(dataset, count: int, annotator, prefix: str = "q") -> None:
+    """Add solutions the annotator annotated (half also by someone else), with suggestions and final labels."""
     for index in range(count):
-        stored = SolutionFactory(dataset=dataset, external_id=f"q{index}")
-        AnnotationFactory(solution=stored, annotator=annotator if index % 2 else UserFactory())
+        stored = SolutionFactory(dataset=dataset, external_id=f"{prefix}{index}")
+        AnnotationFactory(solution=stored, annotator=annotator)
+        if index % 2:
+            AnnotationFactory(solution=stored)
         SuggestionFactory(solution=stored)
         if index % 3 == 0:
             FinalLabelFactory(solution=stored)
@@ -116,22 +119,25 @@ def test_the_list_runs_a_constant_number_of_queries(dataset, django_assert_num_q
     _populate(dataset, 3, user)
     with django_assert_num_queries(4):  # token, dataset + role, count, page
         assert client.get(solutions_url() + "?q=Step").json()["count"] == 3
-    for index in range(30):
-        SolutionFactory(dataset=dataset, external_id=f"more{index}")
+    _populate(dataset, 30, user, prefix="more")
     with django_assert_num_queries(4):
         assert client.get(solutions_url() + "?q=Step").json()["count"] == 33
 
 
-def test_the_detail_runs_a_constant_number_of_queries(manager, dataset, django_assert_num_queries):
+@pytest.mark.parametrize("role", ["manager", "annotator"])
+def test_the_detail_runs_a_constant_number_of_queries(dataset, django_assert_num_queries, role):
+    user = UserFactory()
+    MembershipFactory(dataset=dataset, user=user, role=role)
     stored = SolutionFactory(dataset=dataset)
     FinalLabelFactory(solution=stored)
+    AnnotationFactory(solution=stored, annotator=user)
     for index in range(5):
         AnnotationFactory(solution=stored)
         SuggestionFactory(solution=stored, method=f"method{index}")
-    client = token_client(manager)
+    client = token_client(user)
     with django_assert_num_queries(5):  # token, dataset + role, solution, annotations, suggestions
         body = client.get(solution_url(stored.pk)).json()
-    assert len(body["annotations"]) == 5
+    assert len(body["annotations"]) == 6
     assert len(body["suggestions"]) == 5
 
 
@@ -146,32 +152,66 @@ def labelled(dataset):
     return stored
 
 
-def test_annotators_do_not_see_others_labels_before_annotating(annotator, dataset, labelled):
-    body = token_client(annotator).get(solution_url(labelled.pk)).json()
-    assert body["annotations"] == []
-    assert body["label"] is None
-    assert body["final_label"] is None
-    assert body["labels_hidden"] is True
-    assert [s["method"] for s in body["suggestions"]] == ["judge"]  # not a blind dataset
-    row = token_client(annotator).get(solutions_url()).json()["results"][0]
-    assert (row["label"], row["final_label"], row["labels_hidden"]) == (None, None, True)
+def test_a_solution_an_annotator_has_not_annotated_is_a_404(annotator, dataset, labelled):
+    response = token_client(annotator).get(solution_url(labelled.pk))
+    assert response.status_code == 404
+    assert response.json() == {
+        "message": f"Solution {labelled.pk} not found among the solutions you annotated in dataset 'demo'.",
+        "errors": {"id": ["No solution with this id among the solutions you annotated."]},
+    }
+    assert token_client(annotator).get(solutions_url()).json() == {
+        "count": 0,
+        "next": None,
+        "previous": None,
+        "results": [],
+    }
 
 
-def test_annotators_see_every_annotation_once_they_annotated(annotator, dataset, labelled):
+@pytest.fixture
+def gold(dataset):
+    """A gold item as the demo makes them: imported label, final label, ProcessBench label in metadata."""
+    stored = SolutionFactory(
+        dataset=dataset,
+        external_id="gsm8k-26",
+        imported_label=2,
+        is_gold=True,
+        status=SolutionStatus.FINAL,
+        metadata={"processbench_label": 2},
+    )
+    FinalLabelFactory(solution=stored, label=2, source="imported")
+    return stored
+
+
+@pytest.mark.parametrize("query", ["", "?status=final", "?has_label=true", "?external_id=gsm8k-26", "?q=gsm8k"])
+def test_no_list_filter_shows_an_annotator_the_gold_items_before_they_label_them(annotator, gold, query):
+    SolutionFactory(dataset=gold.dataset, external_id="open-one")
+    assert _ids(token_client(annotator).get(solutions_url() + query)) == []
+    assert token_client(annotator).get(solution_url(gold.pk)).status_code == 404
+
+
+def test_an_annotator_reads_their_own_work_with_everything(annotator, dataset, labelled, gold):
     AnnotationFactory(solution=labelled, annotator=annotator, earliest_error_step=1)
-    body = token_client(annotator).get(solution_url(labelled.pk)).json()
+    AnnotationFactory(solution=gold, annotator=annotator, earliest_error_step=2)
+    SolutionFactory(dataset=dataset, external_id="not-mine")
+    client = token_client(annotator)
+    body = client.get(solution_url(labelled.pk)).json()
     assert [a["annotator"] for a in body["annotations"]] == ["bob", "carol", "alice"]
     assert body["label"] == 1
     assert body["final_label"]["label"] == 1
-    assert body["labels_hidden"] is False
+    assert [s["rationale"] for s in body["suggestions"]] == ["Step 2 is wrong."]
+    gold_body = client.get(solution_url(gold.pk)).json()
+    assert (gold_body["is_gold"], gold_body["metadata"], gold_body["label"]) == (True, {"processbench_label": 2}, 2)
+    assert _ids(client.get(solutions_url())) == [labelled.external_id, "gsm8k-26"]
+    assert _ids(client.get(solutions_url() + "?has_label=true")) == [labelled.external_id, "gsm8k-26"]
 
 
-def test_on_a_blind_dataset_annotators_see_no_suggestions_before_annotating(annotator, dataset, labelled):
+def test_on_a_blind_dataset_an_annotator_sees_the_suggestions_of_their_own_work(annotator, dataset, labelled):
     dataset.blind = True
     dataset.save()
-    assert token_client(annotator).get(solution_url(labelled.pk)).json()["suggestions"] == []
     AnnotationFactory(solution=labelled, annotator=annotator)
-    assert len(token_client(annotator).get(solution_url(labelled.pk)).json()["suggestions"]) == 1
+    assert [s["method"] for s in token_client(annotator).get(solution_url(labelled.pk)).json()["suggestions"]] == [
+        "judge"
+    ]
 
 
 @pytest.mark.parametrize("role", ["manager", "reviewer"])

@@ -116,7 +116,8 @@ API = [
         "get",
         "/api/v1/datasets/ds-a/solutions/{solution}/",
         None,
-        {"anonymous": 401, "annotator": 200, "reviewer": 200, "manager": 200, "outsider": 404},
+        # An annotator reads only their own work; this solution was annotated by someone else.
+        {"anonymous": 401, "annotator": 404, "reviewer": 200, "manager": 200, "outsider": 404},
     ),
     (
         "get",
@@ -172,11 +173,21 @@ def test_api(world, method, path, body, expected, visitor):
 
 
 def test_other_peoples_annotations_stay_hidden_from_an_annotator_via_the_api(world):
+    url = f"/api/v1/datasets/ds-a/solutions/{world['solution'].pk}/"
     client = _api_client(world, "annotator")
-    body = client.get(f"/api/v1/datasets/ds-a/solutions/{world['solution'].pk}/").json()
-    assert body.get("annotations", []) == []
-    manager_view = _api_client(world, "manager").get(f"/api/v1/datasets/ds-a/solutions/{world['solution'].pk}/")
+    assert client.get(url).status_code == 404
+    assert client.get("/api/v1/datasets/ds-a/solutions/").json()["count"] == 0
+    manager_view = _api_client(world, "manager").get(url)
     assert [a["earliest_error_step"] for a in manager_view.json()["annotations"]] == [1]
+
+
+def test_an_annotator_reads_their_own_work_via_the_api(world):
+    own = SolutionFactory(dataset=world["dataset"])
+    AnnotationFactory(solution=own, annotator=world["users"]["annotator"], earliest_error_step=0)
+    client = _api_client(world, "annotator")
+    body = client.get(f"/api/v1/datasets/ds-a/solutions/{own.pk}/").json()
+    assert [(a["annotator"], a["earliest_error_step"]) for a in body["annotations"]] == [("annotator-a", 0)]
+    assert [row["id"] for row in client.get("/api/v1/datasets/ds-a/solutions/").json()["results"]] == [own.pk]
 
 
 def test_a_deleted_token_stops_working_at_once(world):

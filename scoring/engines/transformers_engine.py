@@ -39,6 +39,17 @@ def _torch() -> Any:
     return torch
 
 
+def _require_model_stack() -> None:
+    """Raise EngineError when torch or transformers is missing (the web image has neither)."""
+    try:
+        import torch  # noqa: F401
+        import transformers  # noqa: F401
+    except ImportError as exc:
+        raise EngineError(
+            f"The transformers engine needs torch and transformers ({exc}); install requirements/models.txt."
+        ) from exc
+
+
 def _limit_threads(threads: int) -> None:
     """Cap torch's CPU threads (0 keeps torch's default); oversubscribed cores make CPU inference crawl."""
     if threads > 0:
@@ -106,6 +117,7 @@ class TransformersGenerationEngine:
         with self._lock:
             if self._model is not None:
                 return
+            _require_model_stack()
             from transformers import AutoModelForCausalLM
 
             _check_model_dir(self.config.model)
@@ -217,6 +229,7 @@ class TransformersStepScoringEngine:
         with self._lock:
             if self._model is not None:
                 return
+            _require_model_stack()
             folder = _check_model_dir(self.config.model)
             _limit_threads(self.config.torch_threads)
             self._device = _device(self.config.device)

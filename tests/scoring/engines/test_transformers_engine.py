@@ -1,5 +1,7 @@
 """The transformers engine on tiny Qwen2 checkpoints built by the tests (CPU)."""
 
+import sys
+
 import pytest
 import torch
 from transformers import AutoModelForTokenClassification, AutoTokenizer
@@ -105,4 +107,14 @@ def test_a_tokenizer_without_the_separator_is_refused(tiny_models, tiny_engine_s
     engine = TransformersStepScoringEngine(tiny_engine_settings(tiny_models.token_classifier, separator="<step>"))
 
     with pytest.raises(EngineError, match="no separator token '<step>'"):
+        engine.score_steps([StepScoringRequest("q", ("a",))])
+
+
+def test_a_worker_without_torch_gets_an_engine_error_naming_the_requirements(
+    tiny_models, tiny_engine_settings, monkeypatch
+):
+    monkeypatch.setitem(sys.modules, "transformers", None)
+    engine = TransformersStepScoringEngine(tiny_engine_settings(tiny_models.token_classifier))
+
+    with pytest.raises(EngineError, match=r"needs torch and transformers .*install requirements/models\.txt"):
         engine.score_steps([StepScoringRequest("q", ("a",))])

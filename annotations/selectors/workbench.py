@@ -18,6 +18,7 @@ from annotations.models import (
     Claim,
     Dataset,
     DatasetMembership,
+    FinalLabelSource,
     MembershipRole,
     Solution,
     SolutionStatus,
@@ -29,6 +30,13 @@ from annotations.selectors.datasets import user_is_staff
 from prmweb.errors import NotFoundError
 
 EDITABLE_STATUSES = (SolutionStatus.OPEN, SolutionStatus.NEEDS_REVIEW)
+# Final labels made here (by people, a reviewer, or machine consensus at triage), not brought with the data.
+SETTLED_SOURCES = (
+    FinalLabelSource.UNANIMOUS,
+    FinalLabelSource.MAJORITY,
+    FinalLabelSource.REVIEW,
+    FinalLabelSource.CONSENSUS_AUTO,
+)
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,7 @@ class DatasetProgress:
     total: int
     done_overall: int
     my_claim_solution_id: int | None
+    gold: int = 0
     sees_all_labels: bool = False  # reviewer or manager here, or staff: links to the review queue and dashboard
 
     @property
@@ -66,10 +75,14 @@ def workbench_dataset_get(*, user: User, slug: str) -> Dataset:
 
 
 def dataset_progress_for_user(*, user: User, now: datetime.datetime) -> list[DatasetProgress]:
-    """Return my datasets (by name) with done-by-me, done-overall and total counts (two queries).
+    """Return my datasets (by name) with done-by-me, done-overall, total and gold counts (two queries).
 
-    A solution is "done overall" once people are finished with it: its status is no longer open, or
-    triage accepted it without people. `my_claim_solution_id` is a solution I hold an unexpired claim on.
+    `total` counts the solutions to be labelled: gold solutions are left out (their label came with the
+    data; they are counted in `gold`). A solution is "done overall" once it is settled here: its final
+    label came from people (`unanimous`, `majority`), a reviewer (`review`) or machine consensus at triage
+    (`consensus_auto`), or the protocol discarded it. An `imported` final label does not make a solution
+    done, nor does waiting for the machines' consensus. `my_claim_solution_id` is a solution I hold an
+    unexpired claim on.
     """
     my_done = (
         Annotation.objects.filter(annotator_id=user.pk, solution__dataset_id=OuterRef("dataset_id"))
@@ -91,13 +104,16 @@ def dataset_progress_for_user(*, user: User, now: datetime.datetime) -> list[Dat
         .order_by("dataset__name")
     )
     staff = user_is_staff(user)
+    to_label = Q(is_gold=False)
+    settled = Q(final_label__source__in=SETTLED_SOURCES) | Q(status=SolutionStatus.DISCARDED)
     totals: dict[int, dict[str, int]] = {
-        row["dataset_id"]: {"total": row["total"], "done": row["done"]}
+        row["dataset_id"]: {"total": row["total"], "done": row["done"], "gold": row["gold"]}
         for row in Solution.objects.filter(dataset_id__in=[membership.dataset_id for membership in memberships])
         .values("dataset_id")
         .annotate(
-            total=Count("pk"),
-            done=Count("pk", filter=~Q(status=SolutionStatus.OPEN) | Q(needs_humans=False)),
+            total=Count("pk", filter=to_label),
+            done=Count("pk", filter=to_label & settled),
+            gold=Count("pk", filter=Q(is_gold=True)),
         )
         .order_by()
     }
@@ -109,6 +125,7 @@ def dataset_progress_for_user(*, user: User, now: datetime.datetime) -> list[Dat
             total=totals.get(membership.dataset_id, {}).get("total", 0),
             done_overall=totals.get(membership.dataset_id, {}).get("done", 0),
             my_claim_solution_id=membership.my_claim_solution_id,  # type: ignore[attr-defined]
+            gold=totals.get(membership.dataset_id, {}).get("gold", 0),
             sees_all_labels=staff or membership.role in (MembershipRole.REVIEWER, MembershipRole.MANAGER),
         )
         for membership in memberships

@@ -15,6 +15,7 @@ from tests.annotations.workbench_helpers import member
 from tests.factories import (
     AnnotationFactory,
     DatasetFactory,
+    FinalLabelFactory,
     MembershipFactory,
     ProblemFactory,
     SolutionFactory,
@@ -130,6 +131,7 @@ def test_annotators_never_reach_the_admin(logged_in):
 def test_home_lists_only_my_datasets_with_progress_and_sanitized_guidelines(logged_in, dataset, alice):
     DatasetFactory(name="Secret project", slug="secret")
     done = SolutionFactory(dataset=dataset, status=SolutionStatus.FINAL)
+    FinalLabelFactory(solution=done, label=0, source="unanimous")
     SolutionFactory(dataset=dataset)
     SolutionFactory(dataset=dataset)
     AnnotationFactory(solution=done, annotator=alice)
@@ -142,6 +144,39 @@ def test_home_lists_only_my_datasets_with_progress_and_sanitized_guidelines(logg
     assert "Mark the <strong>earliest</strong> wrong step." in html
     assert "<script>window.__x=1</script>" not in html
     assert "Start annotating" in html
+
+
+def test_done_overall_counts_labels_made_here_and_shows_gold_apart(logged_in, dataset):
+    def solution(status=SolutionStatus.OPEN, source=None, **kwargs):
+        made = SolutionFactory(dataset=dataset, status=status, **kwargs)
+        if source is not None:
+            FinalLabelFactory(solution=made, label=-1, source=source)
+        return made
+
+    for _gold in range(2):  # the demo's case: gold items arrive final with their imported label
+        solution(SolutionStatus.FINAL, "imported", is_gold=True, imported_label=-1, needs_humans=False)
+    solution(SolutionStatus.OPEN, "imported", imported_label=-1)  # imported, people still to label it
+    solution(SolutionStatus.OPEN, needs_humans=False)  # waiting for the machines' consensus at triage
+    solution(SolutionStatus.NEEDS_REVIEW)
+    solution(SolutionStatus.OPEN)
+    for source in ("unanimous", "majority", "review"):
+        solution(SolutionStatus.FINAL, source)
+    solution(SolutionStatus.FINAL, "consensus_auto", needs_humans=False)
+    solution(SolutionStatus.DISCARDED)
+    html = logged_in.get(reverse("annotations:home")).content.decode()
+    # 9 solutions to label (gold left out); settled: unanimous, majority, review, consensus_auto, discarded
+    assert '<dd class="done-overall">5 of 9</dd>' in html
+    assert '<dd class="remaining">4</dd>' in html
+    assert 'aria-valuenow="56"' in html
+    gold_title = "Solutions with a known label, mixed into queues to measure annotators; not counted above"
+    assert f'<dt>Gold items</dt><dd class="gold" title="{gold_title}">2</dd>' in html
+
+
+def test_no_gold_line_without_gold_items(logged_in, dataset):
+    SolutionFactory(dataset=dataset)
+    html = logged_in.get(reverse("annotations:home")).content.decode()
+    assert '<dd class="done-overall">0 of 1</dd>' in html
+    assert "Gold items" not in html
 
 
 def _header(html):

@@ -11,7 +11,10 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
+
+from django.db import transaction
 
 from annotations.models import Solution, Suggestion, SuggestionStatus
 from scoring.configuration import ROLE_BY_METHOD, MethodConfiguration, build_method_config, method_configuration
@@ -163,6 +166,22 @@ def _execute(
     ]
 
 
+def _run_pending(
+    configuration: MethodConfiguration, todo: list[Solution], parameters: dict[str, Any]
+) -> list[SuggestionValues]:
+    """Mark the rows running and run the method; on an error put the rows back (queued or failed) and raise."""
+    mark = partial(suggestions_mark, method=configuration.method, config_key=configuration.config_key, solutions=todo)
+    mark(status=SuggestionStatus.RUNNING)
+    try:
+        return _execute(configuration, todo, parameters)
+    except TransientEngineError as error:
+        mark(status=SuggestionStatus.QUEUED, error=f"retrying after a transient engine error: {error}")
+        raise
+    except Exception as error:
+        mark(status=SuggestionStatus.FAILED, error=f"internal error: {type(error).__name__}: {error}")
+        raise
+
+
 def suggestions_run(
     *,
     method: str,
@@ -176,53 +195,31 @@ def suggestions_run(
 
     Side effects: rows go `running`, then to the method's status with label, scores, rationale and cost
     (rollouts, prompt/generated tokens, seconds: the batch's time shared equally); the scoring run (if
-    any) counts them; once `mc` or `judge` change, `consensus` is derived for these solutions.
-    Raises TransientEngineError (rows back to `queued`) for Celery to retry.
+    any) counts them in the same transaction; once `mc` or `judge` change, `consensus` is derived for
+    these solutions. Raises TransientEngineError (rows back to `queued`) for Celery to retry.
     """
     from scoring.services.consensus import consensus_derive
     from scoring.services.runs import scoring_run_record
 
-    configuration = method_configuration(method, parameters)
-    configuration = MethodConfiguration(method, configuration.parameters, config_key, configuration.queue)
+    configured = method_configuration(method, parameters)
+    configuration = MethodConfiguration(method, configured.parameters, config_key, configured.queue)
     solutions = solutions_for_scoring(solution_ids)
     existing = suggestions_by_solution(method=method, config_key=config_key, solution_ids=[s.pk for s in solutions])
     todo, already = _pending(solutions, existing, force=force, run_id=run_id)
     stored_parameters: dict[str, Any] = {"config": configuration.parameters}
     if run_id is not None:
         stored_parameters["scoring_run"] = run_id
+    rows = _run_pending(configuration, todo, stored_parameters) if todo else []
     outcome = RunOutcome()
-    if todo:
-        suggestions_mark(method=method, config_key=config_key, solutions=todo, status=SuggestionStatus.RUNNING)
-        try:
-            rows = _execute(configuration, todo, stored_parameters)
-        except TransientEngineError as error:
-            suggestions_mark(
-                method=method,
-                config_key=config_key,
-                solutions=todo,
-                status=SuggestionStatus.QUEUED,
-                error=f"retrying after a transient engine error: {error}",
-            )
-            raise
-        except Exception as error:
-            suggestions_mark(
-                method=method,
-                config_key=config_key,
-                solutions=todo,
-                status=SuggestionStatus.FAILED,
-                error=f"internal error: {type(error).__name__}: {error}",
-            )
-            raise
-        suggestions_upsert(method=method, config_key=config_key, rows=rows)
-        for values in rows:
-            outcome.add(values)
-        outcome.seconds = sum(values.seconds for values in rows)
-    if run_id is not None:
-        scoring_run_record(
-            run_id=run_id,
-            outcome=outcome,
-            already=[row for row in already if row.parameters.get("scoring_run") != run_id],
-        )
+    for values in rows:
+        outcome.add(values)
+    outcome.seconds = sum(values.seconds for values in rows)
+    with transaction.atomic():
+        if rows:
+            suggestions_upsert(method=method, config_key=config_key, rows=rows)
+        if run_id is not None:
+            uncounted = [row for row in already if row.parameters.get("scoring_run") != run_id]
+            scoring_run_record(run_id=run_id, outcome=outcome, already=uncounted)
     if method in registry.get_method("consensus").depends_on and outcome.solution_ids:
         consensus_derive(solution_ids=outcome.solution_ids)
     return outcome

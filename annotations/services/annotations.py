@@ -69,7 +69,9 @@ def _new_annotation(
     claim = Claim.objects.filter(solution=solution, annotator=annotator).first()
     live = claim is not None and claim.expires_at > now
     open_or_gold = solution.status == SolutionStatus.OPEN or solution.is_gold
-    if not open_or_gold or not (live or solution_has_room(solution=solution, annotator=annotator, now=now)):
+    # A live claim was handed out under the protocol: its work is kept even if others settled the
+    # solution meanwhile (it then only adds evidence; the settled label stays). Without one, room is needed.
+    if not live and not (open_or_gold and solution_has_room(solution=solution, annotator=annotator, now=now)):
         raise ConflictError(
             "This solution no longer needs your annotation: your claim expired and others completed it.",
             errors={"claim": ["No live claim on this solution, and the protocol has no room left."]},
@@ -119,7 +121,8 @@ def annotation_submit(*, solution_id: int, annotator: User, data: AnnotationInpu
     """Store the annotator's label of the solution, or change the one they stored before; return it.
 
     A new annotation needs the annotator's live claim (or room left under the protocol); it releases the
-    claim. A stored annotation can be changed while the solution is open or in review, not once final.
+    claim. Work done under a live claim is never refused, even when others settled the solution meanwhile.
+    A stored annotation can be changed while the solution is open or in review, not once final.
     Side effects, under the solution row lock: one annotation row written, the claim deleted, and the
     agreement protocol applied (`solution_evaluate`: counts, final label, review or discard).
     Errors: NotFoundError (no such solution for this member), ApplicationError naming the refused field,

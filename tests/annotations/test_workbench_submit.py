@@ -111,6 +111,23 @@ def test_an_expired_claim_still_submits_while_there_is_room(dataset, solution):
     assert not Claim.objects.exists()
 
 
+def test_work_under_a_live_claim_is_kept_when_others_settled_the_solution_meanwhile(dataset, solution):
+    holders = [claimed(dataset, name) for name in ("a", "b", "c")]
+    Solution.objects.filter(pk=solution.pk).update(status=SolutionStatus.DISCARDED)  # others settled it
+    annotation = submit(solution, holders[0], earliest_error_step=2)
+    assert Annotation.objects.filter(pk=annotation.pk, earliest_error_step=2).exists()
+    stored = Solution.objects.get(pk=solution.pk)
+    assert (stored.status, stored.annotation_count) == (SolutionStatus.DISCARDED, 1)
+    assert not Claim.objects.filter(annotator=holders[0]).exists()
+
+
+def test_without_a_claim_a_settled_solution_refuses_new_work(dataset, solution):
+    late = member(dataset, "late")
+    Solution.objects.filter(pk=solution.pk).update(status=SolutionStatus.DISCARDED)
+    with pytest.raises(ConflictError):
+        submit(solution, late, earliest_error_step=0)
+
+
 def test_non_members_cannot_submit(solution):
     outsider = UserFactory(username="outsider")
     with pytest.raises(NotFoundError):

@@ -273,7 +273,12 @@ class AnchoringRow:
 
 @dataclass(frozen=True)
 class CostReport:
-    """What the final labels cost: human seconds, machine effort, and the share triage settled alone."""
+    """What the final labels cost: human seconds, machine effort, and the share triage settled alone.
+
+    `final_labels` counts the labels made here (by people, reviewers and machine consensus at triage, not
+    imported ones): the denominator of `human_seconds_per_final_label` and of `no_human_share`, whose
+    numerator `no_human_labels` counts the `consensus_auto` labels.
+    """
 
     final_labels: int
     human_seconds: float

@@ -8,6 +8,11 @@ label counts of each solution, so that one query returns one row per (solution, 
 Reference labels: methods and annotators are scored against final labels decided by people or imported
 (`unanimous`, `majority`, `review`, `imported`); `consensus_auto` labels are left out, since they come
 from the `mc` and `judge` suggestions themselves.
+
+Positions: the "people" histogram holds final labels people decided (`unanimous`, `majority`, `review`);
+labels that came with the data (`imported`, gold included) get their own "imported" histogram when there
+are any. Cost: the labels made here (people, review and `consensus_auto`; not `imported`) are the
+denominator of human seconds per label and of the share that needed no human (`consensus_auto` ones).
 """
 
 import itertools
@@ -34,8 +39,11 @@ from annotations.selectors.gold import gold_accuracy_by_annotator
 
 HUMAN_SOURCES = (FinalLabelSource.UNANIMOUS, FinalLabelSource.MAJORITY, FinalLabelSource.REVIEW)
 REFERENCE_SOURCES = (*HUMAN_SOURCES, FinalLabelSource.IMPORTED)
+MADE_HERE_SOURCES = (*HUMAN_SOURCES, FinalLabelSource.CONSENSUS_AUTO)
+COST_STATUSES = (SuggestionStatus.SUCCEEDED, SuggestionStatus.FAILED, SuggestionStatus.SKIPPED)
 NO_SUBSET = "(no subset)"
 PEOPLE = "people"
+IMPORTED = "imported"
 
 
 @dataclass(frozen=True)
@@ -248,13 +256,17 @@ def _annotators(dataset: Dataset) -> list[AnnotatorRow]:
 
 
 def _positions(dataset: Dataset) -> dict[str, metrics.PositionHistogram]:
-    people = (
+    finals = list(
         FinalLabel.objects.filter(solution__dataset=dataset, source__in=REFERENCE_SOURCES)
-        .values_list("label", "step_count")
+        .values_list("source", "label", "step_count")
         .annotate(n=Count("id"))
         .order_by()
     )
+    people = ((label, steps, n) for source, label, steps, n in finals if source != FinalLabelSource.IMPORTED)
     histograms = {PEOPLE: metrics.position_histogram(people)}
+    imported = [(label, steps, n) for source, label, steps, n in finals if source == FinalLabelSource.IMPORTED]
+    if imported:
+        histograms[IMPORTED] = metrics.position_histogram(imported)
     machine = (
         Suggestion.objects.filter(solution__dataset=dataset, status=SuggestionStatus.SUCCEEDED, label__isnull=False)
         .values_list("method", "label", "step_count")
@@ -303,33 +315,49 @@ def _audit(dataset: Dataset) -> Audit:
     return Audit(figures["compared"], figures["agree"])
 
 
-def _cost(dataset: Dataset, progress: Progress, annotators: list[AnnotatorRow]) -> metrics.CostReport:
-    machine = {
+def _machine_cost(dataset: Dataset) -> dict[str, dict[str, float]]:
+    """Return {method: outcome counts and mean cost}; the means are over finished runs (succeeded or failed).
+
+    `suggestions` is that number of finished runs; `succeeded`, `failed` and `skipped` count each outcome
+    (a skipped suggestion ran nothing, e.g. mc without a reference answer).
+    """
+    finished = Q(status__in=[SuggestionStatus.SUCCEEDED, SuggestionStatus.FAILED])
+    rows = (
+        Suggestion.objects.filter(solution__dataset=dataset, status__in=COST_STATUSES)
+        .values("method")
+        .annotate(
+            suggestions=Count("id", filter=finished),
+            succeeded=Count("id", filter=Q(status=SuggestionStatus.SUCCEEDED)),
+            failed=Count("id", filter=Q(status=SuggestionStatus.FAILED)),
+            skipped=Count("id", filter=Q(status=SuggestionStatus.SKIPPED)),
+            seconds=Avg("seconds", filter=finished),
+            rollouts=Avg("rollouts", filter=finished),
+            prompt_tokens=Avg("prompt_tokens", filter=finished),
+            generated_tokens=Avg("generated_tokens", filter=finished),
+        )
+        .order_by("method")
+    )
+    return {
         row["method"]: {
             "suggestions": row["suggestions"],
+            "succeeded": row["succeeded"],
+            "failed": row["failed"],
+            "skipped": row["skipped"],
             "seconds": row["seconds"] or 0.0,
             "rollouts": row["rollouts"] or 0.0,
             "prompt_tokens": row["prompt_tokens"] or 0.0,
             "generated_tokens": row["generated_tokens"] or 0.0,
         }
-        for row in Suggestion.objects.filter(
-            solution__dataset=dataset, status__in=[SuggestionStatus.SUCCEEDED, SuggestionStatus.FAILED]
-        )
-        .values("method")
-        .annotate(
-            suggestions=Count("id"),
-            seconds=Avg("seconds"),
-            rollouts=Avg("rollouts"),
-            prompt_tokens=Avg("prompt_tokens"),
-            generated_tokens=Avg("generated_tokens"),
-        )
-        .order_by("method")
+        for row in rows
     }
+
+
+def _cost(dataset: Dataset, progress: Progress, annotators: list[AnnotatorRow]) -> metrics.CostReport:
     return metrics.CostReport(
-        final_labels=sum(progress.final_by_source.values()),
+        final_labels=sum(progress.final_by_source.get(source, 0) for source in MADE_HERE_SOURCES),
         human_seconds=sum(row.seconds for row in annotators),
         no_human_labels=progress.final_by_source.get(FinalLabelSource.CONSENSUS_AUTO, 0),
-        machine=machine,
+        machine=_machine_cost(dataset),
     )
 
 

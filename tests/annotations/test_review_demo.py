@@ -71,5 +71,6 @@ def test_demo_with_three_annotators_finalizes_unanimous_and_sends_disagreement_t
     assert metrics["progress"]["by_status"]["needs_review"] == len(disputed) - 1
     judge = metrics["methods"][0]
     assert judge["pooled"]["f1"] == 1.0 and judge["items"] == len(agreed) + 1
-    # people's final labels: the unanimous ones, the reviewed one, and the 8 gold items' imported labels
-    assert metrics["positions"]["people"]["total"] == len(agreed) + 1 + 8
+    # people's final labels: the unanimous ones and the reviewed one; the 8 gold items' imported labels apart
+    assert metrics["positions"]["people"]["total"] == len(agreed) + 1
+    assert metrics["positions"]["imported"]["total"] == 8

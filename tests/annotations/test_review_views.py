@@ -7,12 +7,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from annotations.models import FinalLabel, FinalLabelChange, SolutionStatus
+from annotations.models import FinalLabel, FinalLabelChange, Solution, SolutionStatus
 from annotations.services.agreement import solution_evaluate
 from tests.annotations.api_support import token_client
 from tests.factories import (
     AnnotationFactory,
     DatasetFactory,
+    FinalLabelFactory,
     MembershipFactory,
     ProblemFactory,
     SolutionFactory,
@@ -257,6 +258,31 @@ def test_dashboard_renders_charts_with_numbers(client, dataset):
     assert '<td id="pairwise">0.667</td>' in body
     assert 'data-source="people"' in body and 'data-source="judge"' in body
     assert "<script" not in body.split("<main")[1]  # charts need no script
+
+
+def test_dashboard_shows_suggestion_outcomes_and_keeps_imported_labels_out_of_peoples_figures(client, dataset):
+    gold = SolutionFactory(dataset=dataset, is_gold=True, imported_label=1, status="final", needs_humans=False)
+    FinalLabelFactory(solution=gold, label=1, source="imported")
+    for source, label in (("unanimous", 0), ("consensus_auto", -1), ("consensus_auto", -1)):
+        FinalLabelFactory(solution=SolutionFactory(dataset=dataset, status="final"), label=label, source=source)
+    for solution in Solution.objects.filter(dataset=dataset):
+        SuggestionFactory(solution=solution, method="mc", status="failed", label=None, seconds=1.5)
+        SuggestionFactory(solution=solution, method="judge", status="failed", label=None)
+    SuggestionFactory(solution=gold, method="prm", status="skipped", label=None)
+    client.force_login(_member(dataset, "mona", "manager"))
+    body = client.get(reverse("annotations:dashboard", args=[dataset.slug])).content.decode()
+    assert (
+        '<tr data-method="mc"><td>mc</td><td class="succeeded">0</td><td class="failed">4</td>'
+        '<td class="skipped">0</td><td>1.50</td>'
+    ) in body
+    assert '<td class="succeeded">0</td><td class="failed">0</td><td class="skipped">1</td>' in body  # prm
+    # 2 consensus_auto of 3 labels made here; the gold item's imported label is in neither count
+    assert '<td id="no-human">67% (2 of 3)</td>' in body
+    assert 'data-source="people"' in body and 'data-source="imported"' in body
+    people = body.split('data-source="people"')[1].split("</svg>")[0]
+    imported = body.split('data-source="imported"')[1].split("</svg>")[0]
+    assert 'data-label="0.0-0.1" data-value="1"' in people  # the unanimous step 1 only
+    assert 'data-label="0.5-0.6" data-value="1"' in imported  # gold: step 2 of 3
 
 
 def test_metrics_api_returns_the_dashboard_figures(dataset, reviewer):

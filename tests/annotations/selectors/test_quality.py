@@ -62,6 +62,10 @@ def build_scenario():
     for target, label in ((s1, 1), (s2, -1), (s4, 0)):
         SuggestionFactory(solution=target, method="consensus", label=label)
     SuggestionFactory(solution=s3, method="mc", status="failed", label=None, seconds=4, rollouts=2)
+    SuggestionFactory(solution=s5, method="mc", status="skipped", label=None, seconds=0, rollouts=0)
+    for target in (s1, s2):
+        SuggestionFactory(solution=target, method="prm", status="failed", label=None, seconds=3)
+    SuggestionFactory(solution=s6, method="prm", status="queued", label=None)  # not counted: still waiting
     return dataset
 
 
@@ -79,16 +83,33 @@ def test_progress_and_cost():
     }
     assert [(d.annotations_total, d.final_labels_total) for d in progress.timeline][-1] == (9, 6)
     cost = figures.cost
-    assert (cost.final_labels, cost.human_seconds, cost.human_seconds_per_final_label) == (6, 180.0, 30.0)
-    assert cost.no_human_share == pytest.approx(1 / 6)
+    # labels made here: unanimous 2 + review 2 + consensus_auto 1 (the imported one is not); 10+20+30 s x 3 each
+    assert (cost.final_labels, cost.human_seconds, cost.human_seconds_per_final_label) == (5, 180.0, 36.0)
+    assert (cost.no_human_labels, cost.no_human_share) == (1, pytest.approx(1 / 5))
+    # mc: 2 succeeded (10 s, 8 rollouts each), 1 failed (4 s, 2 rollouts), 1 skipped (left out of the means)
     assert cost.machine["mc"] == {
         "suggestions": 3,
+        "succeeded": 2,
+        "failed": 1,
+        "skipped": 1,
         "seconds": 8.0,
         "rollouts": 6.0,
         "prompt_tokens": 0.0,
         "generated_tokens": 0.0,
     }
-    assert cost.machine["judge"]["seconds"] == 2.0
+    assert cost.machine["judge"] == {
+        "suggestions": 6,
+        "succeeded": 6,
+        "failed": 0,
+        "skipped": 0,
+        "seconds": 2.0,
+        "rollouts": 0.0,
+        "prompt_tokens": 0.0,
+        "generated_tokens": 0.0,
+    }
+    prm = cost.machine["prm"]
+    assert (prm["suggestions"], prm["succeeded"], prm["failed"], prm["skipped"], prm["seconds"]) == (2, 0, 2, 0, 3.0)
+    assert list(cost.machine) == ["consensus", "judge", "mc", "prm"]
 
 
 def test_agreement_figures():
@@ -130,12 +151,26 @@ def test_annotator_table():
 
 def test_position_histograms_per_source():
     positions = dataset_quality(dataset=build_scenario()).positions
-    # people: s1 step 2 of 3 (0.5), s3 step 3 of 3 (1.0), three all-correct (s2, s5, s6); s4 is auto
+    # people: s1 step 2 of 3 (0.5), s3 step 3 of 3 (1.0), two all-correct (s2, s6); s4 is auto, s5 imported
     assert positions["people"].bins == (0, 0, 0, 0, 0, 1, 0, 0, 0, 1)
-    assert positions["people"].all_correct == 3
+    assert positions["people"].all_correct == 2
+    assert (positions["imported"].bins, positions["imported"].all_correct) == ((0,) * 10, 1)
     assert positions["judge"].bins == (2, 0, 0, 0, 0, 1, 0, 0, 0, 1)
     assert positions["judge"].all_correct == 2
-    assert list(positions) == ["people", "consensus", "judge", "mc"]
+    assert list(positions) == ["people", "imported", "consensus", "judge", "mc"]
+
+
+def test_people_positions_never_count_imported_labels_and_no_imported_chart_without_them():
+    dataset = DatasetFactory()
+    gold = SolutionFactory(dataset=dataset, is_gold=True, imported_label=0, status="final")
+    FinalLabelFactory(solution=gold, label=0, source="imported")
+    positions = dataset_quality(dataset=dataset).positions
+    assert (positions["people"].total, positions["imported"].bins[0]) == (0, 1)
+    plain = DatasetFactory()
+    FinalLabelFactory(solution=SolutionFactory(dataset=plain), label=2, source="majority")
+    positions = dataset_quality(dataset=plain).positions
+    assert list(positions) == ["people"]
+    assert positions["people"].bins[9] == 1
 
 
 def test_anchoring_and_audit():

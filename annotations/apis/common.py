@@ -25,6 +25,7 @@ def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
         401: "No valid token or session.",
         403: "Authenticated but not allowed.",
         404: "Not found, or a dataset you are not a member of.",
+        409: "Conflicts with the current state; `errors` names the field.",
         413: "Request body or batch over its limit.",
     }
     return {code: OpenApiResponse(ErrorSerializer, description=descriptions[code]) for code in codes}
@@ -41,6 +42,20 @@ def paginated(name: str, item_serializer: serializers.BaseSerializer) -> seriali
             "results": item_serializer,
         },
     )
+
+
+class StrictSerializerMixin:
+    """Refuse fields the serializer does not know instead of silently dropping them."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            known = {name for name, field in self.fields.items() if not field.read_only}  # type: ignore[attr-defined]
+            unknown = sorted(str(name) for name in set(data) - known)
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: [f"Unknown field. Allowed fields: {', '.join(sorted(known))}."] for name in unknown}
+                )
+        return super().to_internal_value(data)  # type: ignore[misc]
 
 
 class Pagination(PageNumberPagination):

@@ -14,6 +14,7 @@ from annotations.apis.common import (
     BaseAPIView,
     DatasetScopedAPIView,
     Pagination,
+    StrictSerializerMixin,
     error_responses,
     paginated,
 )
@@ -22,20 +23,6 @@ from annotations.permissions import InManagerGroup, IsDatasetManager, IsDatasetM
 from annotations.selectors.datasets import dataset_get_with_counts, dataset_list_for_user
 from annotations.services.datasets import DATASET_SETTINGS_FIELDS, dataset_create, dataset_update
 from annotations.validators import scoring_method_names, scoring_methods_errors
-
-
-class StrictSerializerMixin:
-    """Refuse fields the serializer does not know instead of silently dropping them."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict):
-            known = {name for name, field in self.fields.items() if not field.read_only}  # type: ignore[attr-defined]
-            unknown = sorted(str(name) for name in set(data) - known)
-            if unknown:
-                raise serializers.ValidationError(
-                    {name: [f"Unknown field. Allowed fields: {', '.join(sorted(known))}."] for name in unknown}
-                )
-        return super().to_internal_value(data)  # type: ignore[misc]
 
 
 class ScoringMethodsField(serializers.Field):

@@ -1,13 +1,15 @@
-"""Create and change datasets (labelling projects) and their protocol settings."""
+"""Create and change datasets (labelling projects), their protocol settings and their members."""
 
+from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, transaction
 
 from annotations.models import Dataset, DatasetMembership, MembershipRole
 from annotations.validators import scoring_methods_errors
-from prmweb.errors import ApplicationError
+from prmweb.errors import ApplicationError, ConflictError, NotFoundError
 
 # Fields a client may set; everything else on Dataset is managed by the app.
 DATASET_SETTINGS_FIELDS = (
@@ -105,3 +107,90 @@ def dataset_update(*, dataset: Dataset, **changes: Any) -> Dataset:
         setattr(dataset, name, value)
     _save(dataset)
     return dataset
+
+
+@dataclass(frozen=True)
+class MembershipChange:
+    """The membership after `membership_set`, and the role it had before (None: it was just created)."""
+
+    membership: DatasetMembership
+    previous_role: str | None
+
+    @property
+    def created(self) -> bool:
+        return self.previous_role is None
+
+
+def _lock_dataset(dataset: Dataset) -> None:
+    """Serialize membership changes of one dataset (the last-manager rule reads, then writes)."""
+    Dataset.objects.select_for_update().filter(pk=dataset.pk).values_list("pk").first()
+
+
+def _other_managers_exist(dataset: Dataset, membership: DatasetMembership) -> bool:
+    return (
+        DatasetMembership.objects.filter(dataset=dataset, role=MembershipRole.MANAGER)
+        .exclude(pk=membership.pk)
+        .exists()
+    )
+
+
+def _last_manager_error(dataset: Dataset, username: str, field: str, verb: str) -> ConflictError:
+    message = f"{username!r} is the last manager of dataset {dataset.slug!r} and cannot be {verb}."
+    return ConflictError(
+        message, errors={field: [f"The last manager cannot be {verb}; make another member manager first."]}
+    )
+
+
+@transaction.atomic
+def membership_set(*, dataset: Dataset, username: str, role: str) -> MembershipChange:
+    """Give the user with this username the role on the dataset: add them, or change their role.
+
+    Idempotent: setting a member's current role changes nothing. Raises ApplicationError naming
+    `username` for a user that does not exist and `role` for an unknown role, and ConflictError (409)
+    when it would demote the dataset's last manager; nothing changes then.
+    """
+    if role not in MembershipRole.values:
+        raise ApplicationError(
+            f"Unknown role {role!r}.", errors={"role": [f"Choose one of: {', '.join(MembershipRole.values)}."]}
+        )
+    user = get_user_model()._default_manager.filter(username=username).first() if "\x00" not in username else None
+    if user is None:
+        raise ApplicationError(
+            f"There is no user {username!r}.",
+            errors={"username": ["No user with this username; create the account first."]},
+        )
+    _lock_dataset(dataset)
+    membership = DatasetMembership.objects.filter(dataset=dataset, user=user).first()
+    if membership is None:
+        created = DatasetMembership.objects.create(dataset=dataset, user=user, role=role)
+        return MembershipChange(membership=created, previous_role=None)
+    previous = membership.role
+    if previous == MembershipRole.MANAGER and role != previous and not _other_managers_exist(dataset, membership):
+        raise _last_manager_error(dataset, username, "role", f"made {role}")
+    if role != previous:
+        membership.role = role
+        membership.save(update_fields=["role"])
+    return MembershipChange(membership=membership, previous_role=previous)
+
+
+@transaction.atomic
+def membership_remove(*, dataset: Dataset, username: str) -> None:
+    """Remove the member with this username from the dataset (their annotations stay).
+
+    Raises NotFoundError naming `username` when they are not a member, and ConflictError (409) for the
+    dataset's last manager.
+    """
+    _lock_dataset(dataset)
+    membership = (
+        DatasetMembership.objects.filter(dataset=dataset, user__username=username).first()
+        if "\x00" not in username
+        else None
+    )
+    if membership is None:
+        raise NotFoundError(
+            f"{username!r} is not a member of dataset {dataset.slug!r}.",
+            errors={"username": ["No member with this username."]},
+        )
+    if membership.role == MembershipRole.MANAGER and not _other_managers_exist(dataset, membership):
+        raise _last_manager_error(dataset, username, "username", "removed")
+    membership.delete()

@@ -2,12 +2,13 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from annotations.views import dashboard, home, my_work, review, workbench
+from annotations.views import dashboard, home, my_work, review, site, workbench
 
 app_name = "annotations"
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", home.home, name="home"),
+    path("favicon.ico", site.favicon, name="favicon"),
     path("datasets/<slug:slug>/next/", workbench.next_solution, name="next"),
     path("annotate/<int:solution_id>/", workbench.annotate, name="annotate"),
     path("annotate/<int:solution_id>/skip/", workbench.skip, name="skip"),

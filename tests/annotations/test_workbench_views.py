@@ -5,6 +5,7 @@ import re
 
 import pytest
 from django.core.cache import cache
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -101,6 +102,42 @@ def test_logout_is_a_post(logged_in):
     response = logged_in.post(reverse("logout"))
     assert response.status_code == 302
     assert logged_in.get(reverse("annotations:home")).status_code == 302
+
+
+def test_logout_by_get_asks_to_confirm_with_a_csrf_protected_post(alice):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    response = client.get("/accounts/logout/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<h1>Log out?</h1>" in html
+    assert "You are logged in as <strong>alice</strong>." in html
+    form = html.split("<main")[1].split('<form method="post" action="/accounts/logout/" class="stacked">')[1]
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+    assert '<button type="submit" class="primary" autofocus>Log out</button>' in form
+    assert "_auth_user_id" in client.session  # a GET never logs out
+    assert client.post("/accounts/logout/").status_code == 403  # no token
+    response = client.post("/accounts/logout/", {"csrfmiddlewaretoken": token})
+    assert (response.status_code, response.url) == (302, reverse("login"))
+    assert "_auth_user_id" not in client.session
+
+
+def test_logout_by_get_when_logged_out_goes_to_login(client):
+    response = client.get("/accounts/logout/")
+    assert (response.status_code, response.url) == (302, "/accounts/login/?next=/accounts/logout/")
+
+
+def test_favicon_is_linked_from_every_page_and_served(logged_in, admin_client):
+    icon = '<link rel="icon" type="image/svg+xml" href="/static/annotations/favicon.svg">'
+    assert icon in logged_in.get(reverse("annotations:home")).content.decode()
+    assert icon in Client().get(reverse("login")).content.decode()
+    assert icon in admin_client.get("/admin/").content.decode()
+    assert icon in admin_client.get("/admin/annotations/solution/").content.decode()
+    served = Client().get("/static/annotations/favicon.svg")
+    assert (served.status_code, served["Content-Type"]) == (200, "image/svg+xml")
+    assert b"<svg" in b"".join(served.streaming_content)
+    redirect = Client().get("/favicon.ico")
+    assert (redirect.status_code, redirect.url) == (302, "/static/annotations/favicon.svg")
 
 
 def test_password_change(logged_in, alice):

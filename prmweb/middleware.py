@@ -79,3 +79,24 @@ class ContentSecurityPolicyMiddleware:
         if "Content-Security-Policy" not in response:
             response["Content-Security-Policy"] = getattr(settings, "CONTENT_SECURITY_POLICY", DEFAULT_CSP)
         return response
+
+
+class QueryStringGuardMiddleware:
+    """Refuse query parameters the database cannot hold (NUL characters) with a 400 naming them.
+
+    PostgreSQL rejects NUL in text, so a filter like `?dataset=%00` would otherwise end as a 500
+    wherever a view passes a parameter into a query.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        for name, values in request.GET.lists():
+            if "\x00" in name or any("\x00" in value for value in values):
+                field = name.replace("\x00", "\\x00")
+                message = "This parameter contains a NUL character."
+                return JsonResponse(
+                    {"message": f"Invalid input. {field}: {message}", "errors": {field: [message]}}, status=400
+                )
+        return self.get_response(request)

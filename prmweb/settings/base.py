@@ -40,6 +40,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "prmweb.middleware.RequestIdMiddleware",
     "prmweb.middleware.DatabaseUnavailableMiddleware",
+    "prmweb.middleware.QueryStringGuardMiddleware",
     "prmweb.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -45,11 +45,20 @@ def _post(body: bytes):
         (b"[" * 5000 + b"]" * 5000, "JSON parse error"),
     ],
 )
-def test_malformed_json_is_a_400_with_a_message(body, message):
+def test_malformed_json_is_a_400_naming_the_body(body, message):
     status, data = _post(body)
     assert status == 400
     assert message in data["message"]
-    assert set(data) == {"message", "errors"}
+    assert data["errors"] == {"body": [data["message"]]}
+
+
+def test_a_body_that_is_not_json_is_a_415_naming_the_body():
+    request = APIRequestFactory().post("/echo/", "a=1", content_type="text/plain")
+    response = EchoView.as_view()(request)
+    response.render()
+    message = 'Unsupported media type "text/plain" in request.'
+    assert response.status_code == 415
+    assert json.loads(response.content) == {"message": message, "errors": {"body": [message]}}
 
 
 def test_nul_byte_is_refused_naming_the_field():
@@ -144,3 +153,15 @@ def test_json_logs_carry_the_request_id():
     assert line["message"] == "hello world"
     assert line["request_id"] == "req-42"
     assert line["level"] == "INFO"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/v1/exports/?dataset=%00", "/api/v1/datasets/?q=a%00b", "/my-work/?dataset=%00"])
+def test_nul_in_a_query_parameter_is_a_400_naming_it(client, path):
+    response = client.get(path)
+    assert response.status_code == 400
+    name = path.split("?")[1].split("=")[0]
+    assert response.json() == {
+        "message": f"Invalid input. {name}: This parameter contains a NUL character.",
+        "errors": {name: ["This parameter contains a NUL character."]},
+    }

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import ParseError, UnsupportedMediaType, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -93,6 +93,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(exc, ValidationError):
         detail = response.data
         response.data = {"message": f"Invalid input. {_first_message(detail)}", "errors": detail}
+    elif isinstance(exc, ParseError | UnsupportedMediaType):  # the body as a whole: unreadable, or not JSON
+        response.data = {"message": str(exc.detail), "errors": {"body": [str(exc.detail)]}}
     else:
         detail = response.data.get("detail", "") if isinstance(response.data, dict) else response.data
         response.data = {"message": str(detail), "errors": {}}

@@ -129,6 +129,13 @@ def test_malformed_bodies_are_a_400_never_a_500(client, dataset, body, message):
     _assert_nothing_stored()
 
 
+def test_an_unreadable_body_is_named_as_the_body(client, dataset):
+    response = post_raw(client, solutions_url(), b'{"problem": "x", "steps": ["a", ')
+    body = response.json()
+    assert body["message"].startswith("JSON parse error - ")
+    assert body["errors"] == {"body": [body["message"]]}
+
+
 def test_an_escaped_nul_is_refused_naming_the_step(client, dataset):
     response = post_raw(client, solutions_url(), b'{"problem": "x", "steps": ["ok", "a\\u0000b"]}')
     assert response.status_code == 400
@@ -154,10 +161,8 @@ def test_deeply_nested_metadata_is_refused(client, dataset):
 def test_a_body_that_is_not_json_is_a_415(client, dataset):
     response = client.post(solutions_url(), data="problem=x", content_type="application/x-www-form-urlencoded")
     assert response.status_code == 415
-    assert response.json() == {
-        "message": 'Unsupported media type "application/x-www-form-urlencoded" in request.',
-        "errors": {},
-    }
+    message = 'Unsupported media type "application/x-www-form-urlencoded" in request.'
+    assert response.json() == {"message": message, "errors": {"body": [message]}}
 
 
 def test_an_escaped_surrogate_pair_is_valid_unicode_and_stored(client, dataset):

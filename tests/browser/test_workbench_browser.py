@@ -70,7 +70,9 @@ def test_keyboard_only_annotation_of_three_solutions(page, live_server, dataset,
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
     page.wait_for_url(f"{live_server.url}/")
-    page.keyboard.press("Enter")  # the start button has the focus
+    # the start button has the focus (autofocus is applied at a rendering step that may follow "load")
+    page.wait_for_function("document.activeElement && document.activeElement.matches('button.start')")
+    page.keyboard.press("Enter")
     page.wait_for_url(f"{live_server.url}/annotate/{first.pk}/")
     wait_for_math(page)
 

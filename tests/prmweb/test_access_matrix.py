@@ -14,7 +14,6 @@ from tests.factories import AnnotationFactory, DatasetFactory, MembershipFactory
 pytestmark = pytest.mark.django_db
 
 
-
 @pytest.fixture
 def world():
     dataset = DatasetFactory(slug="ds-a", name="A")
@@ -45,7 +44,7 @@ def _api_client(world, visitor: str) -> APIClient:
     return client
 
 
-PAGES = {
+PAGES: dict[str, dict[str, int | str]] = {
     # path template: expected status per visitor ("login" = redirect to the login page)
     "/": {"anonymous": "login", "annotator": 200, "reviewer": 200, "manager": 200, "outsider": 200},
     "/annotate/{solution}/": {"anonymous": "login", "outsider": 404},

@@ -34,7 +34,12 @@ DEFINITIONS = {
     "agreement": "Over solutions with 2+ annotations. pairwise: same-label share of annotation pairs, pooled over "
     "solutions; fleiss_kappa: Fleiss, generalised to varying annotators per solution; krippendorff_alpha: "
     "nominal; unanimous_share: solutions whose annotations all agree.",
-    "positions": "Earliest error position = step index / (steps - 1) in 10 bins; all_correct counts label -1.",
+    "positions": "Earliest error position = step index / (steps - 1) in 10 bins; all_correct counts label -1. "
+    "Sources: people (unanimous, majority and review final labels), imported (labels from the source, only "
+    "when there are any), and each method's succeeded suggestions.",
+    "cost": "final_labels counts labels made here (people, review, consensus_auto; imported ones excluded); "
+    "no_human_share = consensus_auto / final_labels. Per method: succeeded, failed and skipped suggestions; "
+    "suggestions = succeeded + failed, and the averages are over those.",
     "anchoring": "Annotation-suggestion pairs on the same solution, split by whether suggestions were shown.",
     "audit": "Consensus suggestions against final labels people decided on the same solutions.",
 }

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -187,3 +188,40 @@ def http(method: str, url: str, *, token: str | None = None, body: bytes | None 
             return response.status, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.read()
+
+
+def migrate_with_token(env: Mapping[str, str]) -> str:
+    """Migrate the database `env` points to, create the superuser `drill`, and return its API token."""
+    manage(["migrate", "--noinput"], env)
+    manage(
+        ["createsuperuser", "--noinput", "--username", "drill", "--email", "drill@example.org"],
+        {**env, "DJANGO_SUPERUSER_PASSWORD": "drill-password-123"},
+    )
+    match = re.search(r"Generated token (\w+)", manage(["drf_create_token", "drill"], env).stdout)
+    assert match is not None
+    return match.group(1)
+
+
+def start_web(env: Mapping[str, str], log: Path) -> tuple[Process, str]:
+    """Start gunicorn as the stack runs it, on a free loopback port; return it and its base URL."""
+    port = free_port()
+    web = Process(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "prmweb.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--threads",
+            "4",
+            "--timeout",
+            "60",
+        ],
+        env,
+        log,
+    )
+    assert wait_for(lambda: port_open(port), 30), web.output()
+    return web, f"http://127.0.0.1:{port}"

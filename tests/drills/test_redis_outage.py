@@ -5,7 +5,6 @@ Real processes as in the stack: gunicorn (web), a Celery CPU worker, Celery beat
 """
 
 import json
-import re
 import sys
 
 import pytest
@@ -15,10 +14,9 @@ from tests.drills.services import (
     PrivateRedis,
     Process,
     django_env,
-    free_port,
     http,
-    manage,
-    port_open,
+    migrate_with_token,
+    start_web,
     wait_for,
 )
 
@@ -70,33 +68,9 @@ def test_ingestion_survives_a_redis_outage_and_the_sweep_catches_up(stack):
             "SCORING_STUCK_AFTER_SECONDS": "5",
         }
     )
-    manage(["migrate", "--noinput"], env)
-    manage(
-        ["createsuperuser", "--noinput", "--username", "drill", "--email", "drill@example.org"],
-        {**env, "DJANGO_SUPERUSER_PASSWORD": "drill-password-123"},
-    )
-    token = re.search(r"Generated token (\w+)", manage(["drf_create_token", "drill"], env).stdout).group(1)
-
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    web = Process(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "prmweb.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "1",
-            "--threads",
-            "4",
-            "--timeout",
-            "60",
-        ],
-        env,
-        tmp_path / "web.log",
-    )
+    token = migrate_with_token(env)
+    web, base = start_web(env, tmp_path / "web.log")
+    processes.append(web)
     worker = Process(
         [sys.executable, "-m", "celery", "-A", "prmweb", "worker", "-Q", "default", "-c", "1", "--loglevel", "INFO"],
         env,
@@ -118,8 +92,7 @@ def test_ingestion_survives_a_redis_outage_and_the_sweep_catches_up(stack):
         env,
         tmp_path / "beat.log",
     )
-    processes += [web, worker, beat]
-    assert wait_for(lambda: port_open(port), 30), web.output()
+    processes += [worker, beat]
 
     status, body = http(
         "POST",

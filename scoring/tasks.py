@@ -67,80 +67,41 @@ def _score(
     return {"succeeded": outcome.succeeded, "failed": outcome.failed, "skipped": outcome.skipped}
 
 
-@shared_task(name="scoring.tasks.score_gpu_mc", **SCORING_TASK_OPTIONS)
-def score_gpu_mc(
-    self: Task,
-    *,
-    solution_ids: list[int],
-    config_key: str,
-    parameters: dict[str, Any] | None = None,
-    force: bool = False,
-    run_id: int | None = None,
-) -> dict[str, int]:
-    """Store Monte-Carlo suggestions for a batch of solutions (queue gpu)."""
-    return _score(
-        self, "mc", solution_ids=solution_ids, config_key=config_key, parameters=parameters, force=force, run_id=run_id
-    )
+def _scoring_task(method: str, name: str, summary: str) -> Task:
+    """Declare the Celery task `scoring.tasks.<name>` that stores `method`'s suggestions for a batch."""
+
+    def run(
+        self: Task,
+        *,
+        solution_ids: list[int],
+        config_key: str,
+        parameters: dict[str, Any] | None = None,
+        force: bool = False,
+        run_id: int | None = None,
+    ) -> dict[str, int]:
+        return _score(
+            self,
+            method,
+            solution_ids=solution_ids,
+            config_key=config_key,
+            parameters=parameters,
+            force=force,
+            run_id=run_id,
+        )
+
+    run.__name__ = run.__qualname__ = name
+    run.__doc__ = summary
+    task: Task = shared_task(name=f"scoring.tasks.{name}", **SCORING_TASK_OPTIONS)(run)
+    return task
 
 
-@shared_task(name="scoring.tasks.score_gpu_judge", **SCORING_TASK_OPTIONS)
-def score_gpu_judge(
-    self: Task,
-    *,
-    solution_ids: list[int],
-    config_key: str,
-    parameters: dict[str, Any] | None = None,
-    force: bool = False,
-    run_id: int | None = None,
-) -> dict[str, int]:
-    """Store LLM-judge suggestions for a batch of solutions (queue gpu)."""
-    return _score(
-        self,
-        "judge",
-        solution_ids=solution_ids,
-        config_key=config_key,
-        parameters=parameters,
-        force=force,
-        run_id=run_id,
-    )
-
-
-@shared_task(name="scoring.tasks.score_gpu_prm", **SCORING_TASK_OPTIONS)
-def score_gpu_prm(
-    self: Task,
-    *,
-    solution_ids: list[int],
-    config_key: str,
-    parameters: dict[str, Any] | None = None,
-    force: bool = False,
-    run_id: int | None = None,
-) -> dict[str, int]:
-    """Store PRM suggestions for a batch of solutions (queue gpu)."""
-    return _score(
-        self, "prm", solution_ids=solution_ids, config_key=config_key, parameters=parameters, force=force, run_id=run_id
-    )
-
-
-@shared_task(name="scoring.tasks.score_arithmetic", **SCORING_TASK_OPTIONS)
-def score_arithmetic(
-    self: Task,
-    *,
-    solution_ids: list[int],
-    config_key: str,
-    parameters: dict[str, Any] | None = None,
-    force: bool = False,
-    run_id: int | None = None,
-) -> dict[str, int]:
-    """Store arithmetic-check suggestions for a batch of solutions (queue default, no model)."""
-    return _score(
-        self,
-        "arithmetic",
-        solution_ids=solution_ids,
-        config_key=config_key,
-        parameters=parameters,
-        force=force,
-        run_id=run_id,
-    )
+# One named task per method, so that routing (queue `gpu` for score_gpu_*) and worker logs say which.
+score_gpu_mc = _scoring_task("mc", "score_gpu_mc", "Store Monte-Carlo suggestions for a batch (queue gpu).")
+score_gpu_judge = _scoring_task("judge", "score_gpu_judge", "Store LLM-judge suggestions for a batch (queue gpu).")
+score_gpu_prm = _scoring_task("prm", "score_gpu_prm", "Store PRM suggestions for a batch (queue gpu).")
+score_arithmetic = _scoring_task(
+    "arithmetic", "score_arithmetic", "Store arithmetic-check suggestions for a batch (queue default, no model)."
+)
 
 
 TASKS_BY_METHOD: dict[str, Task] = {

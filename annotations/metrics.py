@@ -2,7 +2,7 @@
 
 No Django here. The dashboard selectors aggregate rows in SQL into the small count structures these
 functions take, so the same code serves a 30-row test and a 100,000-solution dataset. ProcessBench's
-per-subset figures reuse `scoring.metrics` (the one definition of acc_error / acc_correct / F1).
+per-subset figures reuse `prmweb.core.metrics` (the one definition of acc_error / acc_correct / F1).
 
 Agreement definitions (labels are nominal categories: -1, 0, 1, ...):
 - pairwise exact agreement: over all pairs of annotations of the same solution, the share of pairs with
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import krippendorff
 import numpy as np
 
-from scoring.metrics import SubsetMetrics, harmonic_mean
+from prmweb.core.metrics import SubsetMetrics, harmonic_mean
 
 POSITION_BINS = 10
 

@@ -22,9 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from prmweb.core.metrics import SubsetMetrics, aggregate, subset_metrics  # noqa: E402
 from scoring.methods.arithmetic import ArithmeticConfig, check  # noqa: E402
 from scoring.methods.base import SolutionTask  # noqa: E402
-from scoring.metrics import SubsetMetrics, aggregate, subset_metrics  # noqa: E402
 
 DEFAULT_FILES = (ROOT / "bench/data/processbench/gsm8k.json", ROOT / "bench/data/processbench/math.json")
 

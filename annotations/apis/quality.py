@@ -20,8 +20,8 @@ from annotations.models import Solution
 from annotations.permissions import IsDatasetManager, IsDatasetReviewer, IsStaff
 from annotations.selectors.quality import QualityFigures, dataset_quality
 from annotations.services.gold import solutions_set_gold
+from prmweb.core.metrics import SubsetMetrics
 from prmweb.errors import ApplicationError
-from scoring.metrics import SubsetMetrics
 
 MAX_GOLD_BATCH = 1000
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from annotations.models import Solution
-from scoring.answers import answers_equivalent, extract_final_answer
+from prmweb.core.answers import answers_equivalent, extract_final_answer
 
 CHECK_CHUNK_SIZE = 500
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from scoring.answers import extract_boxed
+from prmweb.core.answers import extract_boxed
 from scoring.engines.base import EngineError, GenerationEngine, SamplingParams
 from scoring.methods.base import MethodConfigError, MethodResult, SolutionTask
 

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from scoring.answers import answers_equivalent, extract_final_answer
+from prmweb.core.answers import answers_equivalent, extract_final_answer
 from scoring.engines.base import EngineError, Generation, GenerationEngine, SamplingParams
 from scoring.methods.base import MethodConfigError, MethodResult, SolutionTask
 

@@ -21,7 +21,7 @@ from annotations.metrics import (
     subset_metrics_from_counts,
     unanimous_share,
 )
-from scoring.metrics import subset_metrics
+from prmweb.core.metrics import subset_metrics
 
 RECORDS = json.loads((Path(__file__).parents[1] / "fixtures/processbench/review_records.json").read_text())
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from scoring.metrics import SubsetMetrics, aggregate, harmonic_mean, processbench_metrics, subset_metrics
+from prmweb.core.metrics import SubsetMetrics, aggregate, harmonic_mean, processbench_metrics, subset_metrics
 
 
 def test_subset_metrics_by_hand():

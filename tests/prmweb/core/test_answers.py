@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from scoring.answers import (
+from prmweb.core.answers import (
     MAX_ANSWER_CHARS,
     answers_equivalent,
     check_final_answer,

@@ -20,7 +20,7 @@ from annotations.models import (
     Solution,
     Suggestion,
 )
-from annotations.validators import validate_scoring_methods
+from annotations.validators import segmentation_errors, validate_scoring_methods
 
 
 class FastAdmin(admin.ModelAdmin):
@@ -45,6 +45,14 @@ class DatasetAdminForm(forms.ModelForm):
             return []
         validate_scoring_methods(value)
         return value
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        segmentation, pattern = cleaned.get("segmentation"), cleaned.get("segmentation_pattern", "")
+        if segmentation is not None and "segmentation_pattern" not in self.errors:
+            for field, messages in segmentation_errors(segmentation, pattern).items():
+                self.add_error(field, messages)
+        return cleaned
 
 
 @admin.register(Dataset)

@@ -133,7 +133,15 @@ class SolutionAdmin(FastAdmin):
     list_filter = ("status", "is_gold", "final_answer_correct", "subset", "dataset")
     search_fields = ("external_id", "=content_hash", "generator")
     raw_id_fields = ("dataset", "problem")
-    readonly_fields = ("content_hash", "num_steps", "annotation_count", "created_at")
+    readonly_fields = (
+        "content_hash",
+        "num_steps",
+        "response",
+        "step_offsets",
+        "segmentation",
+        "annotation_count",
+        "created_at",
+    )
     inlines = (AnnotationInline, SuggestionInline, FinalLabelChangeInline)
     actions = (mark_gold, unmark_gold)
 

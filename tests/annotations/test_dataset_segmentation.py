@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from annotations.models import Dataset
 from annotations.services.datasets import dataset_create, dataset_update
+from annotations.services.ingestion import SolutionInput, solutions_ingest
 from prmweb.errors import ApplicationError
 from tests.annotations.api_support import token_client
 from tests.annotations.test_scoring_methods_validation import _admin_form
@@ -109,3 +110,13 @@ def test_the_admin_form_refuses_a_catastrophic_pattern_and_stores_a_good_one(adm
     assert response.status_code == 302
     dataset = Dataset.objects.get(slug="admin-made")
     assert (dataset.segmentation, dataset.segmentation_pattern) == ("pattern", r"(?=Step \d+:)")
+
+
+def test_the_solution_admin_shows_the_response_read_only(admin_client):
+    dataset = DatasetFactory(slug="y")
+    result = solutions_ingest(dataset=dataset, items=[SolutionInput(problem="p", response="<b>a</b>\n\nb")])
+    page = admin_client.get(reverse("admin:annotations_solution_change", args=[result.items[0].solution_id]))
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert "&lt;b&gt;a&lt;/b&gt;" in body and "[[0, 8], [10, 11]]" in body
+    assert 'name="response"' not in body  # shown, not editable

@@ -114,25 +114,32 @@ def _choice_records(
         if errors:
             yield ParsedRecord(locator=choice_locator, errors=errors)
             continue
-        metadata = {
-            **problem.metadata,
-            "source": SOURCE,
-            "custom_id": custom_id,
-            "choice_index": index,
-            "finish_reason": choice.get("finish_reason"),
-            "model": model,
-        }
-        item = SolutionInput(
-            problem=problem.problem,
-            response=text,
-            external_id=f"{custom_id}#{index}",
-            generator=problem.generator or model,
-            subset=problem.subset,
-            reference_answer=problem.reference_answer,
-            reference_solution=problem.reference_solution,
-            metadata=metadata,
-        )
+        item = _solution(problem, custom_id=custom_id, index=index, text=text, model=model, choice=choice)
         yield ParsedRecord(locator=choice_locator, item=item)
+
+
+def _solution(
+    problem: BatchProblem, *, custom_id: str, index: int, text: str, model: str, choice: dict[str, Any]
+) -> SolutionInput:
+    """Return one sample as a solution to ingest: `<custom_id>#<index>`, with where it came from in metadata."""
+    metadata = {
+        **problem.metadata,
+        "source": SOURCE,
+        "custom_id": custom_id,
+        "choice_index": index,
+        "finish_reason": choice.get("finish_reason"),
+        "model": model,
+    }
+    return SolutionInput(
+        problem=problem.problem,
+        response=text,
+        external_id=f"{custom_id}#{index}",
+        generator=problem.generator or model,
+        subset=problem.subset,
+        reference_answer=problem.reference_answer,
+        reference_solution=problem.reference_solution,
+        metadata=metadata,
+    )
 
 
 def _choice_text(choice: dict[str, Any], position: int) -> tuple[str, Errors]:

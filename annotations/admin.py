@@ -20,7 +20,7 @@ from annotations.models import (
     Solution,
     Suggestion,
 )
-from annotations.validators import validate_scoring_methods
+from annotations.validators import segmentation_errors, validate_scoring_methods
 
 
 class FastAdmin(admin.ModelAdmin):
@@ -45,6 +45,14 @@ class DatasetAdminForm(forms.ModelForm):
             return []
         validate_scoring_methods(value)
         return value
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        segmentation, pattern = cleaned.get("segmentation"), cleaned.get("segmentation_pattern", "")
+        if segmentation is not None and "segmentation_pattern" not in self.errors:
+            for field, messages in segmentation_errors(segmentation, pattern).items():
+                self.add_error(field, messages)
+        return cleaned
 
 
 @admin.register(Dataset)
@@ -125,7 +133,15 @@ class SolutionAdmin(FastAdmin):
     list_filter = ("status", "is_gold", "final_answer_correct", "subset", "dataset")
     search_fields = ("external_id", "=content_hash", "generator")
     raw_id_fields = ("dataset", "problem")
-    readonly_fields = ("content_hash", "num_steps", "annotation_count", "created_at")
+    readonly_fields = (
+        "content_hash",
+        "num_steps",
+        "response",
+        "step_offsets",
+        "segmentation",
+        "annotation_count",
+        "created_at",
+    )
     inlines = (AnnotationInline, SuggestionInline, FinalLabelChangeInline)
     actions = (mark_gold, unmark_gold)
 

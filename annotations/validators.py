@@ -3,12 +3,17 @@
 `scoring_methods` names suggestion methods, which live in `scoring`. The annotations app does not
 import scoring's internals: the known names come from the SCORING_METHOD_NAMES setting, read on each
 call (a test in tests/scoring/ keeps the setting equal to the method registry).
+
+`segmentation` and `segmentation_pattern` are checked by `annotations.segmentation` (the registry of
+modes, and the pattern's compile, empty-match and backtracking checks).
 """
 
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+
+from annotations.segmentation import PATTERN, SEGMENTATIONS, pattern_errors
 
 MAX_ECHOED_CHARS = 40
 
@@ -44,4 +49,26 @@ def validate_scoring_methods(value: Any) -> None:
     """Raise Django's ValidationError (forms, the admin) when `value` is not a list of distinct known methods."""
     errors = scoring_methods_errors(value)
     if errors:
+        raise ValidationError(errors)
+
+
+def segmentation_errors(segmentation: Any, pattern: Any) -> dict[str, list[str]]:
+    """Return {field: messages} for a dataset's `segmentation` and `segmentation_pattern` (empty when valid).
+
+    The pattern is checked whenever it is set; the mode `pattern` needs one.
+    """
+    errors: dict[str, list[str]] = {}
+    if segmentation not in SEGMENTATIONS:
+        errors["segmentation"] = [f"Must be one of: {', '.join(SEGMENTATIONS)}."]
+    if pattern:
+        if found := pattern_errors(pattern):
+            errors["segmentation_pattern"] = found
+    elif segmentation == PATTERN:
+        errors["segmentation_pattern"] = ["Required when segmentation is pattern."]
+    return errors
+
+
+def validate_segmentation_pattern(value: Any) -> None:
+    """Raise Django's ValidationError (forms, the admin) for a pattern that cannot split responses safely."""
+    if value and (errors := pattern_errors(value)):
         raise ValidationError(errors)

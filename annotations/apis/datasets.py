@@ -20,6 +20,7 @@ from annotations.apis.common import (
 )
 from annotations.models import Dataset, MembershipRole
 from annotations.permissions import InManagerGroup, IsDatasetManager, IsDatasetMember, IsReadOnly, IsStaff
+from annotations.segmentation import pattern_errors
 from annotations.selectors.datasets import dataset_get_with_counts, dataset_list_for_user
 from annotations.services.datasets import DATASET_SETTINGS_FIELDS, dataset_create, dataset_update
 from annotations.validators import scoring_method_names, scoring_methods_errors
@@ -58,6 +59,19 @@ class DatasetInSerializer(StrictSerializerMixin, serializers.ModelSerializer):
     )
     audit_rate = serializers.FloatField(min_value=0, max_value=1, required=False)
     gold_rate = serializers.FloatField(min_value=0, max_value=1, required=False)
+    segmentation_pattern = serializers.CharField(
+        max_length=500,
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="Regular expression matching the separators between steps, e.g. `\\n(?=Step \\d+:)`; "
+        "checked when set (compiles, never matches the empty string, no catastrophic backtracking).",
+    )
+
+    def validate_segmentation_pattern(self, value: str) -> str:
+        if value and (errors := pattern_errors(value)):
+            raise serializers.ValidationError(errors)
+        return value
 
     class Meta:
         model = Dataset

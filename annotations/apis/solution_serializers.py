@@ -10,9 +10,11 @@ from typing import Any
 from rest_framework import serializers
 
 from annotations.models import Annotation, FinalLabel, Solution, Suggestion
+from annotations.segmentation import SEGMENTATION_LABELS
 from annotations.services.solution_input import (
     MAX_METADATA_BYTES,
     MAX_PROBLEM_CHARS,
+    MAX_RESPONSE_CHARS,
     MAX_SHORT_CHARS,
     MAX_STEP_CHARS,
     MAX_STEPS,
@@ -22,7 +24,7 @@ from annotations.services.solution_input import (
 
 
 class SolutionInSerializer(serializers.Serializer):
-    """One solution to ingest. Unknown fields are refused; null in an optional field means absent."""
+    """One solution to ingest: `steps`, or `response` to split. Unknown fields are refused; null means absent."""
 
     id = serializers.CharField(
         max_length=MAX_SHORT_CHARS, required=False, help_text="Your external id; the same id is stored once."
@@ -32,7 +34,24 @@ class SolutionInSerializer(serializers.Serializer):
         child=serializers.CharField(max_length=MAX_STEP_CHARS),
         min_length=1,
         max_length=MAX_STEPS,
-        help_text="Ordered steps, each a non-empty string.",
+        required=False,
+        help_text="Ordered steps, each a non-empty string. Send either steps or response.",
+    )
+    response = serializers.CharField(
+        max_length=MAX_RESPONSE_CHARS,
+        required=False,
+        help_text=(
+            "The generated text, stored verbatim and split into steps by `segmentation`; the limits on steps "
+            "apply to the result. Send either steps or response."
+        ),
+    )
+    segmentation = serializers.ChoiceField(
+        choices=list(SEGMENTATION_LABELS.items()),
+        required=False,
+        help_text=(
+            "How to split `response`: paragraphs (at blank lines), lines, or pattern (the dataset's "
+            "segmentation_pattern). Default: the dataset's segmentation."
+        ),
     )
     generator = serializers.CharField(max_length=MAX_SHORT_CHARS, required=False, allow_blank=True)
     subset = serializers.CharField(max_length=MAX_SUBSET_CHARS, required=False, allow_blank=True)
@@ -166,6 +185,12 @@ class SolutionDetailSerializer(SolutionListItemSerializer):
 
     reference_answer = serializers.CharField(source="problem.reference_answer")
     reference_solution = serializers.CharField(source="problem.reference_solution")
+    response = serializers.SerializerMethodField(help_text="The response as sent, verbatim (null: sent as steps).")
+    segmentation = serializers.SerializerMethodField(help_text="How the response was split (null: sent as steps).")
+    step_offsets = serializers.ListField(
+        child=serializers.ListField(child=serializers.IntegerField(), min_length=2, max_length=2),
+        help_text="[start, end] of each step in `response` (characters); empty when sent as steps.",
+    )
     annotations = AnnotationSerializer(source="visible_annotations", many=True)
     suggestions = SuggestionSerializer(source="visible_suggestions", many=True)
 
@@ -173,6 +198,9 @@ class SolutionDetailSerializer(SolutionListItemSerializer):
         fields = (
             *SolutionListItemSerializer.Meta.fields[:3],
             "steps",
+            "response",
+            "segmentation",
+            "step_offsets",
             "reference_answer",
             "reference_solution",
             *SolutionListItemSerializer.Meta.fields[3:],
@@ -181,3 +209,9 @@ class SolutionDetailSerializer(SolutionListItemSerializer):
             "suggestions",
         )
         read_only_fields = fields
+
+    def get_response(self, solution: Solution) -> str | None:
+        return solution.response or None
+
+    def get_segmentation(self, solution: Solution) -> str | None:
+        return solution.segmentation or None

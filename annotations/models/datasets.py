@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from annotations.segmentation import DEFAULT_SEGMENTATION, MAX_PATTERN_CHARS, PATTERN, SEGMENTATION_LABELS
+
 
 class QueueOrder(models.TextChoices):
     OLDEST_FIRST = "oldest_first", "Oldest first"
@@ -56,6 +58,19 @@ class Dataset(models.Model):
         default=list, blank=True, help_text='Suggestion methods prefilled after ingestion, e.g. ["arithmetic", "mc"].'
     )
 
+    # How solutions sent as one response are split into steps (when the solution names no mode).
+    segmentation = models.CharField(
+        max_length=20,
+        choices=list(SEGMENTATION_LABELS.items()),
+        default=DEFAULT_SEGMENTATION,
+        help_text="How a solution sent as one response is split into steps when it names no segmentation.",
+    )
+    segmentation_pattern = models.CharField(
+        max_length=MAX_PATTERN_CHARS,
+        blank=True,
+        help_text="Regular expression matching the separators between steps (segmentation 'pattern').",
+    )
+
     class Meta:
         ordering = ["name"]
         constraints = [
@@ -68,6 +83,9 @@ class Dataset(models.Model):
             ),
             models.CheckConstraint(condition=Q(gold_rate__gte=0) & Q(gold_rate__lte=1), name="dataset_gold_rate_0_1"),
             models.CheckConstraint(condition=Q(claim_minutes__gte=1), name="dataset_claim_minutes_positive"),
+            models.CheckConstraint(
+                condition=~Q(segmentation=PATTERN) | ~Q(segmentation_pattern=""), name="dataset_pattern_when_used"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -31,7 +31,10 @@ class SolutionStatus(models.TextChoices):
 
 
 class Solution(models.Model):
-    """One model-written answer to a problem: ordered steps, generator, final answer."""
+    """One model-written answer to a problem: ordered steps, generator, final answer.
+
+    A solution sent as one response keeps it verbatim; each step is then `response[start:end]`.
+    """
 
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="solutions")
     problem = models.ForeignKey(Problem, on_delete=models.CASCADE, related_name="solutions")
@@ -39,6 +42,13 @@ class Solution(models.Model):
     content_hash = models.CharField(max_length=64, help_text="sha256 of problem text and steps.")
     steps = models.JSONField(help_text="Ordered list of step strings.")
     num_steps = models.PositiveIntegerField()
+    response = models.TextField(blank=True, help_text="The generated text, verbatim, when sent as one response.")
+    step_offsets = models.JSONField(
+        default=list, blank=True, help_text="[start, end] of each step in the response (empty: sent as steps)."
+    )
+    segmentation = models.CharField(
+        max_length=20, blank=True, help_text="How the response was split into steps (empty: sent as steps)."
+    )
     generator = models.CharField(max_length=200, blank=True)
     subset = models.CharField(max_length=100, blank=True, help_text="Source subset, e.g. gsm8k or math.")
     final_answer = models.TextField(blank=True)

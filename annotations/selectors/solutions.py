@@ -70,7 +70,8 @@ def solution_list(*, access: DatasetAccess, user: AnyUser, filters: SolutionFilt
         solutions = solutions.filter(final_label__isnull=not filters.has_label)
     if filters.q:
         solutions = _search(solutions, filters.q)
-    return solutions.order_by("pk")
+    # A list row shows no text of the solution: leave the (possibly long) verbatim response in the database.
+    return solutions.defer("response", "step_offsets").order_by("pk")
 
 
 def solution_get_for_viewer(*, access: DatasetAccess, user: AnyUser, solution_id: int) -> Solution:

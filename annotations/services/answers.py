@@ -24,10 +24,11 @@ def solutions_check_answers(*, solution_ids: Sequence[int]) -> AnswerCheckResult
     """Compare each solution's final answer with its problem's reference answer and store the result.
 
     For every solution whose problem has a reference answer: fill a blank `final_answer` with the
-    extracted one (last `\\boxed{}`, else the last step), set `answer_check`, and set
-    `final_answer_correct` only where the source gave none. Solutions without a reference answer and
-    unknown ids are left alone. Idempotent: the same input gives the same stored values. One read and
-    one bulk update per chunk of solutions, whatever their number.
+    extracted one (the last `\\boxed{}` of the response for a solution sent as one, else of the steps;
+    else the last step), set `answer_check`, and set `final_answer_correct` only where the source gave
+    none. Solutions without a reference answer and unknown ids are left alone. Idempotent: the same
+    input gives the same stored values. One read and one bulk update per chunk of solutions, whatever
+    their number.
     """
     ids = sorted(set(solution_ids))
     checked = matched = without_reference = 0
@@ -45,14 +46,22 @@ def _check_chunk(solution_ids: list[int]) -> AnswerCheckResult:
     solutions = list(
         Solution.objects.filter(pk__in=solution_ids)
         .select_related("problem")
-        .only("id", "steps", "final_answer", "final_answer_correct", "answer_check", "problem__reference_answer")
+        .only(
+            "id",
+            "steps",
+            "response",
+            "final_answer",
+            "final_answer_correct",
+            "answer_check",
+            "problem__reference_answer",
+        )
     )
     to_update = []
     for solution in solutions:
         reference = solution.problem.reference_answer.strip()
         if not reference:
             continue
-        final_answer = solution.final_answer.strip() or extract_final_answer(solution.steps)
+        final_answer = solution.final_answer.strip() or extract_final_answer(solution.steps, response=solution.response)
         verdict = answers_equivalent(final_answer, reference)
         solution.final_answer = solution.final_answer or final_answer
         solution.answer_check = verdict

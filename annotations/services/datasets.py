@@ -8,7 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, transaction
 
 from annotations.models import Dataset, DatasetMembership, MembershipRole
-from annotations.validators import scoring_methods_errors
+from annotations.validators import scoring_methods_errors, segmentation_errors
 from prmweb.errors import ApplicationError, ConflictError, NotFoundError
 
 # Fields a client may set; everything else on Dataset is managed by the app.
@@ -30,6 +30,8 @@ DATASET_SETTINGS_FIELDS = (
     "claim_minutes",
     "queue_order",
     "scoring_methods",
+    "segmentation",
+    "segmentation_pattern",
 )
 
 
@@ -48,6 +50,7 @@ def _protocol_errors(dataset: Dataset) -> dict[str, list[str]]:
     method_errors = scoring_methods_errors(dataset.scoring_methods)
     if method_errors:
         errors["scoring_methods"] = method_errors
+    errors.update(segmentation_errors(dataset.segmentation, dataset.segmentation_pattern))
     return errors
 
 

@@ -13,8 +13,10 @@ from django.db import transaction
 
 from annotations.importers.base import ParsedRecord
 from annotations.models import Dataset
+from annotations.segmentation import SEGMENTATIONS, Segmenter
 from annotations.services.ingestion import solutions_ingest
-from annotations.services.solution_input import MAX_BATCH_ITEMS, Errors, validate_solution_input
+from annotations.services.response_input import merge_split_errors, segment_input, segmenter_for
+from annotations.services.solution_input import MAX_BATCH_ITEMS, Errors, SolutionInput, validate_solution_input
 from prmweb.errors import ApplicationError
 
 DEFAULT_CHUNK_SIZE = 500
@@ -87,19 +89,32 @@ def solutions_import(
     records: Iterable[ParsedRecord],
     user: AbstractBaseUser | AnonymousUser | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
+    segmentation: str | None = None,
 ) -> ImportReport:
     """Validate and store every record of an import file in one transaction; return the report.
 
-    Idempotent: records already in the dataset (same external id, else same problem and steps) count as
-    existing. Duplicate ids within the file are rejected, as in one REST batch. Raises
-    ImportRejectedError (with the full report) when any record is invalid; nothing is stored then.
-    New solutions get their final-answer check and scoring after the commit, as over REST.
+    Records holding a response are split into steps first: by their own `segmentation`, else by
+    `segmentation` (the command's --segmentation), else by the dataset's. Idempotent: records already
+    in the dataset (same external id, else same problem, steps and response) count as existing.
+    Duplicate ids within the file are rejected, as in one REST batch. Raises ImportRejectedError (with
+    the full report) when any record is invalid; nothing is stored then. New solutions get their
+    final-answer check and scoring after the commit, as over REST.
     """
+    if segmentation is not None and segmentation not in SEGMENTATIONS:
+        raise ApplicationError(
+            f"Unknown segmentation {segmentation!r}.",
+            errors={"segmentation": [f"Must be one of: {', '.join(SEGMENTATIONS)}."]},
+        )
     chunk_size = max(1, min(chunk_size, MAX_BATCH_ITEMS))
+    segmenter = segmenter_for(
+        segmentation=dataset.segmentation, pattern=dataset.segmentation_pattern, default=segmentation
+    )
     report = ImportReport()
     try:
         with transaction.atomic():
-            _import_records(dataset=dataset, records=records, user=user, chunk_size=chunk_size, report=report)
+            _import_records(
+                dataset=dataset, records=records, user=user, chunk_size=chunk_size, report=report, segmenter=segmenter
+            )
             if report.rejected_records:
                 raise _RollBack
     except _RollBack:
@@ -117,15 +132,16 @@ def _import_records(
     user: AbstractBaseUser | AnonymousUser | None,
     chunk_size: int,
     report: ImportReport,
+    segmenter: Segmenter,
 ) -> None:
     seen_ids: dict[str, str] = {}
-    chunk: list[ParsedRecord] = []
+    chunk: list[SolutionInput] = []
     for record in records:
         if record.skip_reason:
             report.skipped.append(SkippedRecord(record.locator, record.skip_reason))
             continue
-        errors = _record_errors(record, seen_ids)
-        if errors:
+        item, errors = _checked_item(record, seen_ids, segmenter)
+        if errors or item is None:
             report.rejected_records += 1
             report.rejections.extend(
                 Rejection(record.locator, name, message) for name, messages in errors.items() for message in messages
@@ -133,7 +149,7 @@ def _import_records(
             continue
         if report.rejected_records:
             continue  # nothing will be stored: keep validating to report every reason
-        chunk.append(record)
+        chunk.append(item)
         if len(chunk) >= chunk_size:
             _store_chunk(dataset=dataset, chunk=chunk, user=user, report=report)
             chunk = []
@@ -141,12 +157,18 @@ def _import_records(
         _store_chunk(dataset=dataset, chunk=chunk, user=user, report=report)
 
 
-def _record_errors(record: ParsedRecord, seen_ids: dict[str, str]) -> Errors:
-    """Return the record's errors by field: structural ones from the parser, then value checks."""
+def _checked_item(
+    record: ParsedRecord, seen_ids: dict[str, str], segmenter: Segmenter
+) -> tuple[SolutionInput | None, Errors]:
+    """Return the record's item (its response split into steps) and its errors by field.
+
+    Structural errors from the parser win over value checks of the same field.
+    """
     if record.item is None:
-        return dict(record.errors) or {"non_field_errors": ["The record could not be read."]}
-    errors = {**validate_solution_input(record.item), **record.errors}
-    external_id = record.item.external_id
+        return None, dict(record.errors) or {"non_field_errors": ["The record could not be read."]}
+    item, split_errors = segment_input(record.item, segmenter)
+    errors = {**merge_split_errors(validate_solution_input(item), split_errors), **record.errors}
+    external_id = item.external_id
     if isinstance(external_id, str) and external_id:
         if external_id in seen_ids:
             errors.setdefault("id", []).append(
@@ -154,18 +176,17 @@ def _record_errors(record: ParsedRecord, seen_ids: dict[str, str]) -> Errors:
             )
         else:
             seen_ids[external_id] = record.locator
-    return errors
+    return item, errors
 
 
 def _store_chunk(
     *,
     dataset: Dataset,
-    chunk: list[ParsedRecord],
+    chunk: list[SolutionInput],
     user: AbstractBaseUser | AnonymousUser | None,
     report: ImportReport,
 ) -> None:
-    items = [record.item for record in chunk if record.item is not None]
-    result = solutions_ingest(dataset=dataset, items=items, user=user)
+    result = solutions_ingest(dataset=dataset, items=chunk, user=user)
     report.created += result.created
     report.existing += result.existing
     for ingested in result.items:

@@ -17,6 +17,7 @@ from django.db import IntegrityError, OperationalError, transaction
 from annotations import hooks
 from annotations.models import Dataset, FinalLabel, FinalLabelSource, Problem, Solution
 from annotations.models.datasets import TriageMode
+from annotations.services.response_input import merge_split_errors, segment_inputs, segmenter_for
 from annotations.services.solution_input import (
     INPUT_FIELDS,
     MAX_BATCH_ITEMS,
@@ -92,9 +93,14 @@ def waits_for_machine_consensus(dataset: Dataset) -> bool:
     return dataset.triage_mode == TriageMode.DISAGREEMENT_ONLY and {"mc", "judge"} <= set(methods)
 
 
-def content_hash(problem: str, steps: Sequence[str]) -> str:
-    """Return the sha256 identifying a solution's content (problem text and steps)."""
-    payload = json.dumps([problem, list(steps)], ensure_ascii=False, separators=(",", ":"))
+def content_hash(problem: str, steps: Sequence[str], response: str | None = None) -> str:
+    """Return the sha256 identifying a solution's content: problem text and steps, and the response it came from.
+
+    Two responses that split into the same steps (e.g. differing only in blank lines) are different
+    solutions, since each is stored verbatim; a solution sent as steps hashes as it always did.
+    """
+    content: list[Any] = [problem, list(steps)] if response is None else [problem, list(steps), response]
+    payload = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
@@ -148,7 +154,7 @@ def solutions_ingest_json(
     records: list[Any] = [payload] if single else payload
     _check_batch_size(len(records))
     built = [solution_input_from_mapping(record) for record in records]
-    errors_by_index = validate_batch([item for item, _ in built])
+    items, errors_by_index = _split_and_validate(dataset, [item for item, _ in built])
     for index, (_, structural) in enumerate(built):
         if structural:  # "required" and "unknown" replace the value checks of the same field
             errors_by_index[str(index)] = {**errors_by_index.get(str(index), {}), **structural}
@@ -159,7 +165,7 @@ def solutions_ingest_json(
             raise ApplicationError(message, errors=errors)
         ordered = {key: errors_by_index[key] for key in sorted(errors_by_index, key=int)}
         raise _reject(ordered, len(records))
-    return _ingest_valid(dataset=dataset, items=[item for item, _ in built if item is not None])
+    return _ingest_valid(dataset=dataset, items=[item for item in items if item is not None])
 
 
 def solutions_ingest(
@@ -167,16 +173,32 @@ def solutions_ingest(
 ) -> IngestResult:
     """Validate and store a batch of solutions, all or nothing; return which were created or existed.
 
-    Idempotent: an item whose external id (or, without one, whose problem+steps content) is already in
+    Responses are split into steps first (the dataset's segmentation, unless an item names its own).
+    Idempotent: an item whose external id (or, without one, whose problem+steps+response content) is already in
     the dataset is reported as existing and left unchanged; concurrent batches with the same items store
     each once. After the commit, the ids of new solutions go to the final-answer check and the scoring
     hook. Raises ApplicationError (400, or 413 for an oversized batch) naming each bad field.
     """
     _check_batch_size(len(items))
-    errors = validate_batch(items)
+    segmented, errors = _split_and_validate(dataset, items)
     if errors:
-        raise _reject(errors, len(items))
-    return _ingest_valid(dataset=dataset, items=items)
+        raise _reject({key: errors[key] for key in sorted(errors, key=int)}, len(items))
+    return _ingest_valid(dataset=dataset, items=[item for item in segmented if item is not None])
+
+
+def _split_and_validate(
+    dataset: Dataset, items: Sequence[SolutionInput | None]
+) -> tuple[list[SolutionInput | None], dict[str, Errors]]:
+    """Split responses into steps with the dataset's segmentation, then validate; return items and errors.
+
+    An item that could not be split (bad `segmentation`, a pattern out of time) reports why instead of its steps.
+    """
+    segmenter = segmenter_for(segmentation=dataset.segmentation, pattern=dataset.segmentation_pattern)
+    segmented, split_errors = segment_inputs(items, segmenter)
+    errors = validate_batch(segmented)
+    for index, item_errors in split_errors.items():
+        errors[index] = merge_split_errors(errors.get(index, {}), item_errors)
+    return segmented, errors
 
 
 def _is_lock_conflict(exc: OperationalError) -> bool:
@@ -204,7 +226,7 @@ def _ingest_valid(*, dataset: Dataset, items: Sequence[SolutionInput]) -> Ingest
 
 @transaction.atomic
 def _store(*, dataset: Dataset, items: Sequence[SolutionInput]) -> IngestResult:
-    hashes = [content_hash(item.problem, item.steps) for item in items]
+    hashes = [content_hash(item.problem, item.steps, item.response) for item in items]
     existing_by_index = _existing_solution_ids(dataset, items, hashes)
     results: dict[int, IngestedItem] = {}
     to_create: list[tuple[int, SolutionInput, str]] = []
@@ -279,6 +301,9 @@ def _create_solutions(dataset: Dataset, to_create: list[tuple[int, SolutionInput
             content_hash=digest,
             steps=list(item.steps),
             num_steps=len(item.steps),
+            response=item.response or "",
+            step_offsets=[list(offsets) for offsets in item.step_offsets or []],
+            segmentation=item.segmentation or "",
             generator=item.generator,
             subset=item.subset,
             final_answer=item.final_answer,

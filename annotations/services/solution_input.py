@@ -19,9 +19,12 @@ MAX_SHORT_CHARS = 200
 MAX_SUBSET_CHARS = 100
 MAX_METADATA_BYTES = 20_000
 MAX_METADATA_DEPTH = 16
+MAX_RESPONSE_CHARS = 500_000
 
-REQUIRED_FIELDS = ("problem", "steps")
+REQUIRED_FIELDS = ("problem",)
+STEP_SOURCE_FIELDS = ("steps", "response")  # exactly one of them: steps as a list, or a response to split
 OPTIONAL_FIELDS = (
+    "segmentation",
     "id",
     "generator",
     "subset",
@@ -32,17 +35,25 @@ OPTIONAL_FIELDS = (
     "label",
     "metadata",
 )
-INPUT_FIELDS = REQUIRED_FIELDS + OPTIONAL_FIELDS
+INPUT_FIELDS = REQUIRED_FIELDS + STEP_SOURCE_FIELDS + OPTIONAL_FIELDS
 
 Errors = dict[str, list[str]]
 
 
 @dataclass(frozen=True)
 class SolutionInput:
-    """One solution to ingest, as plain data (from JSON, a file record or a form)."""
+    """One solution to ingest, as plain data (from JSON, a file record or a form).
+
+    Either `steps` is given, or `response` (the generated text) with an optional `segmentation` mode;
+    `annotations.services.response_input.segment_input` then fills `steps`, `step_offsets` and the
+    mode it used. `step_offsets is None` means "not split yet".
+    """
 
     problem: str
-    steps: list[str]
+    steps: list[str] = field(default_factory=list)
+    response: str | None = None
+    segmentation: str | None = None
+    step_offsets: list[tuple[int, int]] | None = None
     external_id: str = ""
     generator: str = ""
     subset: str = ""
@@ -87,14 +98,40 @@ def _steps_errors(steps: Any) -> Errors:
     return errors
 
 
-def _label_errors(label: Any, steps: Any) -> list[str]:
+def _label_errors(item: "SolutionInput") -> list[str]:
+    label, steps = item.label, item.steps
     if label is None:
         return []
     if isinstance(label, bool) or not isinstance(label, int):
         return ["Must be an integer."]
     if isinstance(steps, list) and steps and not -1 <= label < len(steps):
-        return [f"Must be -1 (all steps correct) or a step index from 0 to {len(steps) - 1}."]
+        split = f" ({_split_into(item)})" if item.response is not None else ""
+        return [f"Must be -1 (all steps correct) or a step index from 0 to {len(steps) - 1}{split}."]
     return []
+
+
+def _split_into(item: "SolutionInput") -> str:
+    return f"segmentation {item.segmentation!r} split the response into {len(item.steps)} steps"
+
+
+def _response_errors(item: "SolutionInput") -> Errors:
+    """Return the errors of a solution sent as a response: its text, then the steps it was split into."""
+    if found := _text_errors(item.response, MAX_RESPONSE_CHARS, required=True):
+        return {"response": found}
+    if item.step_offsets is None:
+        return {"response": ["Was not split into steps."]}
+    split = _split_into(item)
+    split = split[0].upper() + split[1:]
+    if not item.steps:
+        return {"response": [f"{split}; a solution needs at least 1."]}
+    if len(item.steps) > MAX_STEPS:
+        return {"response": [f"{split}; a solution has at most {MAX_STEPS}."]}
+    too_long = [
+        f"{split}; steps[{index}] (characters {start} to {end}) has {end - start} characters, at most {MAX_STEP_CHARS}."
+        for index, (start, end) in enumerate(item.step_offsets)
+        if end - start > MAX_STEP_CHARS
+    ]
+    return {"response": too_long} if too_long else {}
 
 
 def _json_value_problem(value: Any, depth: int = 0) -> str | None:
@@ -145,8 +182,13 @@ def validate_solution_input(item: SolutionInput) -> Errors:
     for attribute, name, limit, required in _TEXT_LIMITS:
         if found := _text_errors(getattr(item, attribute), limit, required=required):
             errors[name] = found
-    errors.update(_steps_errors(item.steps))
-    if found := _label_errors(item.label, item.steps):
+    if item.response is None:
+        errors.update(_steps_errors(item.steps))
+        if item.segmentation is not None:
+            errors["segmentation"] = ["Applies only with response; steps are stored as sent."]
+    else:
+        errors.update(_response_errors(item))
+    if found := _label_errors(item):
         errors["label"] = found
     if item.final_answer_correct is not None and not isinstance(item.final_answer_correct, bool):
         errors["final_answer_correct"] = ["Must be a boolean."]
@@ -181,7 +223,8 @@ def validate_batch(items: Sequence[SolutionInput | None]) -> dict[str, Errors]:
 def solution_input_from_mapping(record: Any) -> tuple[SolutionInput | None, Errors]:
     """Build a SolutionInput from one decoded JSON object; return (input, structural errors).
 
-    Structural errors are unknown fields, missing required fields and a record that is not an object.
+    Structural errors are unknown fields, missing required fields (`problem`; `steps` or `response`),
+    both `steps` and `response`, and a record that is not an object.
     An optional field sent as null counts as absent. Values are not type-checked here: that is
     `validate_solution_input`'s job, so one pass reports everything.
     """
@@ -194,11 +237,17 @@ def solution_input_from_mapping(record: Any) -> tuple[SolutionInput | None, Erro
     for name in REQUIRED_FIELDS:
         if record.get(name) is None:
             errors[name] = ["This field is required."]
+    steps, response = record.get("steps"), record.get("response")
+    if steps is None and response is None:
+        errors["steps"] = ["This field is required (or send response: the text to split into steps)."]
+    elif steps is not None and response is not None:
+        errors["response"] = ["Send either steps or response, not both."]
     values = {name: record[name] for name in OPTIONAL_FIELDS if record.get(name) is not None}
     external_id = values.pop("id", "")
     item = SolutionInput(
         problem=record.get("problem", ""),
-        steps=record.get("steps", []),
+        steps=steps if steps is not None else [],
+        response=response,
         external_id=external_id,
         **values,
     )

@@ -78,8 +78,14 @@ def _balanced_content(text: str, start: int) -> str | None:
     return None
 
 
-def extract_final_answer(steps: Sequence[str]) -> str:
-    """Return the solution's last boxed answer, else the last step's text (stripped); "" without steps."""
+def extract_final_answer(steps: Sequence[str], *, response: str = "") -> str:
+    """Return the solution's last boxed answer, else the last step's text (stripped); "" without steps.
+
+    With the `response` the steps were split from, its last box is taken first: a box that spans a
+    paragraph break is whole in the response but cut in two in the steps.
+    """
+    if response and (boxed := extract_boxed(response)) is not None:
+        return boxed
     for step in reversed(steps):
         boxed = extract_boxed(step)
         if boxed is not None:

@@ -134,3 +134,21 @@ def test_ingestion_runs_the_check_after_commit(django_capture_on_commit_callback
         "What is 6 + 7?": ("6 + 7 = 12.", False, False),
         "Name a prime.": ("", None, None),
     }
+
+
+def test_the_check_reads_the_last_box_of_a_response(django_capture_on_commit_callbacks):
+    dataset = DatasetFactory()
+    response = "Janet sells 9 eggs.\n\nAt $2 each she makes $\\boxed{\n\n18}$ dollars."
+    items = [
+        SolutionInput(problem="How much?", response=response, reference_answer="18"),
+        SolutionInput(problem="How many?", response="Count them.\n\nThere are 5.", reference_answer="6"),
+    ]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        solutions_ingest(dataset=dataset, items=items)
+
+    stored = {
+        s.problem.text: (s.num_steps, s.final_answer, s.answer_check)
+        for s in Solution.objects.select_related("problem")
+    }
+    assert stored == {"How much?": (3, "18", True), "How many?": (2, "There are 5.", False)}

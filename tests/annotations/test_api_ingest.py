@@ -102,8 +102,8 @@ def test_unknown_fields_are_refused_by_name(manager, dataset):
     errors = response.json()["errors"]
     assert sorted(errors) == ["colour", "lable"]
     assert errors["lable"] == [
-        "Unknown field. Allowed fields: problem, steps, id, generator, subset, reference_answer, "
-        "reference_solution, final_answer, final_answer_correct, label, metadata."
+        "Unknown field. Allowed fields: problem, steps, response, segmentation, id, generator, subset, "
+        "reference_answer, reference_solution, final_answer, final_answer_correct, label, metadata."
     ]
     assert response.json()["message"].startswith("The solution is invalid; nothing was stored. lable: Unknown field.")
     assert not Solution.objects.exists()
@@ -114,7 +114,7 @@ def test_missing_required_fields_are_named(manager, dataset):
     assert response.status_code == 400
     assert response.json()["errors"] == {
         "problem": ["This field is required."],
-        "steps": ["This field is required."],
+        "steps": ["This field is required (or send response: the text to split into steps)."],
     }
 
 

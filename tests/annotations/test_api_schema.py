@@ -41,11 +41,13 @@ def test_the_ingest_request_is_one_solution_or_a_list(schema):
     assert single == {"$ref": "#/components/schemas/SolutionInRequest"}
     assert many == {"type": "array", "items": {"$ref": "#/components/schemas/SolutionInRequest"}}
     solution = schema["components"]["schemas"]["SolutionInRequest"]
-    assert solution["required"] == ["problem", "steps"]
+    assert solution["required"] == ["problem"]
     assert set(solution["properties"]) == {
         "id",
         "problem",
         "steps",
+        "response",
+        "segmentation",
         "generator",
         "subset",
         "reference_answer",
@@ -57,6 +59,7 @@ def test_the_ingest_request_is_one_solution_or_a_list(schema):
     }
     assert solution["properties"]["steps"]["maxItems"] == 200
     assert solution["properties"]["steps"]["items"]["maxLength"] == 20000
+    assert solution["properties"]["response"]["maxLength"] == 500_000
     assert set(operation["responses"]) == {"200", "201", "400", "401", "403", "404", "413"}
     assert operation["responses"]["413"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/Error"

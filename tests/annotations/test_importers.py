@@ -371,7 +371,9 @@ def test_jsonl_reports_bad_lines_by_number(tmp_path):
 
     _, out, err = run_failing_import(path, "--format", "jsonl", "--create-dataset", "--no-progress")
 
-    assert err.splitlines()[0].startswith("rejected line 2: colour: Unknown field. Allowed fields: problem, steps, id")
+    assert err.splitlines()[0].startswith(
+        "rejected line 2: colour: Unknown field. Allowed fields: problem, steps, response"
+    )
     assert err.splitlines()[1:] == [
         "rejected line 3: line: Not valid JSON: Expecting value (column 1).",
         "rejected line 4 (id a): steps: Must be a non-empty list of non-empty strings.",

@@ -161,8 +161,8 @@ def test_mapping_reports_unknown_and_missing_fields_and_treats_null_as_absent():
     item, errors = solution_input_from_mapping({"steps": ["a"], "problem": None, "lable": 1, "generator": None})
     assert errors == {
         "lable": [
-            "Unknown field. Allowed fields: problem, steps, id, generator, subset, reference_answer, "
-            "reference_solution, final_answer, final_answer_correct, label, metadata."
+            "Unknown field. Allowed fields: problem, steps, response, segmentation, id, generator, subset, "
+            "reference_answer, reference_solution, final_answer, final_answer_correct, label, metadata."
         ],
         "problem": ["This field is required."],
     }

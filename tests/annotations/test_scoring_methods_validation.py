@@ -101,6 +101,7 @@ def _admin_form(**overrides):
         "claim_minutes": "30",
         "queue_order": "oldest_first",
         "scoring_methods": "[]",
+        "segmentation": "paragraphs",
         "memberships-TOTAL_FORMS": "0",
         "memberships-INITIAL_FORMS": "0",
         "memberships-MIN_NUM_FORMS": "0",

@@ -1,4 +1,4 @@
-"""Import solutions from a ProcessBench, PRM800K or prmweb JSON Lines file into a dataset."""
+"""Import solutions into a dataset: ProcessBench, PRM800K, prmweb JSON Lines, responses, OpenAI/vLLM batch output."""
 
 import sys
 from collections.abc import Iterator
@@ -12,8 +12,17 @@ from django.core.validators import validate_slug
 from django.db import transaction
 from tqdm import tqdm
 
-from annotations.importers import FORMATS, ParsedRecord, load_reference_answers, parser_for
+from annotations.importers import (
+    FORMATS,
+    RESPONSE_FORMATS,
+    BatchProblem,
+    ParsedRecord,
+    load_batch_problems,
+    load_reference_answers,
+    parser_for,
+)
 from annotations.models import Dataset
+from annotations.segmentation import SEGMENTATIONS
 from annotations.services.datasets import dataset_create
 from annotations.services.imports import DEFAULT_CHUNK_SIZE, ImportRejectedError, ImportReport, solutions_import
 from prmweb.errors import ApplicationError
@@ -22,8 +31,10 @@ from prmweb.errors import ApplicationError
 class Command(BaseCommand):
     help = (
         "Import solutions from a file: --format processbench (a JSON array; --answers FILE adds reference "
-        "answers by id), prm800k (raw PRM800K records) or jsonl (one REST-API solution object per line). "
-        "All or nothing: one invalid record stores nothing. Prints 'created N, existing N, rejected N'."
+        "answers by id), prm800k (raw PRM800K records), jsonl (one REST-API solution object per line), "
+        "responses (JSON Lines of {problem, response, ...}) or openai-batch (an OpenAI Batch API or vllm "
+        "run-batch output file; --problems FILE maps custom ids to problems). All or nothing: one invalid "
+        "record stores nothing. Prints 'created N, existing N, rejected N'."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -33,25 +44,47 @@ class Command(BaseCommand):
         parser.add_argument(
             "--answers", type=Path, help="ProcessBench only: JSON object {record id: reference answer}."
         )
+        parser.add_argument(
+            "--problems",
+            type=Path,
+            help="openai-batch only (required): JSON Lines {custom_id, problem, reference_answer?, generator?, "
+            "subset?, metadata?}, or the batch input file itself.",
+        )
+        parser.add_argument(
+            "--skip-failed",
+            action="store_true",
+            help="openai-batch only: report failed requests as skipped instead of rejecting the file.",
+        )
+        parser.add_argument(
+            "--segmentation",
+            choices=SEGMENTATIONS,
+            help="How to split responses that name no segmentation (default: the dataset's).",
+        )
         parser.add_argument("--create-dataset", action="store_true", help="Create the dataset when it does not exist.")
         parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, help="Solutions per ingestion batch.")
         parser.add_argument("--no-progress", action="store_true", help="Do not draw the progress bar.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["path"]
-        file_format: str = options["file_format"]
-        if options["answers"] and file_format != "processbench":
-            raise CommandError("--answers applies to --format processbench only.")
+        self._check_options(options)
         if not path.is_file():
             raise CommandError(f"{path}: no such file.")
         answers = self._answers(options["answers"]) if options["answers"] else None
-        parse = parser_for(file_format, answers=answers)
+        problems = self._problems(options["problems"]) if options["problems"] else None
+        parse = parser_for(
+            options["file_format"], answers=answers, problems=problems, skip_failed=options["skip_failed"]
+        )
         try:
             # One transaction: a rejected import leaves no dataset created by --create-dataset either.
             with transaction.atomic(), path.open(encoding="utf-8", errors="strict") as stream:
                 dataset, created = self._dataset(options["dataset"], create=options["create_dataset"])
                 records = self._with_progress(parse(stream), disable=options["no_progress"])
-                report = solutions_import(dataset=dataset, records=records, chunk_size=options["chunk_size"])
+                report = solutions_import(
+                    dataset=dataset,
+                    records=records,
+                    chunk_size=options["chunk_size"],
+                    segmentation=options["segmentation"],
+                )
         except ImportRejectedError as rejected:
             self._print_report(rejected.report)
             message = f"{path}: {rejected.report.rejected_records} invalid records; nothing was stored."
@@ -63,6 +96,31 @@ class Command(BaseCommand):
         if created:
             self.stdout.write(f"Created dataset {dataset.slug!r}.")
         self._print_report(report)
+
+    def _check_options(self, options: dict[str, Any]) -> None:
+        """Refuse options that do not apply to the chosen format, and a missing --problems."""
+        file_format = options["file_format"]
+        if options["answers"] and file_format != "processbench":
+            raise CommandError("--answers applies to --format processbench only.")
+        if file_format != "openai-batch":
+            for name in ("problems", "skip_failed"):
+                if options[name]:
+                    raise CommandError(f"--{name.replace('_', '-')} applies to --format openai-batch only.")
+        elif not options["problems"]:
+            raise CommandError("--format openai-batch needs --problems FILE (custom_id -> problem; see docs/api.md).")
+        if options["segmentation"] and file_format not in RESPONSE_FORMATS:
+            raise CommandError(f"--segmentation applies to --format {', '.join(RESPONSE_FORMATS)} only.")
+
+    def _problems(self, path: Path) -> dict[str, BatchProblem]:
+        if not path.is_file():
+            raise CommandError(f"--problems {path}: no such file.")
+        with path.open(encoding="utf-8") as stream:
+            try:
+                return load_batch_problems(stream)
+            except ApplicationError as exc:
+                raise CommandError(f"--problems {path}: {exc.message}") from exc
+            except UnicodeDecodeError as exc:
+                raise CommandError(f"--problems {path}: not UTF-8 text ({exc.reason} at byte {exc.start}).") from exc
 
     def _answers(self, path: Path) -> dict[str, str]:
         if not path.is_file():

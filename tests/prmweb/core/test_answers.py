@@ -44,6 +44,14 @@ def test_extract_final_answer_falls_back_to_the_last_step_stripped():
     assert extract_final_answer([]) == ""
 
 
+def test_extract_final_answer_reads_the_response_the_steps_were_split_from():
+    response = "So $x$ is\n\n$$\\boxed{\\begin{pmatrix} 1 \\\\\n\n 2 \\end{pmatrix}}$$"
+    steps = ["So $x$ is", "$$\\boxed{\\begin{pmatrix} 1 \\\\", " 2 \\end{pmatrix}}$$"]
+    assert extract_final_answer(steps) == "2 \\end{pmatrix}}$$"  # the box is cut in two by the split
+    assert extract_final_answer(steps, response=response) == "\\begin{pmatrix} 1 \\\\\n\n 2 \\end{pmatrix}"
+    assert extract_final_answer(["No box.", "Answer: 7"], response="No box.\n\nAnswer: 7") == "Answer: 7"
+
+
 @pytest.mark.parametrize(
     ("candidate", "reference"),
     [

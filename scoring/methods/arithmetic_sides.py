@@ -85,7 +85,7 @@ def _drop_last(after: str, run: str) -> bool:
     return glued or scale_word or _CONTINUES_AFTER.match(after) is not None
 
 
-def asserted(after: str) -> bool:
+def _asserted(after: str) -> bool:
     """Return whether the text after a run leaves it a claim (not a question, a rejection or a congruence)."""
     return not any(pattern.match(after) for pattern in (_QUESTION, _CONGRUENCE, _REJECTION))
 
@@ -122,7 +122,7 @@ def chains(text: str) -> Iterator[Chain]:
         if "=" not in run and "≈" not in run:
             continue
         tail = len(run) - len(run.rstrip(" \t("))
-        if not asserted(text[match.end() - tail : match.end() + _CONTEXT]):
+        if not _asserted(text[match.end() - tail : match.end() + _CONTEXT]):
             continue
         relations = _RELATION.split(run.strip())[1::2]
         remainder = _REMAINDER.match(text, match.end())

@@ -27,6 +27,13 @@ METHOD_TITLES = {
     "consensus": "Consensus (MC and judge)",
     "arithmetic": "Arithmetic check",
 }
+# what a method's label can claim, where it is less than a whole verdict: (label -1, label k with {step})
+METHOD_VERDICTS = {
+    "arithmetic": (
+        "No arithmetic slip in the checked claims",
+        "First arithmetic slip at step {step}; an earlier step may hold another kind of error",
+    ),
+}
 
 
 class PageMode(StrEnum):
@@ -114,6 +121,15 @@ def verdict_text(label: int | None) -> str:
     return f"Step {label + 1} is the earliest error"
 
 
+def suggestion_verdict(method: str, label: int | None) -> str:
+    """Return a suggestion's label in words, as far as its method can tell (an arithmetic check finds slips)."""
+    wording = METHOD_VERDICTS.get(method)
+    if wording is None or label is None:
+        return verdict_text(label)
+    clean, flagged = wording
+    return clean if label == -1 else flagged.format(step=label + 1)
+
+
 def _scores(suggestion: Suggestion, num_steps: int) -> list[float | None]:
     scores = suggestion.step_scores if isinstance(suggestion.step_scores, list) else []
     if len(scores) != num_steps:
@@ -147,7 +163,7 @@ def _suggestion_views(suggestions: list[Suggestion], num_steps: int) -> list[Sug
             title=METHOD_TITLES.get(suggestion.method, suggestion.method),
             model_name=suggestion.model_name,
             label=suggestion.label,
-            verdict=verdict_text(suggestion.label),
+            verdict=suggestion_verdict(suggestion.method, suggestion.label),
             rationale_html=render_markdown(suggestion.rationale),
             confidence=suggestion.confidence,
             has_step_scores=any(score is not None for score in _scores(suggestion, num_steps)),

@@ -24,7 +24,7 @@ from annotations.models import (
     Suggestion,
 )
 from annotations.rendering import render_answer, render_markdown
-from annotations.selectors.annotation_page import METHOD_TITLES, ScoreBar, verdict_text
+from annotations.selectors.annotation_page import METHOD_TITLES, ScoreBar, suggestion_verdict
 from annotations.selectors.datasets import AnyUser, user_id_of, user_is_staff
 from annotations.services.agreement import protocol_for
 from prmweb.errors import NotFoundError
@@ -197,7 +197,7 @@ def _suggestion_views(suggestions: list[Suggestion]) -> list[SuggestionView]:
             model_name=suggestion.model_name,
             status=suggestion.status,
             label=suggestion.label,
-            verdict=verdict_text(suggestion.label),
+            verdict=suggestion_verdict(suggestion.method, suggestion.label),
             confidence=suggestion.confidence,
             rationale_html=render_markdown(suggestion.rationale),
             error=suggestion.error,

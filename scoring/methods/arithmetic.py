@@ -1,18 +1,23 @@
 """A cheap CPU method: verify the explicit arithmetic claims in each step with exact SymPy rationals.
 
 A claim is a chain `a op b = c (= d ...)` written in plain text or LaTeX (`\\times`, `\\cdot`, `\\div`,
-`\\frac{a}{b}`, the Unicode times and division signs, `3 x 4`, thousands commas, `%`, `\\approx`).
-The label is the first step with a false claim, else -1; a step scores 1.0 (all its claims hold),
-0.0 (one is false) or None (no claim).
+`\\frac{a}{b}`, the Unicode times and division signs, `3 x 4`, thousands commas, `%`, `\\approx`), or a
+quotient with its remainder (`355 / 6 = 58 R 5`, checked as 6 * 58 + 5 = 355). The label is the first
+step with a false claim ("first arithmetic slip at step k": an earlier step may hold another kind of
+error), else -1; a solution without any checkable claim is skipped ("no arithmetic found", no label).
+A step scores 1.0 (all its claims hold), 0.0 (one is false) or None (no claim).
 
 Precision over recall: a claim is only checked when both sides are plain arithmetic and at least one
 side is an expression. Skipped on purpose: `x = 5` (a variable), `3 = 3 apples` (no operation),
 `2 hours = 120 minutes` (units between the numbers), dates and ranges (no `=` between arithmetic),
-sides glued to letters or LaTeX (`a_1 + 2 = ...`, `= 12x`), sides after operator words
-(`half of 10 + 2 = 7`) or before scale words (`= 12 thousand`), percentages mixed with + or -,
-run-on chains (`3 + 4 = 7 - 2 = 5`, meaning "7, then 7 - 2 = 5"), tuples (`(\\frac{3+7}{2}, 7) = (5, 7)`),
-mixed numbers (`2\\frac{6}{7}`), sums of different units (`1 hour + 30 minutes`) and unit conversions
-(`12 inches * 2 = 2 feet`). Unit words after numbers are kept as units (`495 students * $15/student`).
+sides glued to letters or LaTeX (`a_1 + 2 = ...`, `= 12x`) or followed by a variable or bracket
+(`= 32 r^5`, `= \\frac14 d(d-3)`, `= 2 [3 + 4]`), sides after operator words (`half of 10 + 2 = 7`,
+`9 choose 3`) or before scale words (`= 12 thousand`), percentages mixed with + or -, run-on chains
+(`3 + 4 = 7 - 2 = 5`, meaning "7, then 7 - 2 = 5"), tuples (`(\\frac{3+7}{2}, 7) = (5, 7)`), mixed
+numbers (`2\\frac{6}{7}`), sums of different units (`1 hour + 30 minutes`), unit conversions
+(`12 inches * 2 = 2 feet`), and chains the text does not assert: questions, congruences (`\\pmod`) and
+equations it rejects (`2+1=1 (False)`); see `arithmetic_sides` and `arithmetic_text`.
+Unit words after numbers are kept as units (`495 students * $15/student`).
 A shown decimal is accepted when it is the exact value rounded or truncated to the digits shown
 (`10 / 3 = 3.33`), a shown integer when it is the value rounded down or up (`7 / 2 = 4` boxes);
 expressions using numbers with two or more decimals (likely rounded themselves, `0.33 * 600 = 200`)
@@ -26,19 +31,13 @@ from dataclasses import dataclass
 
 import sympy
 
-from scoring.methods.arithmetic_expr import Evaluated, evaluate
-from scoring.methods.arithmetic_text import OPERATOR_WORDS, SCALE_WORDS, normalize, unit_word_tag
+from scoring.methods.arithmetic_expr import Evaluated, evaluate, quotient_text, with_remainder
+from scoring.methods.arithmetic_sides import chains
+from scoring.methods.arithmetic_text import normalize, unit_word_tag
 from scoring.methods.base import MethodConfigError, MethodResult, SolutionTask
 
-_RUN = re.compile(r"(?:\d+(?:\.\d+)?|\.\d+|⟨/?[a-z]+(?: [a-z]+)?⟩|[-+*/^()%=≈# \t])+")
-_RELATION = re.compile(r"(=|≈)")
-_GLUE = set("\\_{}[]|!'^")
-_CONTEXT = 80  # characters around a run that decide whether its end sides are whole
-_WORD_BEFORE = re.compile(r"([A-Za-z]+)[ \t]*$")
+NO_ARITHMETIC = "no arithmetic found"
 _WORD_AFTER = re.compile(r"[ \t]*([A-Za-z]+)")
-_UNARY_START = re.compile(r"[A-Za-z0-9)\]}|][ \t]*$")
-_COMMAND_OR_VARIABLE_BEFORE = re.compile(r"(?:\\[A-Za-z]+|(?<![A-Za-z])[A-Za-z]|[)\]}|])[ \t]*$")
-_COMMAND_AFTER = re.compile(r"[ \t]*\\[A-Za-z]")
 
 
 @dataclass(frozen=True)
@@ -72,7 +71,8 @@ class Claim:
         if self.holds:
             return f"{shown} holds"
         expression = self.left if not self.left.is_literal else self.right
-        return f"{shown} is false ({expression.text} = {format_value(expression.value)})"
+        correct = quotient_text(expression.value, self.right.divisor) if self.right.divisor else None
+        return f"{shown} is false ({expression.text} = {correct or format_value(expression.value)})"
 
 
 def format_value(value: sympy.Rational) -> str:
@@ -135,67 +135,6 @@ def _holds_exactly(left: Evaluated, relation: str, right: Evaluated, config: Ari
     return False
 
 
-def _balance(part: str) -> str:
-    part = part.strip()
-    while part.endswith(")") and part.count(")") > part.count("("):
-        part = part[:-1].rstrip()
-    while part.startswith("(") and part.count("(") > part.count(")"):
-        part = part[1:].lstrip()
-    return part
-
-
-def _drop_first(text: str, start: int, run: str) -> bool:
-    """Return whether the first side of a run continues text before it (so it is not a whole side).
-
-    That is the case when it is glued to a word or LaTeX, follows a LaTeX command (`\\log`), a single
-    letter (`\\log_x (10^2)`), a closing bracket or an operator word (`half of`), or starts with a binary
-    operator (`x - 3 + 5`).
-    """
-    before = text[max(0, start - _CONTEXT) : start]
-    glued = bool(before) and not run[0].isspace() and (before[-1].isalpha() or before[-1] in _GLUE)
-    word = _WORD_BEFORE.search(before)
-    operator_word = word is not None and word.group(1).lower() in OPERATOR_WORDS
-    first = run.lstrip()
-    binary_start = first[:1] in ("+", "*", "/", "^", "%") or (
-        first[:1] == "-" and _UNARY_START.search(before) is not None
-    )
-    return glued or operator_word or binary_start or _COMMAND_OR_VARIABLE_BEFORE.search(before) is not None
-
-
-def _drop_last(text: str, end: int, run: str) -> bool:
-    """Return whether the last side of a run continues into text after it (`= 12x`, `= 12 thousand`, `\\cos`)."""
-    after = text[end : end + _CONTEXT]
-    glued = bool(after) and not run[-1].isspace() and (after[0].isalpha() or after[0] in _GLUE)
-    word = _WORD_AFTER.match(after)
-    scale_word = word is not None and word.group(1).lower() in SCALE_WORDS
-    return glued or scale_word or _COMMAND_AFTER.match(after) is not None
-
-
-def _sides(text: str, match: re.Match[str]) -> tuple[list[str], list[str]]:
-    """Return the sides and relations of a run; a side that is not a whole expression becomes "".
-
-    Unbalanced brackets mark tuples and groups (`(\\frac{3+7}{2}, \\frac{4+10}{2}) = (5, 7)`): a first side
-    that closes more than it opens, a last side that opens more than it closes, and an unbalanced middle
-    side are dropped; an opening bracket before the first side or a closing one after the last is trimmed.
-    """
-    run = match.group(0)
-    pieces = _RELATION.split(run.strip())
-    sides, relations = [p.strip() for p in pieces[0::2]], pieces[1::2]
-    last = len(sides) - 1
-    for index, side in enumerate(sides):
-        opened, closed = side.count("("), side.count(")")
-        unbalanced = opened != closed if 0 < index < last else False
-        if (index == 0 and closed > opened) or (index == last and opened > closed) or unbalanced:
-            sides[index] = ""
-        else:
-            sides[index] = _balance(side)
-    if _drop_first(text, match.start(), run):
-        sides[0] = ""
-    if _drop_last(text, match.end(), run):
-        sides[-1] = ""
-    return sides, relations
-
-
 def _run_on(left: Evaluated, right: Evaluated) -> bool:
     """Return whether `right` restarts from `left`'s value (`3 + 4 = 7 - 2`): a chain of steps, not equality."""
     return not right.is_literal and right.leading_number is not None and right.leading_number == left.value
@@ -206,34 +145,54 @@ def _unit_conversion(left_units: frozenset[str], right_units: frozenset[str] | s
     return bool(left_units and right_units) and not (left_units <= right_units or right_units <= left_units)
 
 
+def _chain_claims(
+    values: list[Evaluated | None], relations: list[str], trailing_unit: str | None, config: ArithmeticConfig
+) -> list[Claim]:
+    """Return the checkable claims of one chain of evaluated sides (None: not a whole arithmetic side)."""
+    claims: list[Claim] = []
+    for index, relation in enumerate(relations):
+        left, right = values[index], values[index + 1]
+        if left is None or right is None or (left.is_literal and right.is_literal) or _run_on(left, right):
+            continue
+        right_units = right.units | ({trailing_unit} if trailing_unit and index + 1 == len(relations) else set())
+        if _unit_conversion(left.units, right_units):
+            continue
+        claims.append(Claim(left, relation, right, _holds(left, relation, right, config)))
+    return claims
+
+
 def find_claims(step: str, config: ArithmeticConfig | None = None) -> list[Claim]:
     """Return every checkable arithmetic claim in one step, in reading order."""
     config = config or ArithmeticConfig()
     text = normalize(step)
     claims: list[Claim] = []
-    for match in _RUN.finditer(text):
-        if "=" not in match.group(0) and "≈" not in match.group(0):
-            continue
-        sides, relations = _sides(text, match)
-        values = [evaluate(side, config.max_side_length) if side else None for side in sides]
-        word_after = _WORD_AFTER.match(text, match.end())
+    for chain in chains(text):
+        values = [evaluate(side, config.max_side_length) if side else None for side in chain.sides]
+        if chain.remainder is not None and values[-1] is not None and values[-2] is not None:
+            values[-1] = with_remainder(values[-2], values[-1], chain.remainder)
+        word_after = _WORD_AFTER.match(text, chain.end)
         trailing_unit = unit_word_tag(word_after.group(1)) if word_after else None
-        for index, relation in enumerate(relations):
-            left, right = values[index], values[index + 1]
-            if left is None or right is None or (left.is_literal and right.is_literal) or _run_on(left, right):
-                continue
-            right_units = right.units | ({trailing_unit} if trailing_unit and index + 1 == len(relations) else set())
-            if _unit_conversion(left.units, right_units):
-                continue
-            claims.append(Claim(left, relation, right, _holds(left, relation, right, config)))
+        claims.extend(_chain_claims(values, chain.relations, trailing_unit, config))
     return claims
 
 
+def _counted(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _slip_rationale(step_index: int, false_claim: str) -> str:
+    """Return the rationale of a flag: what it shows, and what it cannot rule out before it."""
+    return (
+        f"First arithmetic slip at step {step_index + 1}; an earlier step may hold another kind of error. "
+        f"{false_claim}."
+    )
+
+
 def check_task(task: SolutionTask, config: ArithmeticConfig) -> MethodResult:
-    """Return the arithmetic suggestion for one solution."""
+    """Return the arithmetic suggestion for one solution; skipped ("no arithmetic found") without claims."""
     scores: list[float | None] = []
     false_claims: list[str] = []
-    label = -1
+    first_slip: tuple[int, Claim] | None = None
     claim_count = 0
     for index, step in enumerate(task.steps):
         claims = find_claims(step, config)
@@ -241,25 +200,35 @@ def check_task(task: SolutionTask, config: ArithmeticConfig) -> MethodResult:
         wrong = [claim for claim in claims if not claim.holds]
         scores.append(None if not claims else (0.0 if wrong else 1.0))
         false_claims.extend(f"Step {index + 1}: {claim.describe()}" for claim in wrong)
-        if wrong and label == -1:
-            label = index
+        if wrong and first_slip is None:
+            first_slip = (index, wrong[0])
     checked = sum(score is not None for score in scores)
-    if label >= 0:
-        rationale = false_claims[0] + "."
+    details = {"claims": claim_count, "checked_steps": checked, "false_claims": false_claims[:20]}
+    if claim_count == 0:
+        return MethodResult(solution_id=task.solution_id, status="skipped", error=NO_ARITHMETIC, details=details)
+    if first_slip is not None:
+        label, rationale = first_slip[0], _slip_rationale(first_slip[0], first_slip[1].describe())
     else:
-        rationale = f"All {claim_count} arithmetic claims in {checked} of {len(task.steps)} steps hold."
+        verb = "holds" if claim_count == 1 else "hold"
+        label, rationale = (
+            -1,
+            (
+                f"No arithmetic slip: {_counted(claim_count, 'arithmetic claim')} in {checked} of "
+                f"{_counted(len(task.steps), 'step')} {verb}; other kinds of error are not checked."
+            ),
+        )
     return MethodResult(
         solution_id=task.solution_id,
         status="succeeded",
         label=label,
         step_scores=tuple(scores),
         rationale=rationale,
-        details={"claims": claim_count, "checked_steps": checked, "false_claims": false_claims[:20]},
+        details=details,
     )
 
 
 def check(tasks: Sequence[SolutionTask], config: ArithmeticConfig | None = None) -> list[MethodResult]:
-    """Return one arithmetic suggestion per task, in order; solutions without steps are skipped."""
+    """Return one arithmetic suggestion per task, in order; solutions without steps or claims are skipped."""
     config = config or ArithmeticConfig()
     return [
         check_task(task, config)

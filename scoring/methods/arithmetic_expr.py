@@ -36,6 +36,7 @@ class Evaluated:
     rounded_operands: bool
     leading_number: sympy.Rational | None
     units: frozenset[str] = frozenset()
+    divisor: int | None = None  # set on a quotient written with its remainder (`58 R 5` of `355 / 6`)
 
     @property
     def is_literal(self) -> bool:
@@ -185,4 +186,36 @@ def evaluate(text: str, max_length: int = 200) -> Evaluated | None:
         rounded_operands=parser.rounded and unit is None,
         leading_number=_leading_number(parser.tokens),
         units=frozenset(parser.units),
+    )
+
+
+_DIVISOR = re.compile(r"/\s*(\d+)$")
+
+
+def quotient_text(value: sympy.Rational, divisor: int) -> str | None:
+    """Return `q R r` for a value whose multiple by `divisor` is a whole number (`355/6`, 6 -> `59 R 1`)."""
+    dividend = value * divisor
+    if not dividend.is_integer or dividend < 0:
+        return None
+    quotient, remainder = divmod(int(dividend), divisor)
+    return f"{quotient} R {remainder}"
+
+
+def with_remainder(division: Evaluated, quotient: Evaluated, remainder: int) -> Evaluated | None:
+    """Return the quotient `q R r` of `a / b` as the exact value q + r/b, or None when it is no such quotient.
+
+    The value is compared exactly (no rounding allowance), so `355 / 6 = 58 R 5` is false and `20 / 6 = 3 R 2`
+    holds; the division must end in an integer divisor above the remainder.
+    """
+    divisor = _DIVISOR.search(division.text)
+    if divisor is None or quotient.literal_unit != 1 or quotient.percent or remainder >= int(divisor.group(1)):
+        return None
+    return Evaluated(
+        value=quotient.value + sympy.Rational(remainder, int(divisor.group(1))),
+        text=f"{quotient.text} R {remainder}",
+        literal_unit=None,
+        percent=False,
+        rounded_operands=False,
+        leading_number=None,
+        divisor=int(divisor.group(1)),
     )

@@ -11,7 +11,14 @@ _FRACTION = re.compile(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
 _NUMERIC_FRACTION = re.compile(r"\\[dt]?frac\s*\{\s*(\d+(?:\.\d+)?)\s*\}\s*\{\s*(\d+(?:\.\d+)?)\s*\}")
 _SHORT_FRACTION = re.compile(r"\\[dt]?frac\s*(\d)\s*(\d)")
 _BRACED_POWER = re.compile(r"\^\s*\{([^{}]*)\}")
-_TEXT_COMMAND = re.compile(r"\\(?:text|textbf|mathrm|mathbf|mbox|boxed)\s*\{([^{}]*)\}")
+_TEXT_COMMAND = re.compile(r"\\(?:text|textbf|textit|mathrm|mathbf|mbox|operatorname)\s*\{([^{}]*)\}")
+_BOXED = re.compile(r"\\boxed\s*\{([^{}]*)\}")
+_NAMED_NUMBER = re.compile(r"(?<=[A-Za-z])([ \t]+)\d+(?:[.,]\d+)*")
+# a ` - ` after a closing formula delimiter continues that formula (`\(45\) \(- 15 \cdot 2 = 15\)`)
+_MINUS_AFTER_FORMULA = re.compile(r"(?:(?<=\\\))|(?<=\\\])|(?<=\$))([ \t]*(?:\\\(|\\\[|\$)?[ \t]*)(?=[-\u2212][ \t])")
+_BULLET = re.compile(r"(?m)^[ \t]*[-*+•][ \t]+")
+_ROOT_GLYPH = re.compile(r"[√∛∜]")
+_REJECTED_NOTE = re.compile(r"\(\s*(?:false|wrong|incorrect|invalid|not (?:true|correct))\s*\)", re.IGNORECASE)
 _MIXED_NUMBER = re.compile(r"(\d)\s*(?=\\[dt]?frac)")
 _CURRENCY = re.compile(r"\$(?=\d)")
 _TIMES_LETTER = re.compile(r"(?<=[\d)])[ \t]*[xX][ \t]*(?=[\d(])")
@@ -53,11 +60,11 @@ _REPLACEMENTS = (
 
 OPERATOR_WORDS = frozenset(
     """of times plus minus by per over divided multiplied less more than twice double triple half quarter
-    third thirds fourth fifths squared cubed sqrt root""".split()  # noqa: SIM905 (a word list)
+    third thirds fourth fifths squared cubed sqrt root choose mod modulo""".split()  # noqa: SIM905 (a word list)
 )
 SCALE_WORDS = frozenset(
     """hundred hundreds thousand thousands million millions billion billions dozen dozens percent times
-    squared cubed half thirds quarters""".split()  # noqa: SIM905
+    squared cubed half thirds quarters choose mod modulo""".split()  # noqa: SIM905
 )
 NOT_UNITS = (
     OPERATOR_WORDS
@@ -128,23 +135,35 @@ def tag_units(text: str) -> str:
     return _PER_UNIT.sub(lambda match: f"⟨/{_singular(match.group(1))}⟩", "".join(pieces))
 
 
+def _text_words(match: re.Match[str]) -> str:
+    """Return the words of a `\\text{}` with numbers that follow a word hidden (`Area 2` names; 2 is no value)."""
+    return " " + _NAMED_NUMBER.sub(r"\1#", match.group(1)) + " "
+
+
 def normalize(text: str) -> str:
     """Return the text with LaTeX/Unicode arithmetic rewritten to plain operators and numbers.
 
-    Math delimiters (`\\(`, `\\[`, `$` not before a digit) become line breaks, so that claims in separate
-    formulas never merge; `$` before a digit is currency and is dropped. A number written right before
-    `\\frac` (`2\\frac{6}{7}`, a mixed number or a product) is marked with `#`, which no side may contain.
+    Markdown bullets (`- `, `* ` at a line start) are dropped, not read as minus signs. Math delimiters
+    (`\\(`, `\\[`, `$` not before a digit) become line breaks, so that claims in separate formulas never
+    merge; `$` before a digit is currency and is dropped. A number written right before `\\frac`
+    (`2\\frac{6}{7}`, a mixed number or a product), a number after a word in `\\text{}` (`\\text{Area 2}`)
+    and a ` - ` right after a formula (`\\(45\\) \\(- 15 \\cdot 2`, which continues it) are marked `#`, which no
+    side may contain. Root glyphs become `\\sqrt`, so that what follows is no whole side; a note that
+    rejects what precedes it (`(False)`) becomes `✗`.
     """
+    text = _ROOT_GLYPH.sub(r" \\sqrt ", _BULLET.sub("", _REJECTED_NOTE.sub(" ✗ ", text)))
     for pattern in _THOUSANDS:
         text = pattern.sub("", text)
     text = _CURRENCY.sub("", text.replace("\\$", " "))
+    text = _MINUS_AFTER_FORMULA.sub(r"\1#", text)
     text = _MIXED_NUMBER.sub(r"\1#", text)
     previous = None
     while previous != text:
         previous = text
         text = _NUMERIC_FRACTION.sub(r"(\1/\2)", text)
         text = _FRACTION.sub(r"((\1)/(\2))", text)
-        text = _TEXT_COMMAND.sub(r" \1 ", text)
+        text = _TEXT_COMMAND.sub(_text_words, text)
+        text = _BOXED.sub(r" \1 ", text)
     text = _SHORT_FRACTION.sub(r"(\1/\2)", text)
     text = _BRACED_POWER.sub(r"^(\1)", text)
     for old, new in _REPLACEMENTS:

@@ -334,3 +334,24 @@ def test_gold_api_errors_name_the_field(dataset, reviewer):
     response = token_client(reviewer).post(url, {"solution_ids": [unlabelled.pk], "is_gold": False}, format="json")
     assert response.status_code == 403
     assert response.json()["message"] == "Only managers of this dataset may choose its gold solutions."
+
+
+def test_review_page_shows_the_arithmetic_verdict_and_its_abstention(client, dataset, reviewer):
+    flagged, silent = _disputed(dataset), _disputed(dataset)
+    SuggestionFactory(solution=flagged, method="arithmetic", label=1, rationale="Details.")
+    SuggestionFactory(solution=silent, method="arithmetic", status="skipped", label=None, error="no arithmetic found")
+    client.force_login(reviewer)
+
+    pages = [
+        client.get(reverse("annotations:review_solution", args=[s.pk])).content.decode() for s in (flagged, silent)
+    ]
+
+    panels = [page.split('class="suggestion suggestion-arithmetic"')[1].split("</section>")[0] for page in pages]
+    assert (
+        '<p class="verdict">First arithmetic slip at step 2; an earlier step may hold another kind of error'
+        in panels[0]
+    )
+    assert '<p class="verdict">No verdict' in panels[1]
+    assert '<p class="muted small">no arithmetic found</p>' in panels[1]
+    all_correct_votes = pages[1].split('id="review-step-all-correct"')[1].split("</div>\n      </div>")[0]
+    assert "arithmetic" not in all_correct_votes

@@ -502,3 +502,21 @@ def test_i_can_change_my_annotation_until_the_label_is_final(logged_in, dataset,
     response = logged_in.post(url, {"earliest_error_step": "0"})
     assert response.status_code == 302
     assert Annotation.objects.get(annotator=alice).earliest_error_step == 2
+
+
+@pytest.mark.parametrize(
+    ("label", "verdict"),
+    [
+        (1, "First arithmetic slip at step 2; an earlier step may hold another kind of error"),
+        (-1, "No arithmetic slip in the checked claims"),
+    ],
+)
+def test_arithmetic_suggestion_says_what_an_arithmetic_check_can_tell(logged_in, dataset, alice, label, verdict):
+    solution = SolutionFactory(dataset=dataset)
+    SuggestionFactory(solution=solution, method="arithmetic", label=label, rationale="Details of the check.")
+    claim_for(dataset, alice)
+    html = logged_in.get(reverse("annotations:annotate", args=[solution.pk])).content.decode()
+    panel = html.split('class="suggestion suggestion-arithmetic"')[1].split("</section>")[0]
+    assert "<h3>Arithmetic check</h3>" in panel
+    assert f'<p class="verdict">{verdict}</p>' in panel
+    assert "earliest error" not in panel and "All steps correct" not in panel

@@ -97,7 +97,10 @@ def test_label_is_the_first_step_with_a_false_claim():
     assert result.status == "succeeded"
     assert result.label == 2
     assert result.step_scores == (None, 1.0, 0.0, 0.0)
-    assert result.rationale == "Step 3: 12 + 6 = 17 is false (12 + 6 = 18)."
+    assert result.rationale == (
+        "First arithmetic slip at step 3; an earlier step may hold another kind of error. "
+        "12 + 6 = 17 is false (12 + 6 = 18)."
+    )
     assert result.details["false_claims"] == [
         "Step 3: 12 + 6 = 17 is false (12 + 6 = 18)",
         "Step 3: 2 * 3 = 7 is false (2 * 3 = 6)",
@@ -106,13 +109,33 @@ def test_label_is_the_first_step_with_a_false_claim():
     assert (result.details["claims"], result.details["checked_steps"]) == (4, 3)
 
 
-def test_no_false_claim_is_all_correct_with_coverage_in_the_rationale():
+def test_no_false_claim_is_no_slip_with_coverage_in_the_rationale():
     task = SolutionTask(solution_id=4, question="q", steps=("Think.", "2 + 2 = 4", "So the answer is 4."))
+    two = SolutionTask(solution_id=7, question="q", steps=("2 + 2 = 4 and 3 * 3 = 9.",))
+
+    [result, result_two] = check([task, two])
+
+    assert (result.status, result.label, result.step_scores) == ("succeeded", -1, (None, 1.0, None))
+    assert result.rationale == (
+        "No arithmetic slip: 1 arithmetic claim in 1 of 3 steps holds; other kinds of error are not checked."
+    )
+    assert result_two.rationale == (
+        "No arithmetic slip: 2 arithmetic claims in 1 of 1 step hold; other kinds of error are not checked."
+    )
+
+
+def test_solution_without_checkable_arithmetic_abstains_without_a_label():
+    task = SolutionTask(
+        solution_id=8,
+        question="q",
+        steps=("Let x be the number of apples.", "Then x = 5, so 2x + 3 = 13.", "The answer is 13."),
+    )
 
     [result] = check([task])
 
-    assert (result.label, result.step_scores) == (-1, (None, 1.0, None))
-    assert result.rationale == "All 1 arithmetic claims in 1 of 3 steps hold."
+    assert (result.status, result.label, result.error) == ("skipped", None, "no arithmetic found")
+    assert (result.rationale, result.step_scores) == ("", ())
+    assert result.details == {"claims": 0, "checked_steps": 0, "false_claims": []}
 
 
 def test_solution_without_steps_is_skipped():
@@ -151,8 +174,17 @@ def test_real_processbench_records():
 
     # gsm8k-5 and gsm8k-7 hold real arithmetic slips at their labelled step; 0 and 1 are logic errors
     assert [r.label for r in results] == [records["gsm8k-5"]["label"], records["gsm8k-7"]["label"], -1, -1]
-    assert results[0].rationale == "Step 3: 495 * 15 = 7455 is false (495 * 15 = 7425)."
-    assert results[1].rationale == "Step 2: 7995 - 2595 = 4500 is false (7995 - 2595 = 5400)."
+    assert results[0].rationale == (
+        "First arithmetic slip at step 3; an earlier step may hold another kind of error. "
+        "495 * 15 = 7455 is false (495 * 15 = 7425)."
+    )
+    assert results[1].rationale == (
+        "First arithmetic slip at step 2; an earlier step may hold another kind of error. "
+        "7995 - 2595 = 4500 is false (7995 - 2595 = 5400)."
+    )
+    assert results[3].rationale == (
+        "No arithmetic slip: 3 arithmetic claims in 1 of 7 steps hold; other kinds of error are not checked."
+    )
 
 
 def test_long_steps_are_checked_in_linear_time():

@@ -179,3 +179,23 @@ def test_gold_feedback_is_a_dataset_setting_of_the_api(dataset):
     refused = client.patch("/api/v1/datasets/algebra/", {"gold_feedback": "maybe"}, format="json")
     assert refused.status_code == 400
     assert refused.json()["errors"] == {"gold_feedback": ["Must be a valid boolean."]}
+
+
+EDITING_HINTS = (
+    'id="timer"',
+    "click the earliest wrong step",
+    "Press <kbd>?</kbd> for keyboard shortcuts.",
+    'placeholder="Why is this step wrong?"',
+    "All steps are correct <kbd>0</kbd>",
+)
+
+
+def test_a_read_only_annotation_page_drops_the_editing_hints(logged_in, dataset, alice):
+    editable = _annotate(SolutionFactory(dataset=dataset), alice, 1)
+    settled = _annotate(_annotate(SolutionFactory(dataset=dataset), alice, 1), member(dataset, "bob"), 1)
+    page = logged_in.get(reverse("annotations:annotate", args=[editable.pk])).content.decode()
+    assert all(hint in page for hint in EDITING_HINTS)
+    page = logged_in.get(reverse("annotations:annotate", args=[settled.pk])).content.decode()
+    assert "This solution's label is final: your annotation is read-only." in page
+    assert [hint for hint in EDITING_HINTS if hint in page] == []
+    assert '<textarea name="rationale" id="id_rationale" rows="3" maxlength="10000" disabled>' in page

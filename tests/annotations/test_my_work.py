@@ -9,6 +9,7 @@ from annotations.models import Annotation, Dataset, Solution, SolutionStatus
 from annotations.selectors.gold import annotation_editable
 from annotations.selectors.my_work import MyWorkFilters, my_annotations_list
 from annotations.services.agreement import solution_evaluate
+from annotations.services.claims import claim_next
 from annotations.services.gold import solution_set_gold
 from tests.annotations.api_support import token_client
 from tests.annotations.workbench_helpers import member
@@ -199,3 +200,23 @@ def test_a_read_only_annotation_page_drops_the_editing_hints(logged_in, dataset,
     assert "This solution's label is final: your annotation is read-only." in page
     assert [hint for hint in EDITING_HINTS if hint in page] == []
     assert '<textarea name="rationale" id="id_rationale" rows="3" maxlength="10000" disabled>' in page
+
+
+def test_gold_feedback_is_in_the_dataset_admin(admin_client, dataset):
+    html = admin_client.get(reverse("admin:annotations_dataset_change", args=[dataset.pk])).content.decode()
+    assert (
+        '<input type="checkbox" name="gold_feedback" aria-describedby="id_gold_feedback_helptext" '
+        'id="id_gold_feedback" checked>'
+    ) in html
+    assert "Once a gold solution is settled, show each annotator in My work whether their label matched" in html
+
+
+def test_a_gold_item_being_annotated_shows_nothing_of_gold(logged_in, dataset, alice):
+    Dataset.objects.filter(pk=dataset.pk).update(gold_rate=1.0)
+    gold = _gold(dataset, 1, "Find $e$.")
+    dataset.refresh_from_db()
+    claim = claim_next(dataset=dataset, annotator=alice)
+    assert claim is not None and claim.solution_id == gold.pk
+    html = logged_in.get(reverse("annotations:annotate", args=[gold.pk])).content.decode()
+    assert "<h2>Problem</h2>" in html and 'id="submit-button"' in html
+    assert "gold" not in html.lower()

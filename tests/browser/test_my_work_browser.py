@@ -84,7 +84,7 @@ def test_on_a_wide_screen_each_annotation_is_one_line(browser, live_server, work
 
 
 def test_on_a_phone_each_annotation_is_a_card_and_nothing_scrolls_sideways(browser, live_server, work):
-    ordinary, _settled_gold, _open_gold = work
+    ordinary, settled_gold, open_gold = work
     page = _open(browser, live_server, 390, 844)
     assert not overflow(page).overflows
     assert page.locator("#my-work thead").evaluate("head => getComputedStyle(head).display") == "none"
@@ -92,4 +92,6 @@ def test_on_a_phone_each_annotation_is_a_card_and_nothing_scrolls_sideways(brows
     assert card.locator("td").first.evaluate("cell => getComputedStyle(cell, '::before').content") == '"When: "'
     box = card.bounding_box()
     assert box is not None and box["width"] <= 390
+    assert page.inner_text(f'tr[data-solution="{open_gold.pk}"] td.status') == "open"
+    assert page.inner_text(f'tr[data-solution="{settled_gold.pk}"] td.status') == "final gold: matched"
     page.context.close()

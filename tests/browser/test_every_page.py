@@ -52,7 +52,6 @@ def test_every_page_fits_and_is_legible(browser, live_server, viewport, scheme):
     assert problems == [], "\n".join(problems)
 
 
-@pytest.mark.django_db(transaction=False)
 def test_the_checks_catch_a_wide_element_and_faint_text(page):
     page.set_viewport_size({"width": 390, "height": 844})
     page.set_content(

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from html import escape
 
 PALETTE = ("#3b6ea5", "#d9822b", "#4a9d5b", "#b8474b", "#7a5ba6", "#8c6d46", "#c46aa1", "#6b6b6b")
-FONT = 'font-family="system-ui, sans-serif" font-size="11"'
-SMALL_FONT = 'font-family="system-ui, sans-serif" font-size="9"'
+# Text takes the page's text colour (currentColor), so it stays legible in light and dark mode.
+FONT = 'font-family="system-ui, sans-serif" font-size="11" fill="currentColor"'
+SMALL_FONT = 'font-family="system-ui, sans-serif" font-size="9" fill="currentColor"'
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,8 @@ def line_chart(
     step = plot_width / max(len(labels) - 1, 1)
     body = [
         f'<text x="0" y="14" {FONT} font-weight="bold">{escape(title)}</text>',
-        f'<line x1="{left}" y1="{top + plot_height}" x2="{left + plot_width}" y2="{top + plot_height}" stroke="#999"/>',
+        f'<line x1="{left}" y1="{top + plot_height}" x2="{left + plot_width}" y2="{top + plot_height}" '
+        'class="axis" stroke="#8a93a5"/>',
         f'<text x="{left - 4}" y="{top + 8}" text-anchor="end" {FONT}>{peak:g}</text>',
     ]
     if labels:
@@ -129,7 +131,7 @@ def line_chart(
             f'<g class="series" data-label="{escape(current.name)}" data-value="{current.values[-1]:g}">'
             f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2"/>'
             f'<circle cx="{last_x:.1f}" cy="{last_y:.1f}" r="3" fill="{color}"/>'
-            f'<text x="{last_x + 6:.1f}" y="{last_y + 4:.1f}" {FONT} fill="{color}">'
+            f'<text x="{last_x + 6:.1f}" y="{last_y + 4:.1f}" {FONT}>'
             f"{escape(current.name)} {current.values[-1]:g}</text></g>"
         )
     return _svg(width, height, title, body, css_class="line-chart")

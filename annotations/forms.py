@@ -11,11 +11,14 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.validators import MaxValueValidator
 from django.http import HttpRequest
 
-from annotations.models import Dataset
+from annotations.models import Dataset, SolutionStatus
+from annotations.selectors.my_work import MyLabel, MyWorkFilters
 from annotations.services.annotations import MAX_RATIONALE_CHARS, AnnotationInput
 from annotations.services.login_attempts import login_failure_window_seconds, login_is_locked
 
 YES_NO_ANY = [("", "Any"), ("yes", "Yes"), ("no", "No")]
+MY_LABELS = [("", "Any"), (MyLabel.ALL_CORRECT.value, "All correct"), (MyLabel.WRONG_STEP.value, "A wrong step")]
+SHOWN_STATUSES = [("", "Any"), *SolutionStatus.choices]
 
 
 def client_address(request: HttpRequest | None) -> str:
@@ -92,12 +95,14 @@ class AnnotationForm(forms.Form):
 
 
 class MyWorkFilterForm(forms.Form):
-    """Filters of the "my work" list (all optional)."""
+    """Filters of the "my work" list (all optional). `step` is the page's 1-based step number."""
 
     dataset = forms.ModelChoiceField(queryset=Dataset.objects.none(), required=False, to_field_name="slug")
+    label = forms.ChoiceField(choices=MY_LABELS, required=False, label="My label")
+    step = forms.IntegerField(required=False, min_value=1, max_value=10_000, label="Step")
+    status = forms.ChoiceField(choices=SHOWN_STATUSES, required=False)
     has_rationale = forms.ChoiceField(choices=YES_NO_ANY, required=False, label="Has rationale")
     flagged = forms.ChoiceField(choices=YES_NO_ANY, required=False)
-    editable = forms.ChoiceField(choices=YES_NO_ANY, required=False, label="Still editable")
     date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
 
@@ -113,7 +118,23 @@ class MyWorkFilterForm(forms.Form):
         start, end = cleaned.get("date_from"), cleaned.get("date_to")
         if start and end and start > end:
             self.add_error("date_to", "Must be on or after the start date.")
+        if cleaned.get("step") and cleaned.get("label") == MyLabel.ALL_CORRECT:
+            self.add_error("step", 'A step number means a wrong step: choose "A wrong step" or no step.')
         return cleaned
+
+    def to_filters(self) -> MyWorkFilters:
+        """Return the cleaned filters for the selector (call after `is_valid()`)."""
+        data = self.cleaned_data
+        return MyWorkFilters(
+            dataset_id=data["dataset"].pk if data.get("dataset") else None,
+            label=MyLabel(data["label"]) if data.get("label") else None,
+            step=data["step"] - 1 if data.get("step") else None,
+            status=data.get("status") or None,
+            has_rationale=yes_no(data.get("has_rationale")),
+            flagged=yes_no(data.get("flagged")),
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+        )
 
 
 def yes_no(value: str | None) -> bool | None:

@@ -18,5 +18,6 @@ urlpatterns = [
 ]
 
 handler400 = "prmweb.views.bad_request"
+handler403 = "prmweb.views.permission_denied"
 handler404 = "prmweb.views.not_found"
 handler500 = "prmweb.views.server_error"

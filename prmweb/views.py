@@ -1,11 +1,19 @@
-"""Project-level views: health, and error pages that answer JSON under /api/."""
+"""Project-level views: health, and the error pages (the site's own, or JSON under /api/)."""
+
+from urllib.parse import quote
 
 from django.conf import settings
 from django.db import connection
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.views.defaults import bad_request as default_bad_request
-from django.views.defaults import page_not_found
-from django.views.defaults import server_error as default_server_error
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseForbidden,
+    HttpResponseNotFound,
+    HttpResponseServerError,
+    JsonResponse,
+)
+from django.template import loader
 
 
 def _database_ok() -> bool:
@@ -43,22 +51,53 @@ def _wants_json(request: HttpRequest) -> bool:
     return request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", "")
 
 
+def _detail(exception: Exception | None) -> str:
+    """Return the message an error was raised with, when it has one meant for people (not a resolver's dict)."""
+    message = exception.args[0] if exception is not None and exception.args else ""
+    return message if isinstance(message, str) else ""
+
+
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    """Answer 404 in the API's error shape under /api/, else with the site's page."""
+    """Answer 404 in the API's error shape under /api/, else with the site's page (header and a way back)."""
     if _wants_json(request):
         return JsonResponse({"message": "Not found.", "errors": {}}, status=404)
-    return page_not_found(request, exception or Http404())
+    context = {"request_path": quote(request.path), "detail": _detail(exception)}
+    return HttpResponseNotFound(loader.render_to_string("404.html", context, request))
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Answer 403 in the API's error shape under /api/, else with the site's page saying why."""
+    detail = _detail(exception)
+    if _wants_json(request):
+        return JsonResponse({"message": detail or "Permission denied.", "errors": {}}, status=403)
+    return HttpResponseForbidden(loader.render_to_string("403.html", {"detail": detail}, request))
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """Answer a refused form (expired page, cookies off) with the site's 403 page and what to do."""
+    if _wants_json(request):
+        return JsonResponse({"message": f"CSRF check failed: {reason}", "errors": {}}, status=403)
+    context = {
+        "title": "This form has expired",
+        "detail": "The page was open too long, you logged in or out in another tab, or cookies are off.",
+        "hint": "Go back, reload the page and send the form again (copy any long text first).",
+        "reason": f"CSRF check failed: {reason}" if reason else "CSRF check failed.",
+    }
+    return HttpResponseForbidden(loader.render_to_string("403.html", context, request))
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    """Answer 500 in the API's error shape under /api/ (never a traceback), else with the site's page."""
+    """Answer 500 in the API's error shape under /api/ (never a traceback), else with the site's page.
+
+    The page is rendered without the request or any context processor, so it needs no database.
+    """
     if _wants_json(request):
         return JsonResponse({"message": "Internal server error.", "errors": {}}, status=500)
-    return default_server_error(request)
+    return HttpResponseServerError(loader.get_template("500.html").render())
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    """Answer 400 in the API's error shape under /api/ (e.g. a body over the size limit)."""
+    """Answer 400 in the API's error shape under /api/ (e.g. a body over the size limit), else the site's page."""
     if _wants_json(request):
         return JsonResponse({"message": "Bad request.", "errors": {}}, status=400)
-    return default_bad_request(request, exception or Http404())
+    return HttpResponseBadRequest(loader.get_template("400.html").render())

@@ -49,6 +49,11 @@ class Dataset(models.Model):
     triage_mode = models.CharField(max_length=20, choices=TriageMode.choices, default=TriageMode.ALL)
     audit_rate = models.FloatField(default=0.1, help_text="Share of auto-accepted solutions still sent to people.")
     gold_rate = models.FloatField(default=0.0, help_text="Share of queue items drawn from gold solutions.")
+    gold_feedback = models.BooleanField(
+        default=True,
+        help_text="Once a gold solution is settled, show each annotator in My work whether their label matched "
+        "the gold label. Until then (and always, when off) a gold item looks like any other.",
+    )
     rationale_required = models.BooleanField(default=False)
     show_reference = models.BooleanField(default=True, help_text="Show the reference answer and solution.")
     blind = models.BooleanField(default=False, help_text="Hide machine suggestions from annotators.")

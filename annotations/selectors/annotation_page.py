@@ -13,8 +13,8 @@ from django.contrib.auth.models import User
 
 from annotations.models import Annotation, Dataset, Solution, Suggestion
 from annotations.rendering import render_answer, render_markdown
+from annotations.selectors.gold import annotation_editable
 from annotations.selectors.workbench import (
-    EDITABLE_STATUSES,
     my_annotation_get,
     solution_for_workbench,
     suggestions_for_workbench,
@@ -174,7 +174,7 @@ def _suggestion_views(suggestions: list[Suggestion], num_steps: int) -> list[Sug
 
 def _mode(solution: Solution, annotation: Annotation | None) -> PageMode:
     if annotation is not None:
-        return PageMode.EDIT if solution.status in EDITABLE_STATUSES else PageMode.READ_ONLY
+        return PageMode.EDIT if annotation_editable(solution) else PageMode.READ_ONLY  # gold: see selectors.gold
     if getattr(solution, "my_claim_expires_at", None) is not None:
         return PageMode.NEW
     return PageMode.UNCLAIMED

@@ -4,6 +4,11 @@ For the workbench's claim selection: before picking from the ordinary queue, cal
 `gold_should_serve(dataset, annotator)`; when it says True, claim a gold solution this annotator has not
 seen (per-solution counts do not limit gold: every annotator may see every gold item once), and fall
 back to the ordinary queue when none is left. The ordinary queue leaves gold solutions out.
+
+To annotators a gold solution looks like any other (its label is final from the start, which would give
+it away): it stays open and their annotation changeable until it has `annotations_per_solution`
+annotations, as an ordinary solution would need before it can settle; then it looks final. Only then,
+and only where the dataset's `gold_feedback` is on, My work shows how the annotator did on it.
 """
 
 from decimal import Decimal
@@ -11,7 +16,8 @@ from decimal import Decimal
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, F, Q
 
-from annotations.models import Annotation, Dataset
+from annotations.models import Annotation, Dataset, Solution
+from annotations.selectors.workbench import EDITABLE_STATUSES
 
 
 def gold_should_serve(dataset: Dataset, annotator: AbstractBaseUser) -> bool:
@@ -46,3 +52,15 @@ def gold_accuracy_by_annotator(*, dataset: Dataset) -> dict[int, tuple[int, int]
         .order_by()
     )
     return {row["annotator_id"]: (row["total"], row["correct"]) for row in rows}
+
+
+def gold_looks_settled(solution: Solution) -> bool:
+    """Return whether a gold solution looks settled to annotators: it has k annotations (needs its dataset)."""
+    return solution.annotation_count >= solution.dataset.annotations_per_solution
+
+
+def annotation_editable(solution: Solution) -> bool:
+    """Return whether annotators may still change their annotation of the solution (gold: until it looks settled)."""
+    if solution.is_gold:
+        return not gold_looks_settled(solution)
+    return solution.status in EDITABLE_STATUSES

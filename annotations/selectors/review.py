@@ -1,16 +1,16 @@
-"""What reviewers see: the review queue of a dataset and one solution with every opinion side by side.
+"""What reviewers see: the datasets they review and one solution with every opinion side by side.
 
 The review page costs a fixed number of queries (solution, annotations, suggestions, history, next in
 queue) whatever the dataset size. Stored text is rendered to safe HTML here (`annotations.rendering`,
-the workbench's renderer; math is typeset in the browser by the same KaTeX script).
+the workbench's renderer; math is typeset in the browser by the same KaTeX script). The queue itself is
+`annotations.selectors.review_queue`.
 """
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, QuerySet
 
 from annotations import protocol
 from annotations.models import (
@@ -26,42 +26,9 @@ from annotations.models import (
 from annotations.rendering import render_answer, render_markdown
 from annotations.selectors.annotation_page import METHOD_TITLES, ScoreBar, suggestion_verdict
 from annotations.selectors.datasets import AnyUser, user_id_of, user_is_staff
+from annotations.selectors.review_queue import DEFAULT_SORT, label_text, next_needing_review
 from annotations.services.agreement import protocol_for
 from prmweb.errors import NotFoundError
-
-REVIEW_STATUSES = (SolutionStatus.NEEDS_REVIEW, SolutionStatus.FINAL, SolutionStatus.DISCARDED, SolutionStatus.OPEN)
-
-
-def label_text(label: int | None) -> str:
-    """Return a label in words for tables ("step 3", "all correct", "none")."""
-    if label is None:
-        return "none"
-    return "all correct" if label == -1 else f"step {label + 1}"
-
-
-def review_queue_list(*, dataset: Dataset, status: str = SolutionStatus.NEEDS_REVIEW) -> QuerySet[Solution]:
-    """Return the dataset's solutions in `status`, oldest first, with final label and annotation labels loaded.
-
-    Two queries per page of results (solutions, then the page's annotations).
-    """
-    if status not in REVIEW_STATUSES:
-        raise NotFoundError(
-            f"Unknown status {status!r}.", errors={"status": [f"One of: {', '.join(REVIEW_STATUSES)}."]}
-        )
-    labels_only = Annotation.objects.only("id", "solution_id", "earliest_error_step").order_by("id")
-    return (
-        Solution.objects.filter(dataset=dataset, status=status)
-        .select_related("final_label")
-        .prefetch_related(Prefetch("annotations", queryset=labels_only, to_attr="review_annotations"))
-        .order_by("id")
-    )
-
-
-def label_summary(solution: Solution) -> str:
-    """Return the annotators' labels of a queue row, most voted first ("step 2: 2, all correct: 1")."""
-    annotations = getattr(solution, "review_annotations", [])
-    counts = Counter(annotation.earliest_error_step for annotation in annotations)
-    return ", ".join(f"{label_text(label)}: {count}" for label, count in counts.most_common())
 
 
 def datasets_for_reviewer(*, user: AnyUser) -> QuerySet[Dataset]:
@@ -109,6 +76,20 @@ class AnnotationView:
         return label_text(self.label)
 
 
+def cost_text(*, rollouts: int, prompt_tokens: int, generated_tokens: int, seconds: float) -> str:
+    """Return a suggestion's cost in words, leaving out what it did not use ("32 rollouts · 1.5 s")."""
+    parts = []
+    if rollouts:
+        parts.append(f"{rollouts} rollout{'' if rollouts == 1 else 's'}")
+    if prompt_tokens:
+        parts.append(f"{prompt_tokens} prompt token{'' if prompt_tokens == 1 else 's'}")
+    if generated_tokens:
+        parts.append(f"{generated_tokens} generated token{'' if generated_tokens == 1 else 's'}")
+    if round(seconds, 1) > 0:
+        parts.append(f"{seconds:.1f} s")
+    return " · ".join(parts)
+
+
 @dataclass(frozen=True)
 class SuggestionView:
     method: str
@@ -121,18 +102,25 @@ class SuggestionView:
     confidence: float | None
     rationale_html: str
     error: str
-    rollouts: int
-    generated_tokens: int
-    seconds: float
+    cost: str
+
+
+@dataclass(frozen=True)
+class Opinion:
+    """One annotator's label of a step (or of "all correct"), with why."""
+
+    annotator: str
+    rationale_html: str
+    flags: list[str]
 
 
 @dataclass
 class StepRow:
-    """One step with who marked it as the earliest error and each method's score of it."""
+    """One step with who marked it as the earliest error (and why) and each method's score of it."""
 
     index: int
     html: str
-    annotators: list[str] = field(default_factory=list)
+    opinions: list[Opinion] = field(default_factory=list)
     methods: list[str] = field(default_factory=list)
     scores: list[ScoreBar] = field(default_factory=list)
 
@@ -149,7 +137,7 @@ class ReviewPage:
     reference_answer_html: str
     final_answer_html: str
     steps: list[StepRow]
-    all_correct_annotators: list[str]
+    all_correct_opinions: list[Opinion]
     all_correct_methods: list[str]
     annotations: list[AnnotationView]
     suggestions: list[SuggestionView]
@@ -167,8 +155,8 @@ def _flags(annotation: Annotation) -> list[str]:
     flags = [
         ("ambiguous problem", annotation.flag_ambiguous),
         ("reference looks wrong", annotation.flag_reference_wrong),
+        ("unsure", annotation.flag_unsure),
     ]
-    flags.append(("unsure", annotation.flag_unsure))
     return [name for name, on in flags if on]
 
 
@@ -201,19 +189,26 @@ def _suggestion_views(suggestions: list[Suggestion]) -> list[SuggestionView]:
             confidence=suggestion.confidence,
             rationale_html=render_markdown(suggestion.rationale),
             error=suggestion.error,
-            rollouts=suggestion.rollouts,
-            generated_tokens=suggestion.generated_tokens,
-            seconds=suggestion.seconds,
+            cost=cost_text(
+                rollouts=suggestion.rollouts,
+                prompt_tokens=suggestion.prompt_tokens,
+                generated_tokens=suggestion.generated_tokens,
+                seconds=suggestion.seconds,
+            ),
         )
         for suggestion in suggestions
     ]
 
 
-def _step_rows(solution: Solution, annotations: list[Annotation], suggestions: list[Suggestion]) -> list[StepRow]:
+def _opinion(view: AnnotationView) -> Opinion:
+    return Opinion(annotator=view.annotator, rationale_html=view.rationale_html, flags=view.flags)
+
+
+def _step_rows(solution: Solution, views: list[AnnotationView], suggestions: list[Suggestion]) -> list[StepRow]:
     rows = [StepRow(index=index, html=render_markdown(str(text))) for index, text in enumerate(solution.steps)]
-    for annotation in annotations:
-        if 0 <= annotation.earliest_error_step < len(rows):
-            rows[annotation.earliest_error_step].annotators.append(annotation.annotator.get_username())
+    for view in views:
+        if 0 <= view.label < len(rows):
+            rows[view.label].opinions.append(_opinion(view))
     for suggestion in suggestions:
         if suggestion.status != "succeeded":
             continue
@@ -227,18 +222,11 @@ def _step_rows(solution: Solution, annotations: list[Annotation], suggestions: l
     return rows
 
 
-def _next_in_queue(solution: Solution) -> int | None:
-    return (
-        Solution.objects.filter(dataset_id=solution.dataset_id, status=SolutionStatus.NEEDS_REVIEW)
-        .exclude(pk=solution.pk)
-        .order_by("id")
-        .values_list("id", flat=True)
-        .first()
-    )
+def review_page_get(*, solution_id: int, sort: str = DEFAULT_SORT) -> ReviewPage:
+    """Return everything the review page shows for one solution; NotFoundError when it does not exist.
 
-
-def review_page_get(*, solution_id: int) -> ReviewPage:
-    """Return everything the review page shows for one solution; NotFoundError when it does not exist."""
+    `next_solution_id` is the first other solution needing review in the queue's `sort` order.
+    """
     solution = (
         Solution.objects.select_related("dataset", "problem", "final_label", "final_label__decided_by")
         .filter(pk=solution_id)
@@ -255,20 +243,20 @@ def review_page_get(*, solution_id: int) -> ReviewPage:
     decision = protocol.decide(
         protocol_for(solution.dataset), labels, final_answer_correct=solution.final_answer_correct
     )
-    final_label = getattr(solution, "final_label", None)
+    views = _annotation_views(annotations)
     return ReviewPage(
         solution=solution,
         dataset=solution.dataset,
         problem_html=render_markdown(solution.problem.text),
         reference_answer_html=render_answer(solution.problem.reference_answer),
         final_answer_html=render_answer(solution.final_answer),
-        steps=_step_rows(solution, annotations, suggestions),
-        all_correct_annotators=[a.annotator.get_username() for a in annotations if a.earliest_error_step == -1],
+        steps=_step_rows(solution, views, suggestions),
+        all_correct_opinions=[_opinion(view) for view in views if view.label == -1],
         all_correct_methods=[s.method for s in suggestions if s.status == "succeeded" and s.label == -1],
-        annotations=_annotation_views(annotations),
+        annotations=views,
         suggestions=_suggestion_views(suggestions),
-        final_label=final_label,
+        final_label=getattr(solution, "final_label", None),
         history=history,
         protocol_reason=decision.reason,
-        next_solution_id=_next_in_queue(solution),
+        next_solution_id=next_needing_review(dataset_id=solution.dataset_id, exclude_id=solution.pk, sort=sort),
     )

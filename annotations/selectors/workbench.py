@@ -1,4 +1,4 @@
-"""Reads for the browser workbench: my datasets and progress, the queue, the annotation page, my work.
+"""Reads for the browser workbench: my datasets and progress, the queue, the annotation page.
 
 A dataset exists for the workbench only for its members: everyone else gets NotFoundError (a 404, so
 a non-member never learns that it exists). Other people's annotations are never read here. Each
@@ -227,42 +227,3 @@ def solution_has_visible_suggestions(*, solution: Solution) -> bool:
     if solution.dataset.blind:
         return False
     return Suggestion.objects.filter(solution_id=solution.pk, status=SuggestionStatus.SUCCEEDED).exists()
-
-
-@dataclass(frozen=True)
-class MyWorkFilters:
-    """Filters of "my work"; None means "do not filter on this"."""
-
-    dataset_id: int | None = None
-    has_rationale: bool | None = None
-    flagged: bool | None = None
-    editable: bool | None = None
-    date_from: datetime.date | None = None
-    date_to: datetime.date | None = None
-
-
-def my_annotations_list(*, user: User, filters: MyWorkFilters) -> QuerySet[Annotation]:
-    """Return my annotations (newest first) with solution, problem and dataset, filtered.
-
-    Each row carries `is_editable` (its solution still open or in review). Only the user's own rows.
-    """
-    annotations = (
-        Annotation.objects.filter(annotator_id=user.pk, solution__dataset__memberships__user_id=user.pk)
-        .select_related("solution__problem", "solution__dataset")
-        .annotate(is_editable=Q(solution__status__in=EDITABLE_STATUSES))
-    )
-    if filters.dataset_id is not None:
-        annotations = annotations.filter(solution__dataset_id=filters.dataset_id)
-    if filters.has_rationale is not None:
-        annotations = annotations.exclude(rationale="") if filters.has_rationale else annotations.filter(rationale="")
-    if filters.flagged is not None:
-        flagged = Q(flag_ambiguous=True) | Q(flag_reference_wrong=True) | Q(flag_unsure=True)
-        annotations = annotations.filter(flagged) if filters.flagged else annotations.exclude(flagged)
-    if filters.editable is not None:
-        editable = Q(solution__status__in=EDITABLE_STATUSES)
-        annotations = annotations.filter(editable) if filters.editable else annotations.exclude(editable)
-    if filters.date_from is not None:
-        annotations = annotations.filter(created_at__date__gte=filters.date_from)
-    if filters.date_to is not None:
-        annotations = annotations.filter(created_at__date__lte=filters.date_to)
-    return annotations.order_by("-created_at", "-pk")

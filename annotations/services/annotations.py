@@ -8,7 +8,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotations.models import Annotation, Claim, DatasetMembership, Solution, SolutionStatus
-from annotations.selectors.workbench import EDITABLE_STATUSES, solution_has_visible_suggestions
+from annotations.selectors.gold import annotation_editable
+from annotations.selectors.workbench import solution_has_visible_suggestions
 from annotations.services.agreement import solution_evaluate
 from annotations.services.claims import solution_has_room
 from prmweb.errors import ApplicationError, ConflictError, NotFoundError
@@ -98,7 +99,7 @@ def _new_annotation(
 
 
 def _changed_annotation(*, annotation: Annotation, solution: Solution, data: AnnotationInput) -> Annotation:
-    if solution.status not in EDITABLE_STATUSES:
+    if not annotation_editable(solution):  # a gold solution stays changeable until it looks settled
         raise ConflictError(
             "This solution's label is final: your annotation can no longer be changed.",
             errors={"solution": [f"Status is {solution.get_status_display().lower()}."]},

@@ -24,6 +24,7 @@ DATASET_SETTINGS_FIELDS = (
     "triage_mode",
     "audit_rate",
     "gold_rate",
+    "gold_feedback",
     "rationale_required",
     "show_reference",
     "blind",

@@ -1,21 +1,30 @@
 """Review pages: the datasets I review, a dataset's review queue, and one solution to decide or reopen."""
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from annotations.models import SolutionStatus
 from annotations.selectors.review import (
-    REVIEW_STATUSES,
     datasets_for_reviewer,
-    label_summary,
-    label_text,
     review_counts_by_dataset,
     review_page_get,
     review_queue_counts,
+)
+from annotations.selectors.review_queue import (
+    DEFAULT_SORT,
+    QUEUE_SORTS,
+    REVIEW_STATUSES,
+    check_queue_params,
+    label_text,
+    next_needing_review,
+    queue_rows,
     review_queue_list,
 )
 from annotations.services.review import REOPEN_TARGETS, review_decide, review_reopen
@@ -36,28 +45,36 @@ def review_index(request: HttpRequest) -> HttpResponse:
     return render(request, "annotations/review/index.html", {"rows": rows})
 
 
+def _solution_url(solution_id: int, sort: str) -> str:
+    """Return the review page's address, keeping a sort other than the default."""
+    url = reverse("annotations:review_solution", args=[solution_id])
+    return url if sort == DEFAULT_SORT else f"{url}?{urlencode({'sort': sort})}"
+
+
 @login_required
 @require_GET
 def review_queue(request: HttpRequest, slug: str) -> HttpResponse:
-    """List a dataset's solutions in one status (needs review by default), 50 per page, oldest first."""
+    """List a dataset's solutions in one status (needs review by default), 50 per page, by age or by spread."""
     access = reviewer_access(request, slug)
     status = request.GET.get("status", SolutionStatus.NEEDS_REVIEW)
+    sort = request.GET.get("sort", DEFAULT_SORT)
     try:
-        solutions = review_queue_list(dataset=access.dataset, status=status)
+        solutions = review_queue_list(dataset=access.dataset, status=status, sort=sort)
     except NotFoundError as error:
         raise Http404(error.message) from error
     page = Paginator(solutions, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = [
-        {"solution": solution, "labels": label_summary(solution), "final": getattr(solution, "final_label", None)}
-        for solution in page.object_list
-    ]
     counts = review_queue_counts(dataset=access.dataset)
+    first_id = next_needing_review(dataset_id=access.dataset.pk, sort=sort)
     context = {
         "dataset": access.dataset,
         "status": status,
+        "sort": sort,
         "statuses": [(value, SolutionStatus(value).label, counts[value]) for value in REVIEW_STATUSES],
+        "sorts": [(value, name) for value, (name, _ordering) in QUEUE_SORTS.items()],
         "page": page,
-        "rows": rows,
+        "rows": queue_rows(page.object_list),
+        "sort_query": "" if sort == DEFAULT_SORT else urlencode({"sort": sort}),
+        "first_url": _solution_url(first_id, sort) if first_id is not None else "",
     }
     return render(request, "annotations/review/queue.html", context)
 
@@ -111,28 +128,54 @@ def _error_lines(error: ApplicationError | None) -> list[str]:
     return lines
 
 
-def _render(request: HttpRequest, solution_id: int, *, error: ApplicationError | None = None) -> HttpResponse:
-    page = review_page_get(solution_id=solution_id)
+def _chosen_text(raw: str | None, num_steps: int) -> str:
+    """Return what the decision bar says is chosen: a refused form keeps the reviewer's valid choice."""
+    try:
+        return label_text(_parse_label(raw, num_steps)).capitalize()
+    except ApplicationError:
+        return "none chosen"
+
+
+def _render(
+    request: HttpRequest, solution_id: int, sort: str, *, error: ApplicationError | None = None
+) -> HttpResponse:
+    page = review_page_get(solution_id=solution_id, sort=sort)
     context = {
         "page": page,
+        "sort": sort,
+        "next_url": _solution_url(page.next_solution_id, sort) if page.next_solution_id is not None else "",
         "error_lines": _error_lines(error),
         "posted": request.POST if error else {},
+        "chosen_text": _chosen_text(request.POST.get("label") if error else None, page.solution.num_steps),
         "reopen_targets": [(value, SolutionStatus(value).label) for value in REOPEN_TARGETS],
     }
     return render(request, "annotations/review/solution.html", context, status=error.status_code if error else 200)
 
 
+def _sort_or_404(request: HttpRequest) -> str:
+    sort = request.GET.get("sort", DEFAULT_SORT)
+    try:
+        check_queue_params(status=SolutionStatus.NEEDS_REVIEW, sort=sort)
+    except NotFoundError as error:
+        raise Http404(error.message) from error
+    return sort
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def review_solution(request: HttpRequest, solution_id: int) -> HttpResponse:
-    """Show one solution with every annotation and suggestion; POST decides its label or reopens it."""
+    """Show one solution with every annotation and suggestion; POST decides its label or reopens it.
+
+    After a decision the next solution needing review opens, in the queue order given by `?sort=`.
+    """
+    sort = _sort_or_404(request)
     try:
-        page = review_page_get(solution_id=solution_id)
+        page = review_page_get(solution_id=solution_id, sort=sort)
     except NotFoundError as error:
         raise Http404(error.message) from error
     reviewer_access(request, page.dataset.slug)
     if request.method == "GET":
-        return _render(request, solution_id)
+        return _render(request, solution_id, sort)
     action = request.POST.get("action")
     try:
         if action == "decide":
@@ -144,8 +187,6 @@ def review_solution(request: HttpRequest, solution_id: int) -> HttpResponse:
         else:
             raise ApplicationError("Unknown action.", errors={"action": ["Must be decide or reopen."]})
     except ApplicationError as error:
-        return _render(request, solution_id, error=error)
+        return _render(request, solution_id, sort, error=error)
     messages.success(request, done)
-    if next_id is not None:
-        return redirect("annotations:review_solution", solution_id=next_id)
-    return redirect("annotations:review_solution", solution_id=solution_id)
+    return HttpResponseRedirect(_solution_url(next_id if next_id is not None else solution_id, sort))

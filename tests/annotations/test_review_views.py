@@ -1,6 +1,7 @@
 """Review queue, review page, dashboard and metrics API: who may see them, and what they show."""
 
 import itertools
+import re
 
 import pytest
 from django.db import connection
@@ -121,7 +122,9 @@ def test_queue_lists_solutions_needing_review_with_their_labels(client, dataset,
     client.force_login(reviewer)
     body = client.get(reverse("annotations:review_queue", args=[dataset.slug])).content.decode()
     assert "pb-17" in body and "still-open" not in body
-    assert "step 1: 2, step 3: 1" in body
+    groups = re.findall(r'<span class="vote-group">(.*?)</span>', body)
+    assert groups == ["<strong>step 1</strong> (2) ann, ben", "<strong>step 3</strong> (1) cat"]
+    assert '<td data-label="Spread" class="spread">2</td>' in body
     assert "Needs review (1)" in body
     assert solution.status == SolutionStatus.NEEDS_REVIEW
     assert client.get(reverse("annotations:review_queue", args=[dataset.slug]), {"status": "bogus"}).status_code == 404

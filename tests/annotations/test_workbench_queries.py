@@ -108,7 +108,7 @@ def test_my_work(client, django_assert_num_queries, size):
     for solution in Solution.objects.filter(dataset=dataset):
         AnnotationFactory(solution=solution, annotator=alice, rationale="why", flag_unsure=True)
     client.force_login(alice)
-    # session, user, the dataset choices of the filter form, the count, the page of rows
-    with django_assert_num_queries(5):
+    # session, user, the dataset choices of the filter form, the count, the page of rows, my gold feedback
+    with django_assert_num_queries(6):
         response = client.get(reverse("annotations:my_work"), {"flagged": "yes"})
     assert f"{size} annotations." in response.content.decode()

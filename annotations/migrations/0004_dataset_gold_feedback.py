@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotations', '0002_workbench_role_groups'),
+        ('annotations', '0003_response_segmentation'),
     ]
 
     operations = [

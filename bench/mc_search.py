@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from scoring.engines.base import EngineInfo, Generation, SamplingParams  # noqa: E402
+from scoring.engines.base import ChatPrompt, EngineInfo, Generation, Prompt, SamplingParams  # noqa: E402
 from scoring.methods.base import SolutionTask  # noqa: E402
 from scoring.methods.mc import MCConfig, estimate  # noqa: E402
 
@@ -66,11 +66,13 @@ class SimulatedPolicy:
         self.random = random.Random(seed)
         self.calls = 0
 
-    def generate(self, prompts: Sequence[str], params: SamplingParams) -> list[Generation]:
+    def generate(self, prompts: Sequence[Prompt], params: SamplingParams) -> list[Generation]:
         self.calls += 1
         return [self._complete(prompt, params.n) for prompt in prompts]
 
-    def _complete(self, prompt: str, n: int) -> Generation:
+    def _complete(self, prompt: Prompt, n: int) -> Generation:
+        if isinstance(prompt, ChatPrompt):
+            prompt = "\n".join(message.content for message in prompt.messages)
         match = _SOLUTION.search(prompt)
         if match is None:
             raise ValueError("prompt without a simulated solution marker")

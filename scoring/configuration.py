@@ -56,6 +56,7 @@ def configured_parameters(method: str) -> dict[str, Any]:
             "strategy": section["STRATEGY"],
             "early_stop": section["EARLY_STOP"],
             "hard_label_only": section["HARD_LABEL_ONLY"],
+            "confirm": section["CONFIRM"],
             "sampling": _sampling(section),
             "prompt_format": section["PROMPT_FORMAT"],
             "system_prompt": section["SYSTEM_PROMPT"],

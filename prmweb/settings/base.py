@@ -232,6 +232,7 @@ SCORING_MC = {
     "STRATEGY": env("SCORING_MC_STRATEGY", default="binary"),
     "EARLY_STOP": env.bool("SCORING_MC_EARLY_STOP", default=True),
     "HARD_LABEL_ONLY": env.bool("SCORING_MC_HARD_LABEL_ONLY", default=False),
+    "CONFIRM": env.bool("SCORING_MC_CONFIRM", default=True),  # binary: re-sample the boundary once
     "MAX_TOKENS": env.int("SCORING_MC_MAX_TOKENS", default=1024),
     "TEMPERATURE": env.float("SCORING_MC_TEMPERATURE", default=0.7),
     "TOP_P": env.float("SCORING_MC_TOP_P", default=1.0),

@@ -34,21 +34,20 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Literal
 
-from prmweb.core.answers import answers_equivalent, extract_boxed_in, extract_first_boxed
 from scoring.engines.base import (
     PROMPT_FORMATS,
     ChatMessage,
     ChatPrompt,
     EngineError,
-    Generation,
     GenerationEngine,
     Prompt,
     PromptFormat,
     SamplingParams,
 )
 from scoring.methods.base import MethodConfigError, MethodResult, SolutionTask
+from scoring.methods.mc_search import PrefixSearch
 
 Strategy = Literal["linear", "binary"]
 
@@ -78,7 +77,8 @@ class MCConfig:
     replaced as plain text, so braces such as `\\boxed{}` need no escaping. An empty `system_prompt`
     sends no system turn (the chat template's default applies). `early_stop_chunk` is the number of
     rollouts drawn per prefix per round under early stop; it must divide `rollouts_per_step` (default:
-    the largest divisor not above ceil(N/4)).
+    the largest divisor not above ceil(N/4)). `confirm` (binary only) re-samples the two prefixes of the
+    boundary the search converged on once, and lets that round decide (see `scoring.methods.mc_search`).
     """
 
     rollouts_per_step: int = 8
@@ -90,6 +90,7 @@ class MCConfig:
     early_stop_chunk: int | None = None
     prompt_format: PromptFormat = "chat"
     system_prompt: str = DEFAULT_MC_SYSTEM_PROMPT
+    confirm: bool = True
 
     def __post_init__(self) -> None:
         if self.rollouts_per_step < 1:
@@ -137,161 +138,6 @@ def build_prompt(task: SolutionTask, prefix_length: int, config: MCConfig | None
     return ChatPrompt(messages, add_generation_prompt=False, continue_final_message=True)
 
 
-@dataclass
-class _Tally:
-    drawn: int = 0
-    correct: int = 0
-    unboxed: int = 0
-    truncated: int = 0
-    decided: bool = False
-
-
-@dataclass
-class _Search:
-    """Search state of one solution: which prefixes are sampled, what they scored, and the verdict."""
-
-    task: SolutionTask
-    config: MCConfig
-    tallies: dict[int, _Tally] = field(default_factory=dict)
-    low: int = 0
-    high: int = 0
-    label: int | None = None
-    error: str = ""
-    probes: list[int] = field(default_factory=list)
-    rounds: int = 0
-    rollouts: int = 0
-    prompt_tokens: int = 0
-    generated_tokens: int = 0
-    verdicts: dict[str, bool] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.high = len(self.task.steps)
-
-    @property
-    def step_count(self) -> int:
-        return len(self.task.steps)
-
-    @property
-    def done(self) -> bool:
-        return self.label is not None or bool(self.error)
-
-    def pending(self) -> list[int]:
-        """Return the prefixes (last step index) to sample in the next round."""
-        if self.done:
-            return []
-        if self.config.strategy == "linear" and not self.config.hard_label_only:
-            return [i for i in range(self.step_count) if i not in self.tallies]
-        probe = self.low if self.config.strategy == "linear" else (self.low + self.high) // 2
-        if probe not in self.probes:
-            self.probes.append(probe)
-        return [probe]
-
-    def decide_by_prefix(self, step: int) -> bool:
-        """Score a prefix that already states a boxed answer by that answer (no rollout); return if it did."""
-        answer = extract_boxed_in(self.task.steps[: step + 1])
-        if answer is None:
-            return False
-        self.tallies[step] = _Tally(correct=int(self._verdict(answer)), decided=True)
-        return True
-
-    def record(self, step: int, generation: Generation) -> None:
-        """Count one prefix's completions, the correct ones (first boxed answer) and the unboxed/truncated ones."""
-        if generation.error:  # not served: no cost; the first failing prefix names the reason
-            self.error = self.error or f"rollouts after step {step + 1}: {generation.error}"
-            return
-        self.prompt_tokens += generation.prompt_tokens
-        self.generated_tokens += generation.generated_tokens
-        tally = self.tallies.setdefault(step, _Tally())
-        reasons = generation.finish_reasons or ("stop",) * len(generation.texts)
-        for text, reason in zip(generation.texts, reasons, strict=True):
-            answer = extract_first_boxed(text)
-            tally.drawn += 1
-            tally.unboxed += answer is None
-            tally.truncated += reason == "length"
-            tally.correct += answer is not None and self._verdict(answer)
-        self.rollouts += len(generation.texts)
-
-    def _verdict(self, answer: str) -> bool:
-        if answer not in self.verdicts:
-            self.verdicts[answer] = answers_equivalent(answer, self.task.reference_answer or "")
-        return self.verdicts[answer]
-
-    def _resolved(self, step: int) -> bool:
-        tally = self.tallies[step]
-        return (
-            tally.decided
-            or tally.drawn >= self.config.rollouts_per_step
-            or (self.config.stops_early and tally.correct > 0)
-        )
-
-    def advance(self) -> None:
-        """Move the search on after a round; set `label` once the earliest zero prefix is known."""
-        self.rounds += 1
-        if self.error:
-            return
-        if self.config.strategy == "linear" and not self.config.hard_label_only:
-            zeros = [i for i in range(self.step_count) if self.tallies[i].correct == 0]
-            self.label = zeros[0] if zeros else -1
-            return
-        probe = self.probes[-1]
-        if not self._resolved(probe):
-            return
-        zero = self.tallies[probe].correct == 0
-        if self.config.strategy == "linear":
-            if zero or probe + 1 == self.step_count:
-                self.label = probe if zero else -1
-            self.low = probe + 1
-            return
-        if zero:
-            self.high = probe
-        else:
-            self.low = probe + 1
-        if self.low >= self.high:
-            self.label = self.high if self.high < self.step_count else -1
-
-    def score(self, step: int) -> float | None:
-        """Return a prefix's share of correct rollouts (1 or 0 when its own answer decided), None if unsampled."""
-        tally = self.tallies.get(step)
-        if tally is None:
-            return None
-        if tally.decided:
-            return float(tally.correct)
-        return tally.correct / tally.drawn if tally.drawn else None
-
-    def details(self) -> dict[str, Any]:
-        """Return the search trace, the per-step tallies and the answer-check tallies."""
-        tallies = [self.tallies.get(i, _Tally()) for i in range(self.step_count)]
-        return {
-            "strategy": self.config.strategy,
-            "rollouts_per_step": self.config.rollouts_per_step,
-            "hard_label_only": self.config.hard_label_only,
-            "early_stop": self.config.stops_early,
-            "rollouts_per_round": self.config.rollouts_per_round,
-            "prompt_format": self.config.prompt_format,
-            "rounds": self.rounds,
-            "probes": list(self.probes),
-            "step_rollouts": [tally.drawn for tally in tallies],
-            "step_correct": [tally.correct for tally in tallies],
-            "decided_by_prefix": [i for i, tally in enumerate(tallies) if tally.decided],
-            "unboxed": sum(tally.unboxed for tally in tallies),
-            "truncated": sum(tally.truncated for tally in tallies),
-        }
-
-    def result(self) -> MethodResult:
-        """Return the finished suggestion (or the failure) with scores, cost and the search trace."""
-        return MethodResult(
-            solution_id=self.task.solution_id,
-            status="failed" if self.error else "succeeded",
-            label=None if self.error else self.label,
-            step_scores=tuple(self.score(i) for i in range(self.step_count)),
-            error=self.error,
-            rollouts=self.rollouts,
-            prompt_tokens=self.prompt_tokens,
-            generated_tokens=self.generated_tokens,
-            details=self.details(),
-        )
-
-
 def _skip_reason(task: SolutionTask) -> str:
     return NO_REFERENCE if not (task.reference_answer and task.reference_answer.strip()) else NO_STEPS
 
@@ -300,7 +146,7 @@ def _skipped(task: SolutionTask, reason: str) -> MethodResult:
     return MethodResult(solution_id=task.solution_id, status="skipped", error=reason)
 
 
-def _run_round(searches: Sequence[_Search], engine: GenerationEngine, config: MCConfig) -> None:
+def _run_round(searches: Sequence[PrefixSearch], engine: GenerationEngine, config: MCConfig) -> None:
     """Sample every pending prefix of every search in one generate call and record the completions.
 
     Prefixes that already state a boxed answer are scored by it and never sampled.
@@ -328,10 +174,10 @@ def estimate(tasks: Sequence[SolutionTask], engine: GenerationEngine, config: MC
     the engine could not serve (e.g. longer than the context) fails alone with the engine's message.
     Batch-wide engine errors propagate (the caller decides whether to retry).
     """
-    searches: dict[int, _Search] = {}
+    searches: dict[int, PrefixSearch] = {}
     for position, task in enumerate(tasks):
         if task.reference_answer and task.reference_answer.strip() and task.steps:
-            searches[position] = _Search(task=task, config=config)
+            searches[position] = PrefixSearch(task=task, config=config)
     while active := [search for search in searches.values() if not search.done]:
         _run_round(active, engine, config)
     return [

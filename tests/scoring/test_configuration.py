@@ -16,6 +16,7 @@ def test_default_settings_give_the_reference_protocols():
         "Please reason step by step, and put your final answer within \\boxed{}.",
     )
     assert mc["sampling"]["stop"] == ["<|im_end|>", "<|endoftext|>", "<|im_start|>"]
+    assert (mc["strategy"], mc["confirm"], mc["hard_label_only"], mc["rollouts_per_step"]) == ("binary", True, False, 8)
     assert judge["sampling"] == {
         "n": 1,
         "max_tokens": 8192,

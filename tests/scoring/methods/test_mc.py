@@ -9,7 +9,7 @@ from scoring.methods.base import MethodConfigError, SolutionTask
 from scoring.methods.mc import DEFAULT_MC_STOP, MCConfig, build_prompt, estimate
 from tests.scoring.methods.fakes import RIGHT, WRONG, ScriptedGenerationEngine, mc_policy, prompt_text
 
-ALL = set(range(8))
+ALL = set(range(64))  # every draw right, confirmation rounds included
 NONE: set[int] = set()
 
 
@@ -93,7 +93,7 @@ def test_early_stop_only_applies_when_hard_label_is_wanted():
 def test_binary_search_finds_first_zero_with_few_rollouts():
     engine = ScriptedGenerationEngine(mc_policy({"Q1": monotone(8, 5)}))
 
-    [result] = estimate([task("Q1", 8)], engine, MCConfig(strategy="binary"))
+    [result] = estimate([task("Q1", 8)], engine, MCConfig(strategy="binary", confirm=False))
 
     assert result.label == 5
     assert result.details["probes"] == [4, 6, 5]
@@ -108,7 +108,9 @@ def test_binary_agrees_with_linear_on_monotone_scores_within_log_budget(steps):
     for first_zero in [-1, *range(steps)]:
         policy = {"Q1": monotone(steps, first_zero)}
         linear = estimate([task("Q1", steps)], ScriptedGenerationEngine(mc_policy(policy)), MCConfig(strategy="linear"))
-        binary = estimate([task("Q1", steps)], ScriptedGenerationEngine(mc_policy(policy)), MCConfig(strategy="binary"))
+        binary = estimate(
+            [task("Q1", steps)], ScriptedGenerationEngine(mc_policy(policy)), MCConfig(strategy="binary", confirm=False)
+        )
 
         assert binary[0].label == linear[0].label == first_zero
         assert binary[0].rollouts <= rollouts * math.ceil(math.log2(steps + 1))
@@ -120,7 +122,9 @@ def test_binary_on_non_monotone_scores_returns_a_zero_prefix_not_the_first():
     policy = {"Q1": [ALL, NONE, ALL, ALL, NONE]}
 
     [linear] = estimate([task("Q1", 5)], ScriptedGenerationEngine(mc_policy(policy)), MCConfig(strategy="linear"))
-    [binary] = estimate([task("Q1", 5)], ScriptedGenerationEngine(mc_policy(policy)), MCConfig(strategy="binary"))
+    [binary] = estimate(
+        [task("Q1", 5)], ScriptedGenerationEngine(mc_policy(policy)), MCConfig(strategy="binary", confirm=False)
+    )
 
     assert linear.label == 1
     assert binary.label == 4
@@ -131,7 +135,9 @@ def test_binary_on_non_monotone_scores_returns_a_zero_prefix_not_the_first():
 def test_binary_on_non_monotone_scores_can_miss_every_zero():
     policy = {"Q1": [ALL, NONE, ALL, ALL, ALL]}
 
-    [binary] = estimate([task("Q1", 5)], ScriptedGenerationEngine(mc_policy(policy)), MCConfig(strategy="binary"))
+    [binary] = estimate(
+        [task("Q1", 5)], ScriptedGenerationEngine(mc_policy(policy)), MCConfig(strategy="binary", confirm=False)
+    )
 
     assert binary.label == -1
     assert binary.details["probes"] == [2, 4]
@@ -140,7 +146,7 @@ def test_binary_on_non_monotone_scores_can_miss_every_zero():
 def test_binary_with_early_stop_chunks_probes():
     policy = {"Q1": [{7}] * 4 + [NONE] * 4}
     engine = ScriptedGenerationEngine(mc_policy(policy))
-    config = MCConfig(strategy="binary", hard_label_only=True, rollouts_per_step=8, early_stop_chunk=4)
+    config = MCConfig(strategy="binary", hard_label_only=True, rollouts_per_step=8, early_stop_chunk=4, confirm=False)
 
     [result] = estimate([task("Q1", 8)], engine, config)
 
@@ -150,12 +156,64 @@ def test_binary_with_early_stop_chunks_probes():
     assert [params.n for _, params in engine.calls] == [4] * 6
 
 
+def test_binary_with_confirmation_resamples_the_boundary_once():
+    engine = ScriptedGenerationEngine(mc_policy({"Q1": monotone(8, 5)}))
+
+    [result] = estimate([task("Q1", 8)], engine, MCConfig(strategy="binary", confirm=True))
+
+    assert result.label == 5
+    assert result.details["probes"] == [4, 6, 5]
+    assert result.details["confirmed"] == [4, 5]
+    assert result.rollouts == 5 * 8  # three probes, then one confirmation round for prefixes 4 and 5
+    assert result.details["step_rollouts"] == [0, 0, 0, 0, 16, 16, 8, 0]
+    assert [len(prompts) for prompts, _ in engine.calls] == [1, 1, 1, 2]
+
+
+def test_confirmation_catches_a_lucky_positive_after_the_error():
+    # the error is at step 2; prefix 3's first round gets one lucky right answer, its confirmation none
+    lucky = {0}
+    policy = {"Q1": [ALL, ALL, NONE, lucky, NONE, NONE, NONE]}
+
+    [plain] = estimate([task("Q1", 7)], ScriptedGenerationEngine(mc_policy(policy)), MCConfig(confirm=False))
+    [confirmed] = estimate([task("Q1", 7)], ScriptedGenerationEngine(mc_policy(policy)), MCConfig(confirm=True))
+
+    assert plain.label == 4  # sent past the error by the lucky prefix 3
+    assert confirmed.label == 2
+    assert confirmed.details["probes"] == [3, 5, 4, 1, 2]
+    assert confirmed.details["confirmed"] == [3, 4, 1, 2]
+    assert confirmed.step_scores[3] == 0.0  # the confirmation round decides: 0 of 8
+    assert confirmed.details["step_correct"][3] == 1  # the lucky answer is still counted
+
+
+def test_confirmation_catches_a_false_zero_on_a_hard_problem():
+    # the solution is all correct; prefix 2 gets 0 of 8 in its first round (a hard problem), then 1 of 8
+    hard = {9}
+    policy = {"Q1": [ALL, ALL, hard, ALL]}
+
+    [plain] = estimate([task("Q1", 4)], ScriptedGenerationEngine(mc_policy(policy)), MCConfig(confirm=False))
+    [confirmed] = estimate([task("Q1", 4)], ScriptedGenerationEngine(mc_policy(policy)), MCConfig(confirm=True))
+
+    assert plain.label == 2
+    assert confirmed.label == -1
+    assert confirmed.details["probes"] == [2, 1, 3]
+    assert confirmed.details["confirmed"] == [1, 2, 3]
+    assert confirmed.step_scores == (None, 1.0, 0.125, 1.0)
+
+
+def test_linear_search_ignores_confirmation():
+    engine = ScriptedGenerationEngine(mc_policy({"Q1": monotone(4, 2)}))
+
+    [result] = estimate([task("Q1", 4)], engine, MCConfig(strategy="linear", hard_label_only=True, confirm=True))
+
+    assert result.label == 2 and result.details["confirmed"] == []
+
+
 def test_every_round_is_one_generate_call_across_all_solutions():
     policy = {"Q1": monotone(8, 5), "Q2": monotone(3, -1), "Q3": monotone(20, 0)}
     tasks = [task("Q1", 8, 1), task("Q2", 3, 2), task("Q3", 20, 3)]
     engine = ScriptedGenerationEngine(mc_policy(policy))
 
-    results = estimate(tasks, engine, MCConfig(strategy="binary"))
+    results = estimate(tasks, engine, MCConfig(strategy="binary", confirm=False))
 
     assert [r.label for r in results] == [5, -1, 0]
     rounds = [len(r.details["probes"]) for r in results]

@@ -221,8 +221,8 @@ def _result(task: SolutionTask, generation: Generation, config: JudgeConfig) -> 
         prompt_tokens=generation.prompt_tokens,
         generated_tokens=generation.generated_tokens,
     )
-    if generation.error:
-        return replace(base, error=generation.error)
+    if generation.error:  # never served: no cost
+        return replace(base, error=generation.error, prompt_tokens=0, generated_tokens=0)
     texts = generation.texts
     ballot = (processbench_ballot if config.voting == "processbench" else parseable_ballot)(texts, len(task.steps))
     details = {

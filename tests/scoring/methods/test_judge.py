@@ -163,6 +163,7 @@ def test_a_prompt_the_engine_cannot_serve_fails_that_solution_only():
         ("succeeded", ""),
     ]
     assert results[0].label is None
+    assert (results[0].prompt_tokens, results[1].prompt_tokens) == (0, 10)  # the failed prompt was never served
 
 
 def test_one_batched_call_with_n_samples_and_majority_vote():

@@ -1,9 +1,9 @@
 """Monte-Carlo estimation of step correctness (Math-Shepherd; OmegaPRM's binary search).
 
 For a step prefix (steps 0..i) the policy samples N completions of the question plus `steps[:i+1]`;
-each rollout's final answer (the last answer in prefix + completion) is checked against the reference
-answer. A prefix's soft score is the share of correct rollouts; a step is wrong when 0 rollouts are
-correct, and the earliest error is the first such step (-1 when there is none).
+each rollout's answer (see "Answer check" below) is checked against the reference answer. A prefix's soft
+score is the share of correct rollouts; a step is wrong when 0 rollouts are correct, and the earliest error
+is the first such step (-1 when there is none).
 
 Strategies:
 - `linear` samples every prefix in one round; with `hard_label_only` it walks the prefixes in order, one
@@ -12,7 +12,8 @@ Strategies:
   It assumes the share correct does not rise again after an error. When it does (a lucky prefix after a
   wrong one), binary search returns *a* zero prefix whose probed predecessors all scored above zero,
   not necessarily the first one, and -1 when every probed prefix scored above zero; the probe order is
-  kept in `details["probes"]` so the search can be audited.
+  kept in `details["probes"]` so the search can be audited. With `confirm` (the default) the boundary it
+  converges on is re-sampled once, which catches most such lucky prefixes (`scoring.methods.mc_search`).
 
 With `hard_label_only` and `early_stop`, a prefix is sampled in chunks and abandoned at its first correct
 rollout. Every round sends the prompts of all pending prefixes of all solutions in ONE `generate` call.

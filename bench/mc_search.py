@@ -1,42 +1,55 @@
-"""MC search cost and accuracy on a simulated policy: linear search with early stop vs binary search.
+"""MC search strategies on a simulated policy: cost, prompt tokens with and without prefix caching, accuracy.
 
-    python bench/mc_search.py [--solutions 20] [--rollouts 8] [--seed 0] [--lengths 5,10,20,40]
-                              [--p-before 0.8] [--p-after 0.02] [--error-share 0.5]
+    python bench/mc_search.py [--solutions 200] [--rollouts 8] [--seed 0] [--lengths 5,10,20,40]
+                              [--p-after 0.02] [--error-share 0.5] [--difficulty spread|easy]
 
 For each solution length, it makes `--solutions` solutions; a share `--error-share` of them has a true
-earliest error at a uniformly drawn step, the others are all correct. The simulated policy (a
-GenerationEngine) completes a prefix to the right answer with probability `p_before` while the prefix
-holds no wrong step, and `p_after` once it does; each completion "writes" 30 tokens per remaining step.
-Every strategy sees the same solutions and the same seeded policy and batches all solutions of a length
-in one `estimate` call. Printed per length and strategy: rollouts and generated tokens per solution,
-generate calls, and earliest-error accuracy (MC label == true label).
-Strategies: `linear-full` (every prefix, N rollouts each: the soft-score baseline), `linear-early`
-(hard label: prefixes in order, chunks of rollouts, stop at the first correct one and at the first zero
-prefix) and `binary-early` (hard label: binary search for the first zero prefix, same chunking).
+earliest error at a uniformly drawn step, the others are all correct. As in ProcessBench, the last step
+states the final answer in `\\boxed{}` (right for correct solutions, wrong for erroneous ones), so MC scores
+that prefix by its own answer. Each PROBLEM draws how often the simulated policy completes a correct prefix
+to the right answer (`--difficulty spread`: easy 50% p~U(0.7, 0.95), medium 30% U(0.3, 0.7), hard 20%
+U(0.03, 0.3), where a correct prefix often gets 0 of N; `easy`: every problem p = 0.8); once the prefix
+holds the error, a completion is right with probability `--p-after` (a lucky recovery). Completions write
+30 tokens per remaining step; prompts are a 20-token system turn, a 60-token question and 30 tokens per
+prefix step. Every strategy sees the same solutions and a policy seeded alike, and batches all solutions of
+a length in one `estimate` call per round.
+
+Printed per length and strategy: rollouts, generated tokens and prompt tokens per solution (every prompt
+prefilled, and with vLLM's prefix caching, where a prompt costs only the tokens no earlier prompt of the
+run shared: MC prompts of one solution are prefixes of each other, since the assistant turn stays open),
+generate calls, and earliest-error accuracy on erroneous and on correct solutions; then accuracy by
+difficulty. `default` is `MCConfig()` with `--rollouts`: the project's default configuration.
 """
 
 import argparse
 import random
 import re
 import sys
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from scoring.engines.base import EngineInfo, Generation, SamplingParams  # noqa: E402
+from scoring.engines.base import ChatPrompt, EngineInfo, Generation, Prompt, SamplingParams  # noqa: E402
 from scoring.methods.base import SolutionTask  # noqa: E402
 from scoring.methods.mc import MCConfig, estimate  # noqa: E402
 
-TOKENS_PER_STEP = 30
+SYSTEM_TOKENS, QUESTION_TOKENS, TOKENS_PER_STEP = 20, 60, 30
 ANSWER = "42"
-STRATEGIES = {
+DIFFICULTIES = {"easy": (0.5, 0.7, 0.95), "medium": (0.3, 0.3, 0.7), "hard": (0.2, 0.03, 0.3)}  # share, low, high
+STRATEGIES: dict[str, dict[str, Any]] = {
+    "default": {},
     "linear-full": {"strategy": "linear", "hard_label_only": False},
     "linear-early": {"strategy": "linear", "hard_label_only": True, "early_stop": True},
-    "binary-early": {"strategy": "binary", "hard_label_only": True, "early_stop": True},
+    "binary-full": {"strategy": "binary", "hard_label_only": False, "confirm": False},
+    "binary-early": {"strategy": "binary", "hard_label_only": True, "early_stop": True, "confirm": False},
+    "binary-confirm": {"strategy": "binary", "hard_label_only": False, "confirm": True},
+    "binary-early-c": {"strategy": "binary", "hard_label_only": True, "early_stop": True, "confirm": True},
 }
 _SOLUTION = re.compile(r"\[sim-(\d+)\]")
 _STEP = re.compile(r"\bstep-\d+\b")
@@ -44,19 +57,30 @@ _STEP = re.compile(r"\bstep-\d+\b")
 
 @dataclass(frozen=True)
 class SimulatedSolution:
-    """One synthetic solution: its length and true earliest error (-1 when all steps are correct)."""
+    """One synthetic solution: length, true earliest error (-1: all correct), and its problem's difficulty."""
 
     solution_id: int
     length: int
     error_step: int
+    p_correct: float = 0.8
+    difficulty: str = "easy"
 
     def task(self) -> SolutionTask:
-        steps = tuple(f"step-{i}: we compute something." for i in range(self.length))
-        return SolutionTask(self.solution_id, f"[sim-{self.solution_id}] Find the value.", steps, ANSWER)
+        final = ANSWER if self.error_step == -1 else "7"
+        steps = [f"step-{i}: we compute something." for i in range(self.length - 1)]
+        steps.append(f"step-{self.length - 1}: so the answer is \\boxed{{{final}}}.")
+        return SolutionTask(self.solution_id, f"[sim-{self.solution_id}] Find the value.", tuple(steps), ANSWER)
+
+
+def _text(prompt: Prompt) -> str:
+    return "\n".join(m.content for m in prompt.messages) if isinstance(prompt, ChatPrompt) else prompt
 
 
 class SimulatedPolicy:
-    """A seeded GenerationEngine whose chance of the right answer drops once the prefix holds the error."""
+    """A seeded GenerationEngine whose chance of the right answer drops once the prefix holds the error.
+
+    It also counts prompt tokens as an engine prefills them: all of them, and with prefix caching.
+    """
 
     info = EngineInfo(engine="simulated", model_name="simulated-policy")
 
@@ -65,10 +89,24 @@ class SimulatedPolicy:
         self.p_before, self.p_after = p_before, p_after
         self.random = random.Random(seed)
         self.calls = 0
+        self.prompt_tokens = self.cached_prompt_tokens = 0
+        self._longest_seen: dict[int, int] = {}
 
-    def generate(self, prompts: Sequence[str], params: SamplingParams) -> list[Generation]:
+    def generate(self, prompts: Sequence[Prompt], params: SamplingParams) -> list[Generation]:
         self.calls += 1
-        return [self._complete(prompt, params.n) for prompt in prompts]
+        return [self._complete(_text(prompt), params.n) for prompt in prompts]
+
+    def _prefill(self, solution_id: int, prefix: int) -> int:
+        """Count the prompt's tokens; return them, and add the uncached share to the prefix-cache total."""
+        full = SYSTEM_TOKENS + QUESTION_TOKENS + TOKENS_PER_STEP * prefix
+        seen = self._longest_seen.get(solution_id)
+        cached = SYSTEM_TOKENS if self.prompt_tokens else 0
+        if seen is not None:
+            cached = SYSTEM_TOKENS + QUESTION_TOKENS + TOKENS_PER_STEP * min(prefix, seen)
+        self._longest_seen[solution_id] = max(prefix, seen or 0)
+        self.prompt_tokens += full
+        self.cached_prompt_tokens += full - cached
+        return full
 
     def _complete(self, prompt: str, n: int) -> Generation:
         match = _SOLUTION.search(prompt)
@@ -77,41 +115,97 @@ class SimulatedPolicy:
         solution = self.solutions[int(match.group(1))]
         prefix = len(_STEP.findall(prompt))
         wrong_prefix = 0 <= solution.error_step < prefix
-        chance = self.p_after if wrong_prefix else self.p_before
+        chance = self.p_after if wrong_prefix else (solution.p_correct if self.p_before < 0 else self.p_before)
         texts = tuple(f"... \\boxed{{{ANSWER if self.random.random() < chance else '7'}}}" for _ in range(n))
         tokens = n * (TOKENS_PER_STEP * (solution.length - prefix) + 10)
-        return Generation(texts=texts, prompt_tokens=len(prompt.split()), generated_tokens=tokens)
+        return Generation(
+            texts=texts, prompt_tokens=self._prefill(solution.solution_id, prefix), generated_tokens=tokens
+        )
 
 
-@dataclass(frozen=True)
+@dataclass
 class Row:
-    """Figures of one strategy at one solution length."""
+    """Figures of one strategy at one solution length (length 0: all lengths)."""
 
     length: int
     strategy: str
-    solutions: int
-    rollouts: int
-    generated_tokens: int
-    calls: int
-    correct: int
+    solutions: int = 0
+    rollouts: int = 0
+    generated_tokens: int = 0
+    prompt_tokens: int = 0
+    cached_prompt_tokens: int = 0
+    calls: int = 0
+    erroneous: int = 0
+    erroneous_right: int = 0
+    correct_right: int = 0
+    by_difficulty: Counter = field(default_factory=Counter)  # (difficulty, right?) -> solutions
+
+    @property
+    def correct(self) -> int:
+        return self.erroneous_right + self.correct_right
 
     @property
     def accuracy(self) -> float:
         return self.correct / self.solutions if self.solutions else 0.0
 
+    @property
+    def accuracy_erroneous(self) -> float:
+        return self.erroneous_right / self.erroneous if self.erroneous else 0.0
+
+    @property
+    def accuracy_correct(self) -> float:
+        correct = self.solutions - self.erroneous
+        return self.correct_right / correct if correct else 0.0
+
+    def add(self, other: "Row") -> None:
+        for name in ("solutions", "rollouts", "generated_tokens", "prompt_tokens", "cached_prompt_tokens", "calls"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.erroneous += other.erroneous
+        self.erroneous_right += other.erroneous_right
+        self.correct_right += other.correct_right
+        self.by_difficulty.update(other.by_difficulty)
+
     def line(self) -> str:
+        per = max(1, self.solutions)
         return (
-            f"{self.length:>6}  {self.strategy:<13} {self.rollouts / self.solutions:>12.1f} "
-            f"{self.generated_tokens / self.solutions:>15.0f} {self.calls:>7}  {100 * self.accuracy:>7.1f}%"
+            f"{self.length or 'all':>6}  {self.strategy:<15}{self.rollouts / per:>7.1f}"
+            f"{self.generated_tokens / per:>10.0f}{self.prompt_tokens / per:>10.0f}"
+            f"{self.cached_prompt_tokens / per:>9.0f}{self.calls:>7}"
+            f"{100 * self.accuracy_erroneous:>9.1f}%{100 * self.accuracy_correct:>8.1f}%{100 * self.accuracy:>8.1f}%"
         )
 
 
-def make_solutions(length: int, count: int, error_share: float, rng: random.Random, first_id: int) -> list:
-    """Return `count` simulated solutions of one length with seeded true error steps."""
-    return [
-        SimulatedSolution(first_id + i, length, rng.randrange(length) if rng.random() < error_share else -1)
-        for i in range(count)
-    ]
+HEADER = "length  strategy       rollouts   gen tok prompt tok  cached  calls  acc err  acc ok   acc all"
+
+
+def make_solutions(length: int, count: int, error_share: float, rng: random.Random, first_id: int, spread: bool):
+    """Return `count` simulated solutions of one length with seeded error steps and problem difficulties."""
+    solutions = []
+    for i in range(count):
+        error_step = rng.randrange(length) if rng.random() < error_share else -1
+        difficulty, p_correct = "easy", 0.8
+        if spread:
+            difficulty = rng.choices(list(DIFFICULTIES), [share for share, _, _ in DIFFICULTIES.values()])[0]
+            _, low, high = DIFFICULTIES[difficulty]
+            p_correct = rng.uniform(low, high)
+        solutions.append(SimulatedSolution(first_id + i, length, error_step, p_correct, difficulty))
+    return solutions
+
+
+def _row(length: int, name: str, batch: list[SimulatedSolution], results: list, policy: SimulatedPolicy) -> Row:
+    row = Row(length, name, len(batch), sum(r.rollouts for r in results), sum(r.generated_tokens for r in results))
+    row.prompt_tokens, row.cached_prompt_tokens, row.calls = (
+        policy.prompt_tokens,
+        policy.cached_prompt_tokens,
+        policy.calls,
+    )
+    for result, solution in zip(results, batch, strict=True):
+        right = result.label == solution.error_step
+        row.erroneous += solution.error_step >= 0
+        row.erroneous_right += right and solution.error_step >= 0
+        row.correct_right += right and solution.error_step < 0
+        row.by_difficulty[(solution.difficulty, right)] += 1
+    return row
 
 
 def simulate(
@@ -119,72 +213,74 @@ def simulate(
     solutions: int,
     rollouts: int,
     seed: int,
-    p_before: float = 0.8,
+    p_before: float = -1.0,
     p_after: float = 0.02,
     error_share: float = 0.5,
+    spread: bool = True,
 ) -> list[Row]:
-    """Return one Row per (length, strategy)."""
+    """Return one Row per (length, strategy); p_before < 0 uses each problem's own difficulty."""
     rng = random.Random(seed)
     rows = []
     for length in lengths:
-        batch = make_solutions(length, solutions, error_share, rng, first_id=length * 10_000)
+        batch = make_solutions(length, solutions, error_share, rng, length * 10_000, spread and p_before < 0)
         for name, settings in STRATEGIES.items():
             policy = SimulatedPolicy(batch, p_before, p_after, seed=seed + length)
-            config = MCConfig(rollouts_per_step=rollouts, **settings)  # type: ignore[arg-type]
+            config = MCConfig(rollouts_per_step=rollouts, **settings)
             results = estimate([solution.task() for solution in batch], policy, config)
-            rows.append(
-                Row(
-                    length=length,
-                    strategy=name,
-                    solutions=len(batch),
-                    rollouts=sum(r.rollouts for r in results),
-                    generated_tokens=sum(r.generated_tokens for r in results),
-                    calls=policy.calls,
-                    correct=sum(r.label == s.error_step for r, s in zip(results, batch, strict=True)),
-                )
-            )
+            rows.append(_row(length, name, batch, results, policy))
     return rows
 
 
 def totals(rows: Sequence[Row]) -> dict[str, Row]:
     """Return per-strategy totals over all lengths (length 0 marks a total)."""
-    summary = {}
-    for name in STRATEGIES:
-        mine = [row for row in rows if row.strategy == name]
-        summary[name] = Row(
-            0,
-            name,
-            sum(r.solutions for r in mine),
-            sum(r.rollouts for r in mine),
-            sum(r.generated_tokens for r in mine),
-            sum(r.calls for r in mine),
-            sum(r.correct for r in mine),
-        )
+    summary = {name: Row(0, name) for name in STRATEGIES}
+    for row in rows:
+        summary[row.strategy].add(row)
     return summary
 
 
+def describe_default(rollouts: int) -> str:
+    """Return the default configuration in words, e.g. 'binary, N=8, every rollout'."""
+    config = MCConfig(rollouts_per_step=rollouts)
+    stop = f"early stop in chunks of {config.rollouts_per_round}" if config.stops_early else "every rollout"
+    confirm = ", boundary confirmed" if config.strategy == "binary" and config.confirm else ""
+    return f"{config.strategy}{confirm}, N={rollouts}, hard_label_only={config.hard_label_only}, {stop}"
+
+
 def main(argv: Sequence[str] | None = None) -> list[Row]:
-    """Run the simulation, print the table and return its rows."""
-    parser = argparse.ArgumentParser(description="MC linear vs binary search on a simulated policy")
+    """Run the simulation, print the tables and return the rows."""
+    parser = argparse.ArgumentParser(description="MC search strategies on a simulated policy")
     parser.add_argument("--solutions", type=int, default=20, help="solutions per length")
     parser.add_argument("--rollouts", type=int, default=8, help="rollouts per step prefix (N)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lengths", default="5,10,20,40", help="comma-separated solution lengths")
-    parser.add_argument("--p-before", type=float, default=0.8, help="chance of the right answer before the error")
     parser.add_argument("--p-after", type=float, default=0.02, help="chance of the right answer after the error")
     parser.add_argument("--error-share", type=float, default=0.5, help="share of solutions with an error")
+    parser.add_argument("--difficulty", choices=("spread", "easy"), default="spread", help="per-problem difficulty")
     args = parser.parse_args(argv)
     lengths = [int(value) for value in args.lengths.split(",")]
-    rows = simulate(lengths, args.solutions, args.rollouts, args.seed, args.p_before, args.p_after, args.error_share)
+    spread = args.difficulty == "spread"
+    p_before = -1.0 if spread else 0.8
+    rows = simulate(lengths, args.solutions, args.rollouts, args.seed, p_before, args.p_after, args.error_share, spread)
     print(
-        f"N={args.rollouts} rollouts per prefix, {args.solutions} solutions per length, seed {args.seed}, "
-        f"p_before={args.p_before}, p_after={args.p_after}, error share {args.error_share}"
+        f"N={args.rollouts}, {args.solutions} solutions per length, seed {args.seed}, difficulty {args.difficulty}, "
+        f"p_after={args.p_after}, error share {args.error_share}; default = {describe_default(args.rollouts)}"
     )
-    print("length  strategy      rollouts/sol  gen tokens/sol   calls  accuracy")
+    print("per solution: rollouts, generated tokens, prompt tokens prefilled (all / with prefix caching)")
+    print(HEADER)
     for row in rows:
         print(row.line())
-    for row in totals(rows).values():
-        print(row.line().replace("     0", "   all", 1))
+    summary = totals(rows)
+    for row in summary.values():
+        print(row.line())
+    if spread:
+        print("accuracy by problem difficulty (all lengths)")
+        for name, row in summary.items():
+            shares = []
+            for difficulty in DIFFICULTIES:
+                right, wrong = row.by_difficulty[(difficulty, True)], row.by_difficulty[(difficulty, False)]
+                shares.append(f"{difficulty} {100 * right / max(1, right + wrong):5.1f}%")
+            print(f"  {name:<15} " + "  ".join(shares))
     return rows
 
 

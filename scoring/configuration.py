@@ -34,12 +34,17 @@ class MethodConfiguration:
 
 
 def _sampling(section: Mapping[str, Any]) -> dict[str, Any]:
-    return {
+    values = {
         "max_tokens": section["MAX_TOKENS"],
         "temperature": section["TEMPERATURE"],
         "top_p": section["TOP_P"],
         "seed": settings.SCORING_SEED,
     }
+    if "TOP_K" in section:
+        values["top_k"] = section["TOP_K"]
+    if "STOP" in section:
+        values["stop"] = list(section["STOP"])
+    return values
 
 
 def configured_parameters(method: str) -> dict[str, Any]:
@@ -51,7 +56,10 @@ def configured_parameters(method: str) -> dict[str, Any]:
             "strategy": section["STRATEGY"],
             "early_stop": section["EARLY_STOP"],
             "hard_label_only": section["HARD_LABEL_ONLY"],
+            "confirm": section["CONFIRM"],
             "sampling": _sampling(section),
+            "prompt_format": section["PROMPT_FORMAT"],
+            "system_prompt": section["SYSTEM_PROMPT"],
         }
     if method == "judge":
         section = settings.SCORING_JUDGE
@@ -59,9 +67,11 @@ def configured_parameters(method: str) -> dict[str, Any]:
             "samples": section["SAMPLES"],
             "sampling": _sampling(section),
             "template_path": section["TEMPLATE"] or None,
+            "prompt_format": section["PROMPT_FORMAT"],
+            "voting": section["VOTING"],
         }
     if method == "prm":
-        return {"threshold": settings.SCORING_PRM["THRESHOLD"]}
+        return {"threshold": settings.SCORING_PRM["THRESHOLD"], "prompt_format": settings.SCORING_PRM["PROMPT_FORMAT"]}
     return {}
 
 

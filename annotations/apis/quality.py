@@ -18,7 +18,7 @@ from annotations.apis.common import DatasetScopedAPIView, error_responses
 from annotations.metrics import PositionHistogram, ProcessBenchReport
 from annotations.models import Solution
 from annotations.permissions import IsDatasetManager, IsDatasetReviewer, IsStaff
-from annotations.selectors.quality import QualityFigures, dataset_quality
+from annotations.selectors.quality import MethodRow, QualityFigures, dataset_quality
 from annotations.services.gold import solutions_set_gold
 from prmweb.core.metrics import SubsetMetrics
 from prmweb.errors import ApplicationError
@@ -29,8 +29,12 @@ DEFINITIONS = {
     "reference": "Methods and annotators are scored against final labels from people (unanimous, majority, "
     "review) and imported labels; consensus_auto labels are left out.",
     "processbench": "acc_error: share of erroneous items (label >= 0) predicted exactly; acc_correct: share of "
-    "correct items (label -1) predicted -1; f1 = 2ab/(a+b). mean_f1: unweighted mean of subset F1s (the "
-    "paper's average); pooled: the same figures over all items together.",
+    "correct items (label -1) predicted -1; f1 = 2ab/(a+b), 0 when both are 0. mean_f1: unweighted mean of "
+    "subset F1s (the paper's average); pooled: the same figures over all items together. A method is scored on "
+    "every finished suggestion (succeeded, failed, skipped): one without a label counts as a miss, as "
+    "ProcessBench's run_eval.py counts a None prediction; queued or running ones do not count yet.",
+    "coverage": "Per method: labelled / items, the share of its scored solutions that got a label (overall and "
+    "per subset).",
     "agreement": "Over solutions with 2+ annotations. pairwise: same-label share of annotation pairs, pooled over "
     "solutions; fleiss_kappa: Fleiss, generalised to varying annotators per solution; krippendorff_alpha: "
     "nominal; unanimous_share: solutions whose annotations all agree.",
@@ -55,6 +59,21 @@ def _report(report: ProcessBenchReport) -> dict[str, Any]:
         "mean_f1": report.mean_f1,
         "pooled": _subset(report.pooled),
         "subsets": {name: _subset(metrics) for name, metrics in report.subsets.items()},
+    }
+
+
+def _method(row: MethodRow) -> dict[str, Any]:
+    report = _report(row.report)
+    for name, subset in report["subsets"].items():
+        subset["labelled"] = row.labelled_by_subset.get(name, 0)
+        subset["coverage"] = row.subset_coverage(name)
+    return {
+        "method": row.method,
+        "config_key": row.config_key,
+        "model_name": row.model_name,
+        **report,
+        "labelled": row.labelled,
+        "coverage": row.coverage,
     }
 
 
@@ -92,10 +111,7 @@ def quality_as_json(figures: QualityFigures) -> dict[str, Any]:
             ],
         },
         "agreement": asdict(figures.agreement),
-        "methods": [
-            {"method": row.method, "config_key": row.config_key, "model_name": row.model_name, **_report(row.report)}
-            for row in figures.methods
-        ],
+        "methods": [_method(row) for row in figures.methods],
         "annotators": [
             {
                 "annotator": row.username,

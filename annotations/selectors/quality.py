@@ -7,7 +7,10 @@ label counts of each solution, so that one query returns one row per (solution, 
 
 Reference labels: methods and annotators are scored against final labels decided by people or imported
 (`unanimous`, `majority`, `review`, `imported`); `consensus_auto` labels are left out, since they come
-from the `mc` and `judge` suggestions themselves.
+from the `mc` and `judge` suggestions themselves. A method is scored on every finished suggestion
+(succeeded, failed, skipped): one without a label counts as a miss, as ProcessBench's `run_eval.py` counts
+a None prediction, and its coverage (the share with a label) is shown beside it; queued or running ones
+do not count yet.
 
 Positions: the "people" histogram holds final labels people decided (`unanimous`, `majority`, `review`);
 labels that came with the data (`imported`, gold included) get their own "imported" histogram when there
@@ -17,7 +20,7 @@ denominator of human seconds per label and of the share that needed no human (`c
 
 import itertools
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -36,6 +39,7 @@ from annotations.models import (
     SuggestionStatus,
 )
 from annotations.selectors.gold import gold_accuracy_by_annotator
+from prmweb.core.metrics import SubsetMetrics
 
 HUMAN_SOURCES = (FinalLabelSource.UNANIMOUS, FinalLabelSource.MAJORITY, FinalLabelSource.REVIEW)
 REFERENCE_SOURCES = (*HUMAN_SOURCES, FinalLabelSource.IMPORTED)
@@ -66,12 +70,33 @@ class Progress:
 
 @dataclass(frozen=True)
 class MethodRow:
-    """One suggestion method (and configuration) scored against the reference final labels."""
+    """One suggestion method (and configuration) scored against the reference final labels.
+
+    Every finished suggestion counts (succeeded, failed, skipped); one without a label is a miss, as
+    ProcessBench's run_eval.py counts a None prediction. `labelled` of the `report.items` have a label.
+    """
 
     method: str
     config_key: str
     model_name: str
     report: metrics.ProcessBenchReport
+    labelled: int = 0
+    labelled_by_subset: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def coverage(self) -> float | None:
+        """Return the share of scored solutions that got a label."""
+        return metrics.share(self.labelled, self.report.items)
+
+    def subset_coverage(self, subset: str) -> float | None:
+        """Return the share of one subset's scored solutions that got a label."""
+        figures = self.report.subsets[subset]
+        return metrics.share(self.labelled_by_subset.get(subset, 0), figures.erroneous + figures.correct)
+
+    @property
+    def subset_rows(self) -> list[tuple[str, SubsetMetrics, float | None]]:
+        """Return (subset, its figures, its coverage) in subset order, for display."""
+        return [(name, figures, self.subset_coverage(name)) for name, figures in self.report.subsets.items()]
 
 
 @dataclass(frozen=True)
@@ -195,25 +220,38 @@ def _agreement(dataset: Dataset) -> metrics.AgreementReport:
 
 
 def _methods(dataset: Dataset) -> list[MethodRow]:
+    """Score every finished suggestion: a failed, skipped or label-less one is a miss (run_eval.py's None)."""
     rows = (
         Suggestion.objects.filter(
             solution__dataset=dataset,
-            status=SuggestionStatus.SUCCEEDED,
-            label__isnull=False,
+            status__in=COST_STATUSES,
             solution__final_label__source__in=REFERENCE_SOURCES,
         )
         .values("method", "config_key", "solution__subset")
-        .annotate(model=Max("model_name"), **_counts(reference="solution__final_label__label", predicted="label"))
+        .annotate(
+            model=Max("model_name"),
+            labelled=Count("id", filter=Q(label__isnull=False)),
+            **_counts(reference="solution__final_label__label", predicted="label"),
+        )
         .order_by("method", "config_key")
     )
     grouped: dict[tuple[str, str], dict[str, metrics.OutcomeCounts]] = {}
+    labelled: dict[tuple[str, str], dict[str, int]] = {}
     models: dict[tuple[str, str], str] = {}
     for row in rows:
-        key = (row["method"], row["config_key"])
-        grouped.setdefault(key, {})[row["solution__subset"] or NO_SUBSET] = _outcome(row)
-        models[key] = row["model"] or ""
+        key, subset = (row["method"], row["config_key"]), row["solution__subset"] or NO_SUBSET
+        grouped.setdefault(key, {})[subset] = _outcome(row)
+        labelled.setdefault(key, {})[subset] = row["labelled"]
+        models[key] = max(models.get(key, ""), row["model"] or "")
     return [
-        MethodRow(method, config_key, models[(method, config_key)], metrics.processbench_report(subsets))
+        MethodRow(
+            method,
+            config_key,
+            models[(method, config_key)],
+            metrics.processbench_report(subsets),
+            sum(labelled[(method, config_key)].values()),
+            labelled[(method, config_key)],
+        )
         for (method, config_key), subsets in grouped.items()
     ]
 

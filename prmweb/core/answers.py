@@ -59,6 +59,30 @@ def extract_boxed(text: str) -> str | None:
     return None
 
 
+def extract_first_boxed(text: str) -> str | None:
+    """Return the content of the FIRST brace-balanced ``\\boxed{...}`` (or ``\\fbox{...}``), else None.
+
+    An MC rollout's answer: a completion that runs on past its answer (a new problem, a second guess)
+    is judged by what it boxed first.
+    """
+    if not isinstance(text, str):
+        return None
+    for match in _BOXED_START.finditer(text):
+        content = _balanced_content(text, match.end())
+        if content is not None:
+            return content.strip()
+    return None
+
+
+def extract_boxed_in(steps: Sequence[str]) -> str | None:
+    """Return the last boxed answer in a sequence of steps (the answer a step prefix already states), else None."""
+    for step in reversed(steps):
+        boxed = extract_boxed(step)
+        if boxed is not None:
+            return boxed
+    return None
+
+
 def _balanced_content(text: str, start: int) -> str | None:
     """Return text[start:end] up to the brace closing the one opened just before `start`, else None."""
     depth = 1
@@ -86,10 +110,9 @@ def extract_final_answer(steps: Sequence[str], *, response: str = "") -> str:
     """
     if response and (boxed := extract_boxed(response)) is not None:
         return boxed
-    for step in reversed(steps):
-        boxed = extract_boxed(step)
-        if boxed is not None:
-            return boxed
+    boxed = extract_boxed_in(steps)
+    if boxed is not None:
+        return boxed
     return steps[-1].strip() if steps else ""
 
 

@@ -2,8 +2,10 @@
 
 Per subset: `acc_error` is the share of erroneous items (label >= 0) whose prediction equals the label
 exactly; `acc_correct` is the share of correct items (label -1) predicted -1; `f1 = 2ab / (a + b)`.
-A None prediction (the method gave no label) counts as wrong. A subset without erroneous (or without
-correct) items has no `acc_error` (or `acc_correct`); its F1 is then undefined (None).
+A None prediction (the method gave no label: failed, skipped, no consensus) counts as wrong, as ProcessBench's
+`run_eval.py` counts one. A subset without erroneous (or without correct) items has no `acc_error` (or
+`acc_correct`); its F1 is then undefined (None). When both accuracies are 0 the F1 is 0 (run_eval.py's
+formula would divide 0 by 0).
 """
 
 from collections.abc import Mapping, Sequence

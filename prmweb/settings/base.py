@@ -200,11 +200,13 @@ SCORING_ENGINES = {
         "ENGINE": env("SCORING_GENERATION_ENGINE", default="transformers"),
         "MODEL": env("SCORING_GENERATION_MODEL", default=""),
         "BASE_URL": env("SCORING_GENERATION_URL", default=_scoring_openai_url),
+        "API": env("SCORING_GENERATION_OPENAI_API", default="chat"),  # openai engine: chat | completions
     },
     "judge": {
         "ENGINE": env("SCORING_JUDGE_ENGINE", default="transformers"),
         "MODEL": env("SCORING_JUDGE_MODEL", default=""),
         "BASE_URL": env("SCORING_JUDGE_URL", default=_scoring_openai_url),
+        "API": env("SCORING_JUDGE_OPENAI_API", default="chat"),
     },
     "prm": {
         "ENGINE": env("SCORING_PRM_ENGINE", default="transformers"),
@@ -216,6 +218,7 @@ SCORING_OPENAI_API_KEY = env("SCORING_OPENAI_API_KEY", default="")
 SCORING_OPENAI_TIMEOUT_SECONDS = env.float("SCORING_OPENAI_TIMEOUT_SECONDS", default=300.0)
 SCORING_OPENAI_MAX_RETRIES = env.int("SCORING_OPENAI_MAX_RETRIES", default=4)
 SCORING_OPENAI_PROMPTS_PER_REQUEST = env.int("SCORING_OPENAI_PROMPTS_PER_REQUEST", default=32)
+SCORING_OPENAI_CONCURRENCY = env.int("SCORING_OPENAI_CONCURRENCY", default=8)  # chat requests in flight
 SCORING_DEVICE = env("SCORING_DEVICE", default="auto")  # transformers: auto | cpu | cuda | cuda:1
 SCORING_DTYPE = env("SCORING_DTYPE", default="auto")
 SCORING_ENGINE_BATCH_SIZE = env.int("SCORING_ENGINE_BATCH_SIZE", default=8)  # transformers prompts per forward
@@ -229,18 +232,30 @@ SCORING_MC = {
     "STRATEGY": env("SCORING_MC_STRATEGY", default="binary"),
     "EARLY_STOP": env.bool("SCORING_MC_EARLY_STOP", default=True),
     "HARD_LABEL_ONLY": env.bool("SCORING_MC_HARD_LABEL_ONLY", default=False),
+    "CONFIRM": env.bool("SCORING_MC_CONFIRM", default=True),  # binary: re-sample the boundary once
     "MAX_TOKENS": env.int("SCORING_MC_MAX_TOKENS", default=1024),
     "TEMPERATURE": env.float("SCORING_MC_TEMPERATURE", default=0.7),
     "TOP_P": env.float("SCORING_MC_TOP_P", default=1.0),
+    "PROMPT_FORMAT": env("SCORING_MC_PROMPT_FORMAT", default="chat"),  # chat | text (base models)
+    "SYSTEM_PROMPT": env(
+        "SCORING_MC_SYSTEM_PROMPT", default="Please reason step by step, and put your final answer within \\boxed{}."
+    ),
+    "STOP": env.list("SCORING_MC_STOP", default=["<|im_end|>", "<|endoftext|>", "<|im_start|>"]),
 }
 SCORING_JUDGE = {
     "SAMPLES": env.int("SCORING_JUDGE_SAMPLES", default=1),
-    "MAX_TOKENS": env.int("SCORING_JUDGE_MAX_TOKENS", default=4096),
+    "MAX_TOKENS": env.int("SCORING_JUDGE_MAX_TOKENS", default=8192),  # ProcessBench's budget; capped by the context
     "TEMPERATURE": env.float("SCORING_JUDGE_TEMPERATURE", default=0.0),
     "TOP_P": env.float("SCORING_JUDGE_TOP_P", default=1.0),
+    "TOP_K": env.int("SCORING_JUDGE_TOP_K", default=None),  # unset: off; Qwen2.5-Math voting uses 20
     "TEMPLATE": env("SCORING_JUDGE_TEMPLATE", default=""),  # a prompt file; empty: ProcessBench's
+    "PROMPT_FORMAT": env("SCORING_JUDGE_PROMPT_FORMAT", default="chat"),  # chat | text (base models)
+    "VOTING": env("SCORING_JUDGE_VOTING", default="processbench"),  # processbench | parseable_majority
 }
-SCORING_PRM = {"THRESHOLD": env.float("SCORING_PRM_THRESHOLD", default=0.5)}
+SCORING_PRM = {
+    "THRESHOLD": env.float("SCORING_PRM_THRESHOLD", default=0.5),
+    "PROMPT_FORMAT": env("SCORING_PRM_PROMPT_FORMAT", default="chat"),  # chat | text (no chat template)
+}
 SCORING_TASK_BATCH_SIZE = env.int("SCORING_TASK_BATCH_SIZE", default=16)  # solutions per Celery task
 # A suggestion queued or running longer than this is presumed lost and re-enqueued by the sweep.
 SCORING_STUCK_AFTER_SECONDS = env.int(

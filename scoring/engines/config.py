@@ -15,6 +15,7 @@ from scoring.engines.base import EngineError
 
 ENGINE_KINDS = ("transformers", "openai", "vllm")
 ROLES = ("generation", "judge", "prm")
+OPENAI_APIS = ("chat", "completions")
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class EngineSettings:
     max_retries: int = 4
     retry_backoff_seconds: float = 1.0
     prompts_per_request: int = 32
+    api: str = "chat"
+    concurrency: int = 8
     gpu_memory_utilization: float = 0.85
     max_model_len: int | None = None
     seed: int = 0
@@ -62,6 +65,9 @@ def engine_settings(role: str) -> EngineSettings:
     base_url = str(entry.get("BASE_URL", "")).strip()
     if kind == "openai" and not base_url:
         raise EngineError(f"SCORING_{upper}_URL (or SCORING_OPENAI_BASE_URL) is required for the openai engine.")
+    api = str(entry.get("API", "chat")).strip().lower()
+    if kind == "openai" and api not in OPENAI_APIS:
+        raise EngineError(f"SCORING_{upper}_OPENAI_API must be one of {', '.join(OPENAI_APIS)} (got {api!r}).")
     vllm_memory = entry.get("GPU_MEMORY_UTILIZATION", settings.SCORING_VLLM_GPU_MEMORY_UTILIZATION)
     return EngineSettings(
         kind=kind,
@@ -74,6 +80,8 @@ def engine_settings(role: str) -> EngineSettings:
         timeout_seconds=settings.SCORING_OPENAI_TIMEOUT_SECONDS,
         max_retries=settings.SCORING_OPENAI_MAX_RETRIES,
         prompts_per_request=settings.SCORING_OPENAI_PROMPTS_PER_REQUEST,
+        api=api if kind == "openai" else "",
+        concurrency=settings.SCORING_OPENAI_CONCURRENCY,
         gpu_memory_utilization=float(vllm_memory),
         max_model_len=settings.SCORING_VLLM_MAX_MODEL_LEN,
         seed=settings.SCORING_SEED,

@@ -22,9 +22,9 @@ def _build_generation_engine(config: EngineSettings) -> GenerationEngine:
 
         return TransformersGenerationEngine(config)
     if config.kind == "openai":
-        from scoring.engines.openai_engine import OpenAICompletionsEngine
+        from scoring.engines.openai_engine import OpenAIEngine
 
-        return OpenAICompletionsEngine(config)
+        return OpenAIEngine(config)
     if config.kind == "vllm":
         from scoring.engines.vllm_engine import VLLMGenerationEngine
 

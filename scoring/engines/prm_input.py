@@ -1,25 +1,58 @@
 """Build a Qwen2.5-Math-PRM style input and read per-step probabilities from per-token outputs.
 
 Steps are joined and ended by the separator token (`<extra_0>`), so there is exactly one separator per
-step; the PRM's probability of the positive class at each separator is that step's score. When the
-tokenizer has a chat template (real Qwen checkpoints do) the text is wrapped as the model card does:
-system prompt, the question as the user turn, the joined steps as the assistant turn
-(`scoring.methods.prm.format_prm_input` builds the turns: one format for every engine).
+step; the PRM's probability of the positive class at each separator is that step's score. The `chat`
+format (the default, as the Qwen2.5-Math-PRM model card does) wraps the turns in the tokenizer's chat
+template: system prompt, the question as the user turn, the joined steps as the assistant turn. A
+tokenizer without a chat template is a configuration error for it; the `text` format (question, blank
+line, joined steps) must be chosen explicitly (`SCORING_PRM_PROMPT_FORMAT=text`).
 """
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
-from scoring.engines.base import EngineError, StepScoringRequest
-from scoring.methods.prm import format_prm_input
+from scoring.engines.base import ChatMessage, ChatPrompt, EngineError, StepScoringRequest
+from scoring.engines.chat import encode
+
+QWEN_PRM_SYSTEM_PROMPT = "Please reason step by step, and put your final answer within \\boxed{}."
+DEFAULT_SEPARATOR = "<extra_0>"
 
 
-def prm_text(request: StepScoringRequest, separator: str, tokenizer: Any | None = None) -> str:
-    """Return the text to tokenize for one request (chat-templated when the tokenizer has a template)."""
-    turns = format_prm_input(request.question.replace(separator, " "), request.steps, separator)
-    if tokenizer is not None and getattr(tokenizer, "chat_template", None):
-        return str(tokenizer.apply_chat_template(turns.as_messages(), tokenize=False, add_generation_prompt=False))
-    return f"{turns.user}\n\n{turns.assistant}"
+class PRMInput(NamedTuple):
+    """The three chat turns of one PRM input."""
+
+    system: str
+    user: str
+    assistant: str
+
+    def as_prompt(self) -> ChatPrompt:
+        """Return the turns as a complete conversation (no generation prompt: the PRM reads, it does not write)."""
+        return ChatPrompt(
+            (
+                ChatMessage("system", self.system),
+                ChatMessage("user", self.user),
+                ChatMessage("assistant", self.assistant),
+            ),
+            add_generation_prompt=False,
+        )
+
+
+def format_prm_input(question: str, steps: Sequence[str], separator: str = DEFAULT_SEPARATOR) -> PRMInput:
+    """Return the PRM chat turns: steps joined AND ended by the separator, one separator per step.
+
+    A separator string inside the question or a step's own text is removed, so that the number of
+    separators always equals the number of steps.
+    """
+    cleaned = [step.replace(separator, "") for step in steps]
+    return PRMInput(QWEN_PRM_SYSTEM_PROMPT, question.replace(separator, " "), separator.join(cleaned) + separator)
+
+
+def prm_token_ids(request: StepScoringRequest, separator: str, tokenizer: Any, model: str) -> list[int]:
+    """Return the token ids of one request in its format (chat needs the tokenizer's chat template)."""
+    turns = format_prm_input(request.question, request.steps, separator)
+    if request.prompt_format == "text":
+        return encode(tokenizer, f"{turns.user}\n\n{turns.assistant}", model)
+    return encode(tokenizer, turns.as_prompt(), model)
 
 
 def separator_token_id(tokenizer: Any, separator: str) -> int:
@@ -31,13 +64,11 @@ def separator_token_id(tokenizer: Any, separator: str) -> int:
     return int(token_id)
 
 
-def check_separator_count(found: int, request: StepScoringRequest, index: int) -> None:
-    """Raise EngineError unless the input held exactly one separator per step (e.g. after truncation)."""
-    if found != len(request.steps):
-        raise EngineError(
-            f"PRM input {index} has {found} separator tokens for {len(request.steps)} steps; "
-            "the input may exceed the model's context length."
-        )
+def separator_count_error(found: int, request: StepScoringRequest, index: int) -> str:
+    """Return the error for an input that did not hold exactly one separator per step, or ""."""
+    if found == len(request.steps):
+        return ""
+    return f"PRM input {index} has {found} separator tokens for {len(request.steps)} steps"
 
 
 def positions_of(token_ids: Sequence[int], token_id: int) -> list[int]:

@@ -17,16 +17,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from scoring.engines import chat
 from scoring.engines.base import (
     EngineError,
     EngineInfo,
     Generation,
+    Prompt,
     SamplingParams,
     StepScores,
     StepScoringRequest,
+    too_long_message,
 )
 from scoring.engines.config import EngineSettings
-from scoring.engines.prm_input import check_separator_count, positions_of, prm_text, separator_token_id
+from scoring.engines.prm_input import positions_of, prm_token_ids, separator_count_error, separator_token_id
 
 logger = logging.getLogger(__name__)
 
@@ -96,13 +99,18 @@ def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
     return [items[start : start + size] for start in range(0, len(items), max(1, size))]
 
 
-def _truncate_at_stop(text: str, stop: Sequence[str]) -> str:
-    cut = min((index for index in (text.find(marker) for marker in stop) if index >= 0), default=-1)
-    return text if cut < 0 else text[:cut]
+def _context(config: EngineSettings, model: Any) -> int | None:
+    """Return the model's context: SCORING_VLLM_MAX_MODEL_LEN when set, else the checkpoint's positions."""
+    return config.max_model_len or getattr(model.config, "max_position_embeddings", None)
 
 
 class TransformersGenerationEngine:
-    """Sample completions with `AutoModelForCausalLM.generate`; one call per batch of prompts."""
+    """Sample completions with `AutoModelForCausalLM.generate`; one call per batch of prompts.
+
+    Chat prompts go through `tokenizer.apply_chat_template` (see `scoring.engines.chat`); every prompt is
+    measured before generation, and one longer than the context fails alone. The token budget of a batch
+    is the smallest that its prompts leave in the context (left padding shares one `max_new_tokens`).
+    """
 
     def __init__(self, config: EngineSettings):
         self.config = config
@@ -131,57 +139,81 @@ class TransformersGenerationEngine:
                 raise EngineError(f"Could not load generation model {self.config.model!r}: {exc}") from exc
             self._model = model.to(self._device).eval()
 
-    def generate(self, prompts: Sequence[str], params: SamplingParams) -> list[Generation]:
-        """Return one Generation per prompt, each with `params.n` texts and its token counts."""
+    def generate(self, prompts: Sequence[Prompt], params: SamplingParams) -> list[Generation]:
+        """Return one Generation per prompt, each with `params.n` texts and its token counts (or an error)."""
         if not prompts:
             return []
         self.load()
         torch = _torch()
         if params.seed is not None:
             torch.manual_seed(params.seed)
-        results: list[Generation] = []
-        for batch in _chunks(list(prompts), self.config.batch_size):
-            results.extend(self._generate_batch(batch, params))
-        return results
+        token_ids = [chat.encode(self._tokenizer, prompt, self.config.model) for prompt in prompts]
+        fitted, results = chat.fit(token_ids, params.max_tokens, _context(self.config, self._model))
+        for batch in _chunks(fitted, self.config.batch_size):
+            for item, generation in zip(batch, self._generate_batch(batch, params), strict=True):
+                results[item.index] = generation
+        return [results[index] for index in range(len(prompts))]
 
-    def _generate_batch(self, prompts: Sequence[str], params: SamplingParams) -> list[Generation]:
+    def _sampling(self, params: SamplingParams, text_stops: list[str], stop_ids: list[int]) -> dict[str, Any]:
+        eos = chat.end_of_sequence_ids(self._tokenizer, self._model.generation_config.eos_token_id)
+        sampling: dict[str, Any] = {"do_sample": params.temperature > 0, "eos_token_id": sorted({*eos, *stop_ids})}
+        if params.temperature > 0:
+            # top_k 0 turns off transformers' hidden default of 50, as vLLM samples without top-k unless asked
+            sampling.update(temperature=params.temperature, top_p=params.top_p, top_k=params.top_k or 0)
+        if text_stops:
+            sampling.update(stop_strings=text_stops, tokenizer=self._tokenizer)
+        return sampling
+
+    def _generate_batch(self, batch: Sequence[chat.FittedPrompt], params: SamplingParams) -> list[Generation]:
         torch = _torch()
         tokenizer = self._tokenizer
-        encoded = tokenizer(list(prompts), return_tensors="pt", padding=True).to(self._device)
-        sampling: dict[str, Any] = {"do_sample": params.temperature > 0}
-        if params.temperature > 0:
-            sampling.update(temperature=params.temperature, top_p=params.top_p)
-        if params.stop:
-            sampling.update(stop_strings=list(params.stop), tokenizer=tokenizer)
+        text_stops, stop_ids = chat.split_stops(tokenizer, params.stop)
+        budget = min(item.max_tokens for item in batch)
+        encoded = tokenizer.pad({"input_ids": [item.token_ids for item in batch]}, return_tensors="pt")
+        encoded = encoded.to(self._device)
+        sampling = self._sampling(params, text_stops, stop_ids)
         with torch.inference_mode():
             output = self._model.generate(
                 **encoded,
-                max_new_tokens=params.max_tokens,
+                max_new_tokens=budget,
                 num_return_sequences=params.n,
                 pad_token_id=tokenizer.pad_token_id,
                 **sampling,
             )
         new_tokens = output[:, encoded["input_ids"].shape[1] :].tolist()
-        prompt_lengths = encoded["attention_mask"].sum(dim=1).tolist()
-        results = []
-        for index, prompt_length in enumerate(prompt_lengths):
-            rows = new_tokens[index * params.n : (index + 1) * params.n]
-            texts = tuple(
-                _truncate_at_stop(tokenizer.decode(row, skip_special_tokens=True), params.stop) for row in rows
-            )
-            generated = sum(self._generated_length(row) for row in rows)
-            results.append(Generation(texts=texts, prompt_tokens=int(prompt_length), generated_tokens=generated))
-        return results
+        end_ids = set(sampling["eos_token_id"])
+        return [
+            self._generation(item, new_tokens[index * params.n : (index + 1) * params.n], budget, end_ids, text_stops)
+            for index, item in enumerate(batch)
+        ]
 
-    def _generated_length(self, row: Sequence[int]) -> int:
-        """Count tokens up to and including the first end-of-sequence token (the rest is padding)."""
-        eos = self._model.generation_config.eos_token_id
-        eos_ids = set(eos if isinstance(eos, list) else [eos]) - {None}
+    def _generation(
+        self, item: chat.FittedPrompt, rows: Sequence[Sequence[int]], budget: int, end_ids: set[int], stops: list[str]
+    ) -> Generation:
+        texts: list[str] = []
+        reasons: list[str] = []
+        generated = 0
+        for row in rows:
+            length, ended = self._generated_length(row, end_ids)
+            text, stopped = chat.truncate_at_stop(self._tokenizer.decode(row, skip_special_tokens=True), stops)
+            texts.append(text)
+            reasons.append("stop" if ended or stopped or length < budget else "length")
+            generated += length
+        return Generation(
+            texts=tuple(texts),
+            prompt_tokens=len(item.token_ids),
+            generated_tokens=generated,
+            finish_reasons=tuple(reasons),
+            max_tokens=budget,
+        )
+
+    def _generated_length(self, row: Sequence[int], end_ids: set[int]) -> tuple[int, bool]:
+        """Return the tokens up to and including the first end token (the rest is padding), and if one ended it."""
         for position, token in enumerate(row):
-            if token in eos_ids:
-                return position + 1
+            if token in end_ids:
+                return position + 1, True
         pad = self._tokenizer.pad_token_id
-        return sum(1 for token in row if token != pad) if pad not in eos_ids else len(row)
+        return (sum(1 for token in row if token != pad) if pad not in end_ids else len(row)), False
 
 
 def _process_reward_class() -> Any:
@@ -263,29 +295,40 @@ class TransformersStepScoringEngine:
         return model
 
     def score_steps(self, requests: Sequence[StepScoringRequest]) -> list[StepScores]:
-        """Return one StepScores per request, in order, with one probability per step."""
+        """Return one StepScores per request, in order, with one probability per step (or an error).
+
+        Each input is measured first: one longer than the context fails alone, naming its length.
+        """
         if not requests:
             return []
         self.load()
-        results: list[StepScores] = []
-        for offset, batch in enumerate(_chunks(list(requests), self.config.batch_size)):
-            results.extend(self._score_batch(batch, first_index=offset * self.config.batch_size))
-        return results
+        context = _context(self.config, self._model)
+        results: dict[int, StepScores] = {}
+        inputs: list[tuple[int, list[int]]] = []
+        for index, request in enumerate(requests):
+            ids = prm_token_ids(request, self.config.separator, self._tokenizer, self.config.model)
+            if context is not None and len(ids) > context:
+                results[index] = StepScores((), prompt_tokens=len(ids), error=too_long_message(len(ids), context))
+            else:
+                inputs.append((index, ids))
+        for batch in _chunks(inputs, self.config.batch_size):
+            for (index, _), scores in zip(batch, self._score_batch(batch, requests), strict=True):
+                results[index] = scores
+        return [results[index] for index in range(len(requests))]
 
-    def _score_batch(self, requests: Sequence[StepScoringRequest], first_index: int) -> list[StepScores]:
+    def _score_batch(
+        self, batch: Sequence[tuple[int, list[int]]], requests: Sequence[StepScoringRequest]
+    ) -> list[StepScores]:
         torch = _torch()
-        texts = [prm_text(request, self.config.separator, self._tokenizer) for request in requests]
-        encoded = self._tokenizer(texts, return_tensors="pt", padding=True).to(self._device)
+        encoded = self._tokenizer.pad({"input_ids": [ids for _, ids in batch]}, return_tensors="pt").to(self._device)
         with torch.inference_mode():
             output = self._model(input_ids=encoded["input_ids"], attention_mask=encoded["attention_mask"])
         logits = output if isinstance(output, torch.Tensor) else output.logits
         positive = torch.softmax(logits.float(), dim=-1)[..., 1].tolist()
-        token_rows = encoded["input_ids"].tolist()
-        lengths = encoded["attention_mask"].sum(dim=1).tolist()
         results = []
-        for index, request in enumerate(requests):
-            positions = positions_of(token_rows[index], self._separator_id)
-            check_separator_count(len(positions), request, first_index + index)
-            probabilities = tuple(float(positive[index][position]) for position in positions)
-            results.append(StepScores(probabilities=probabilities, prompt_tokens=int(lengths[index])))
+        for row, (index, ids) in enumerate(batch):
+            positions = positions_of(ids, self._separator_id)
+            error = separator_count_error(len(positions), requests[index], index)
+            probabilities = () if error else tuple(float(positive[row][position]) for position in positions)
+            results.append(StepScores(probabilities=probabilities, prompt_tokens=len(ids), error=error))
         return results

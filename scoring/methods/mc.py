@@ -1,9 +1,9 @@
 """Monte-Carlo estimation of step correctness (Math-Shepherd; OmegaPRM's binary search).
 
 For a step prefix (steps 0..i) the policy samples N completions of the question plus `steps[:i+1]`;
-each rollout's final answer (the last answer in prefix + completion) is checked against the reference
-answer. A prefix's soft score is the share of correct rollouts; a step is wrong when 0 rollouts are
-correct, and the earliest error is the first such step (-1 when there is none).
+each rollout's answer (see "Answer check" below) is checked against the reference answer. A prefix's soft
+score is the share of correct rollouts; a step is wrong when 0 rollouts are correct, and the earliest error
+is the first such step (-1 when there is none).
 
 Strategies:
 - `linear` samples every prefix in one round; with `hard_label_only` it walks the prefixes in order, one
@@ -12,10 +12,23 @@ Strategies:
   It assumes the share correct does not rise again after an error. When it does (a lucky prefix after a
   wrong one), binary search returns *a* zero prefix whose probed predecessors all scored above zero,
   not necessarily the first one, and -1 when every probed prefix scored above zero; the probe order is
-  kept in `details["probes"]` so the search can be audited.
+  kept in `details["probes"]` so the search can be audited. With `confirm` (the default) the boundary it
+  converges on is re-sampled once, which catches most such lucky prefixes (`scoring.methods.mc_search`).
 
 With `hard_label_only` and `early_stop`, a prefix is sampled in chunks and abandoned at its first correct
 rollout. Every round sends the prompts of all pending prefixes of all solutions in ONE `generate` call.
+
+Prompt (`prompt_format="chat"`, the default): a system turn (`system_prompt`, Qwen2.5-Math's "Please
+reason step by step, and put your final answer within \\boxed{}."), the question as the user turn, and
+the step prefix as the START of the assistant turn, which the model continues (`continue_final_message`,
+no end-of-turn after it; the prefix ends with the blank line that separates steps). `text` fills
+`prompt_template` instead, for base models without a chat template.
+
+Answer check: a rollout's answer is the FIRST `\\boxed{}` of its completion, compared with the reference by
+`answers_equivalent`; a completion without one is wrong (never prose-matched). Stop strings (end-of-turn
+tokens by default) end completions that run on. A prefix that already states a boxed answer needs no
+rollout: its own (last) boxed answer decides its score (1 or 0). Unboxed and truncated completions are
+tallied in `details`.
 """
 
 import math
@@ -24,9 +37,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from prmweb.core.answers import answers_equivalent, extract_final_answer
-from scoring.engines.base import EngineError, Generation, GenerationEngine, SamplingParams
+from scoring.engines.base import (
+    PROMPT_FORMATS,
+    ChatMessage,
+    ChatPrompt,
+    EngineError,
+    GenerationEngine,
+    Prompt,
+    PromptFormat,
+    SamplingParams,
+)
 from scoring.methods.base import MethodConfigError, MethodResult, SolutionTask
+from scoring.methods.mc_search import PrefixSearch
 
 Strategy = Literal["linear", "binary"]
 
@@ -34,23 +56,30 @@ DEFAULT_MC_TEMPLATE = (
     "Solve the following math problem step by step, and put your final answer within \\boxed{}.\n\n"
     "{question}\n\n{steps}\n\n"
 )
+DEFAULT_MC_SYSTEM_PROMPT = "Please reason step by step, and put your final answer within \\boxed{}."
+DEFAULT_MC_STOP = ("<|im_end|>", "<|endoftext|>", "<|im_start|>")
 NO_REFERENCE = "no reference answer"
 NO_STEPS = "solution has no steps"
+STEP_SEPARATOR = "\n\n"
 _PLACEHOLDER = re.compile(r"\{(question|steps)\}")
 
 
 def _default_sampling() -> SamplingParams:
-    return SamplingParams(n=1, max_tokens=1024, temperature=0.7, top_p=1.0)
+    return SamplingParams(n=1, max_tokens=1024, temperature=0.7, top_p=1.0, stop=DEFAULT_MC_STOP)
 
 
 @dataclass(frozen=True)
 class MCConfig:
     """Settings of one MC estimation; `sampling.n` is ignored (rollouts_per_step or the chunk size rule).
 
-    `prompt_template` holds the literal placeholders `{question}` and `{steps}` (the prefix steps joined
-    by blank lines); they are replaced as plain text, so braces such as `\\boxed{}` need no escaping.
-    `early_stop_chunk` is the number of rollouts drawn per prefix per round under early stop; it must
-    divide `rollouts_per_step` (default: the largest divisor not above ceil(N/4)).
+    `prompt_format` is `chat` (the model's chat template: `system_prompt`, question, open assistant turn
+    holding the prefix) or `text` (`prompt_template`, for base models). `prompt_template` holds the
+    literal placeholders `{question}` and `{steps}` (the prefix steps joined by blank lines); they are
+    replaced as plain text, so braces such as `\\boxed{}` need no escaping. An empty `system_prompt`
+    sends no system turn (the chat template's default applies). `early_stop_chunk` is the number of
+    rollouts drawn per prefix per round under early stop; it must divide `rollouts_per_step` (default:
+    the largest divisor not above ceil(N/4)). `confirm` (binary only) re-samples the two prefixes of the
+    boundary the search converged on once, and lets that round decide (see `scoring.methods.mc_search`).
     """
 
     rollouts_per_step: int = 8
@@ -60,12 +89,17 @@ class MCConfig:
     sampling: SamplingParams = field(default_factory=_default_sampling)
     prompt_template: str = DEFAULT_MC_TEMPLATE
     early_stop_chunk: int | None = None
+    prompt_format: PromptFormat = "chat"
+    system_prompt: str = DEFAULT_MC_SYSTEM_PROMPT
+    confirm: bool = True
 
     def __post_init__(self) -> None:
         if self.rollouts_per_step < 1:
             raise MethodConfigError("rollouts_per_step", "must be at least 1")
         if self.strategy not in ("linear", "binary"):
             raise MethodConfigError("strategy", f"must be 'linear' or 'binary', not {self.strategy!r}")
+        if self.prompt_format not in PROMPT_FORMATS:
+            raise MethodConfigError("prompt_format", f"must be 'chat' or 'text', not {self.prompt_format!r}")
         for placeholder in ("{question}", "{steps}"):
             if placeholder not in self.prompt_template:
                 raise MethodConfigError("prompt_template", f"must contain {placeholder}")
@@ -89,125 +123,20 @@ class MCConfig:
         return max(d for d in range(1, ceiling + 1) if self.rollouts_per_step % d == 0)
 
 
-def build_prompt(task: SolutionTask, prefix_length: int, template: str = DEFAULT_MC_TEMPLATE) -> str:
-    """Return the rollout prompt for the first `prefix_length` steps of a solution."""
-    values = {"question": task.question.strip(), "steps": "\n\n".join(s.strip() for s in task.steps[:prefix_length])}
-    return _PLACEHOLDER.sub(lambda match: values[match.group(1)], template)
+def build_prompt(task: SolutionTask, prefix_length: int, config: MCConfig | None = None) -> Prompt:
+    """Return the rollout prompt for the first `prefix_length` steps of a solution.
 
-
-@dataclass
-class _Tally:
-    drawn: int = 0
-    correct: int = 0
-
-
-@dataclass
-class _Search:
-    """Search state of one solution: which prefixes are sampled, what they scored, and the verdict."""
-
-    task: SolutionTask
-    config: MCConfig
-    tallies: dict[int, _Tally] = field(default_factory=dict)
-    low: int = 0
-    high: int = 0
-    label: int | None = None
-    probes: list[int] = field(default_factory=list)
-    rounds: int = 0
-    rollouts: int = 0
-    prompt_tokens: int = 0
-    generated_tokens: int = 0
-    verdicts: dict[str, bool] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.high = len(self.task.steps)
-
-    @property
-    def step_count(self) -> int:
-        return len(self.task.steps)
-
-    def pending(self) -> list[int]:
-        """Return the prefixes (last step index) to sample in the next round."""
-        if self.label is not None:
-            return []
-        if self.config.strategy == "linear" and not self.config.hard_label_only:
-            return [i for i in range(self.step_count) if i not in self.tallies]
-        probe = self.low if self.config.strategy == "linear" else (self.low + self.high) // 2
-        if probe not in self.probes:
-            self.probes.append(probe)
-        return [probe]
-
-    def record(self, step: int, generation: Generation) -> None:
-        """Count one prefix's completions and the correct ones among them."""
-        tally = self.tallies.setdefault(step, _Tally())
-        prefix = self.task.steps[: step + 1]
-        for text in generation.texts:
-            tally.drawn += 1
-            tally.correct += self._is_correct(prefix, text)
-        self.rollouts += len(generation.texts)
-        self.prompt_tokens += generation.prompt_tokens
-        self.generated_tokens += generation.generated_tokens
-
-    def _is_correct(self, prefix: tuple[str, ...], completion: str) -> bool:
-        answer = extract_final_answer((*prefix, completion))
-        if not answer:
-            return False
-        if answer not in self.verdicts:
-            self.verdicts[answer] = answers_equivalent(answer, self.task.reference_answer or "")
-        return self.verdicts[answer]
-
-    def _resolved(self, step: int) -> bool:
-        tally = self.tallies[step]
-        return tally.drawn >= self.config.rollouts_per_step or (self.config.stops_early and tally.correct > 0)
-
-    def advance(self) -> None:
-        """Move the search on after a round; set `label` once the earliest zero prefix is known."""
-        self.rounds += 1
-        if self.config.strategy == "linear" and not self.config.hard_label_only:
-            zeros = [i for i in range(self.step_count) if self.tallies[i].correct == 0]
-            self.label = zeros[0] if zeros else -1
-            return
-        probe = self.probes[-1]
-        if not self._resolved(probe):
-            return
-        zero = self.tallies[probe].correct == 0
-        if self.config.strategy == "linear":
-            if zero or probe + 1 == self.step_count:
-                self.label = probe if zero else -1
-            self.low = probe + 1
-            return
-        if zero:
-            self.high = probe
-        else:
-            self.low = probe + 1
-        if self.low >= self.high:
-            self.label = self.high if self.high < self.step_count else -1
-
-    def result(self) -> MethodResult:
-        """Return the finished suggestion with scores, cost and the search trace."""
-        scores = tuple(
-            (self.tallies[i].correct / self.tallies[i].drawn) if i in self.tallies else None
-            for i in range(self.step_count)
-        )
-        return MethodResult(
-            solution_id=self.task.solution_id,
-            status="succeeded",
-            label=self.label,
-            step_scores=scores,
-            rollouts=self.rollouts,
-            prompt_tokens=self.prompt_tokens,
-            generated_tokens=self.generated_tokens,
-            details={
-                "strategy": self.config.strategy,
-                "rollouts_per_step": self.config.rollouts_per_step,
-                "hard_label_only": self.config.hard_label_only,
-                "early_stop": self.config.stops_early,
-                "rollouts_per_round": self.config.rollouts_per_round,
-                "rounds": self.rounds,
-                "probes": list(self.probes),
-                "step_rollouts": [self.tallies[i].drawn if i in self.tallies else 0 for i in range(self.step_count)],
-                "step_correct": [self.tallies[i].correct if i in self.tallies else 0 for i in range(self.step_count)],
-            },
-        )
+    Chat: [system], user = the question, assistant = the steps joined and followed by a blank line, left
+    open for the model to continue. Text: the prompt template with the question and the joined steps.
+    """
+    config = config or MCConfig()
+    steps = STEP_SEPARATOR.join(step.strip() for step in task.steps[:prefix_length])
+    if config.prompt_format == "text":
+        values = {"question": task.question.strip(), "steps": steps}
+        return _PLACEHOLDER.sub(lambda match: values[match.group(1)], config.prompt_template)
+    system = (ChatMessage("system", config.system_prompt),) if config.system_prompt else ()
+    messages = (*system, ChatMessage("user", task.question.strip()), ChatMessage("assistant", steps + STEP_SEPARATOR))
+    return ChatPrompt(messages, add_generation_prompt=False, continue_final_message=True)
 
 
 def _skip_reason(task: SolutionTask) -> str:
@@ -218,18 +147,23 @@ def _skipped(task: SolutionTask, reason: str) -> MethodResult:
     return MethodResult(solution_id=task.solution_id, status="skipped", error=reason)
 
 
-def _run_round(searches: Sequence[_Search], engine: GenerationEngine, config: MCConfig) -> None:
-    """Sample every pending prefix of every search in one generate call and record the completions."""
+def _run_round(searches: Sequence[PrefixSearch], engine: GenerationEngine, config: MCConfig) -> None:
+    """Sample every pending prefix of every search in one generate call and record the completions.
+
+    Prefixes that already state a boxed answer are scored by it and never sampled.
+    """
     batch = [(search, step) for search in searches for step in search.pending()]
-    prompts = [build_prompt(search.task, step + 1, config.prompt_template) for search, step in batch]
-    per_prompt = config.rollouts_per_round
-    generations = engine.generate(prompts, replace(config.sampling, n=per_prompt))
-    if len(generations) != len(prompts):
-        raise EngineError(f"engine returned {len(generations)} generations for {len(prompts)} prompts")
-    for (search, step), generation in zip(batch, generations, strict=True):
-        if len(generation.texts) != per_prompt:
-            raise EngineError(f"engine returned {len(generation.texts)} completions, expected n={per_prompt}")
-        search.record(step, generation)
+    sampled = [(search, step) for search, step in batch if not search.decide_by_prefix(step)]
+    if sampled:
+        prompts = [build_prompt(search.task, step + 1, config) for search, step in sampled]
+        per_prompt = config.rollouts_per_round
+        generations = engine.generate(prompts, replace(config.sampling, n=per_prompt))
+        if len(generations) != len(prompts):
+            raise EngineError(f"engine returned {len(generations)} generations for {len(prompts)} prompts")
+        for (search, step), generation in zip(sampled, generations, strict=True):
+            if not generation.error and len(generation.texts) != per_prompt:
+                raise EngineError(f"engine returned {len(generation.texts)} completions, expected n={per_prompt}")
+            search.record(step, generation)
     for search in {id(search): search for search, _ in batch}.values():
         search.advance()
 
@@ -237,14 +171,15 @@ def _run_round(searches: Sequence[_Search], engine: GenerationEngine, config: MC
 def estimate(tasks: Sequence[SolutionTask], engine: GenerationEngine, config: MCConfig) -> list[MethodResult]:
     """Return one MC suggestion per task, in order, batching each round's prompts across all tasks.
 
-    Tasks without a reference answer (or without steps) are skipped with the reason. Engine errors
-    propagate (the caller decides whether to retry).
+    Tasks without a reference answer (or without steps) are skipped with the reason; a task whose prompt
+    the engine could not serve (e.g. longer than the context) fails alone with the engine's message.
+    Batch-wide engine errors propagate (the caller decides whether to retry).
     """
-    searches: dict[int, _Search] = {}
+    searches: dict[int, PrefixSearch] = {}
     for position, task in enumerate(tasks):
         if task.reference_answer and task.reference_answer.strip() and task.steps:
-            searches[position] = _Search(task=task, config=config)
-    while active := [search for search in searches.values() if search.label is None]:
+            searches[position] = PrefixSearch(task=task, config=config)
+    while active := [search for search in searches.values() if not search.done]:
         _run_round(active, engine, config)
     return [
         searches[position].result() if position in searches else _skipped(task, _skip_reason(task))

@@ -110,11 +110,37 @@ def _check_types(config_class: type, values: Mapping[str, Any]) -> None:
             raise MethodConfigError(item.name, f"must be {description}")
 
 
+_SAMPLING_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "n": (lambda value: _is_int(value) and value >= 1, "a whole number of at least 1"),
+    "max_tokens": (lambda value: _is_int(value) and value >= 1, "a whole number of at least 1"),
+    "temperature": (lambda value: _is_number(value) and value >= 0, "a number of at least 0"),
+    "top_p": (lambda value: _is_number(value) and 0 < value <= 1, "a number in (0, 1]"),
+    "seed": (lambda value: value is None or _is_int(value), "a whole number or null"),
+    "top_k": (lambda value: value is None or (_is_int(value) and value >= 1), "a whole number of at least 1 or null"),
+    "stop": (
+        lambda value: isinstance(value, list | tuple) and all(isinstance(s, str) and s for s in value),
+        "a list of non-empty strings",
+    ),
+}
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _sampling(values: Mapping[str, Any]) -> SamplingParams:
     known = {f.name for f in dataclasses.fields(SamplingParams)}
     unknown = sorted(set(values) - known)
     if unknown:
         raise MethodConfigError(f"sampling.{unknown[0]}", "unknown sampling setting")
+    for name, value in values.items():
+        accepts, description = _SAMPLING_RULES[name]
+        if not accepts(value):
+            raise MethodConfigError(f"sampling.{name}", f"must be {description}")
     values = dict(values)
     if isinstance(values.get("stop"), list):
         values["stop"] = tuple(values["stop"])

@@ -356,5 +356,56 @@ def test_review_page_shows_the_arithmetic_verdict_and_its_abstention(client, dat
     )
     assert '<p class="verdict">No verdict' in panels[1]
     assert '<p class="muted small">no arithmetic found</p>' in panels[1]
-    all_correct_votes = pages[1].split('id="review-step-all-correct"')[1].split("</div>\n      </div>")[0]
+    all_correct_votes = pages[1].split('id="review-step-all-correct"')[1].split("</section>")[0]
     assert "arithmetic" not in all_correct_votes
+
+
+def test_failed_suggestions_are_misses_with_coverage_in_the_api_and_on_the_dashboard(client, dataset, reviewer):
+    labels = {"gsm8k": (1, -1, 0, -1), "math": (2, -1)}
+    for subset, finals in labels.items():
+        for index, final in enumerate(finals):
+            solution = SolutionFactory(dataset=dataset, subset=subset, status="final")
+            FinalLabelFactory(solution=solution, label=final, source="unanimous")
+            if subset == "gsm8k" and index < 2:  # two right labels on gsm8k
+                SuggestionFactory(solution=solution, method="judge", label=final, model_name="judge-72b")
+            elif subset == "gsm8k":  # two failures on gsm8k (one erroneous, one correct item)
+                SuggestionFactory(solution=solution, method="judge", status="failed", label=None)
+            else:  # math: one skipped, one right
+                status, label = ("skipped", None) if final == 2 else ("succeeded", -1)
+                SuggestionFactory(solution=solution, method="judge", status=status, label=label)
+
+    body = token_client(reviewer).get(reverse("api:dataset-metrics", args=[dataset.slug])).json()
+
+    (judge,) = body["methods"]
+    assert (judge["items"], judge["labelled"], judge["coverage"]) == (6, 3, 0.5)
+    assert judge["subsets"]["gsm8k"] == {
+        "acc_error": 0.5,
+        "acc_correct": 0.5,
+        "f1": 0.5,
+        "erroneous": 2,
+        "correct": 2,
+        "labelled": 2,
+        "coverage": 0.5,
+    }
+    assert judge["subsets"]["math"] == {
+        "acc_error": 0.0,
+        "acc_correct": 1.0,
+        "f1": 0.0,
+        "erroneous": 1,
+        "correct": 1,
+        "labelled": 1,
+        "coverage": 0.5,
+    }
+    assert judge["pooled"]["acc_error"] == pytest.approx(1 / 3) and judge["pooled"]["acc_correct"] == pytest.approx(
+        2 / 3
+    )
+    assert judge["pooled"]["f1"] == pytest.approx(4 / 9)
+    assert judge["mean_f1"] == 0.25
+    assert (
+        "counts as a miss, as ProcessBench's run_eval.py counts a None prediction"
+        in body["definitions"]["processbench"]
+    )
+    client.force_login(reviewer)
+    page = client.get(reverse("annotations:dashboard", args=[dataset.slug])).content.decode()
+    assert '<td class="coverage">0.500</td><td>0.333</td><td>0.667</td><td class="pooled-f1">0.444</td>' in page
+    assert "<td>gsm8k</td>\n          <td>4</td><td>0.500</td><td>0.500</td><td>0.500</td><td>0.500</td>" in page

@@ -109,8 +109,9 @@ def _solutions(reference="1"):
 
 
 def test_mc_judge_and_prm_run_on_the_tiny_models_and_consensus_follows(tiny_scoring):
-    # The tiny policy always answers 1: with reference "1" every rollout is right (mc: -1), its
-    # critique boxes 1 (judge: step 1), so mc and judge disagree.
+    # The tiny policy always answers 1: with reference "1" every rollout is right, but the last step states
+    # its own boxed answer (52 or 42), which decides that prefix without rollouts (mc: step 2); the critique
+    # boxes 1 (judge: step 1), so mc and judge disagree.
     solutions = _solutions(reference="1")
     ids = [s.pk for s in solutions]
 
@@ -121,7 +122,10 @@ def test_mc_judge_and_prm_run_on_the_tiny_models_and_consensus_follows(tiny_scor
 
     assert {m: (o.succeeded, o.failed) for m, o in outcomes.items()} == {"mc": (2, 0), "judge": (2, 0), "prm": (2, 0)}
     mc = Suggestion.objects.get(solution=solutions[0], method="mc")
-    assert (mc.label, mc.step_scores) == (-1, [None, 1.0, 1.0])  # binary search never probed step 0
+    assert (mc.label, mc.step_scores) == (2, [None, 1.0, 0.0])  # binary search never probed step 0
+    assert mc.parameters["details"]["decided_by_prefix"] == [2]
+    assert mc.parameters["config"]["prompt_format"] == "chat"
+    assert mc.parameters["details"]["prompt_format"] == "chat"
     assert mc.engine == "transformers" and mc.model_name == str(tiny_scoring.causal_lm)
     assert mc.rollouts > 0 and mc.prompt_tokens > 0 and mc.generated_tokens > 0 and mc.seconds > 0
     judge = Suggestion.objects.get(solution=solutions[0], method="judge")
@@ -133,7 +137,10 @@ def test_mc_judge_and_prm_run_on_the_tiny_models_and_consensus_follows(tiny_scor
     assert prm.model_name == str(tiny_scoring.token_classifier)
     consensus = Suggestion.objects.get(solution=solutions[0], method="consensus")
     assert (consensus.status, consensus.label) == ("succeeded", None)
-    assert consensus.rationale.startswith("No consensus: mc says all steps correct; judge says step 2 (index 1)")
+    assert consensus.rationale == (
+        "No consensus: mc says step 3 (index 2) is the earliest error; "
+        "judge says step 2 (index 1) is the earliest error."
+    )
     assert consensus.parameters["inputs"] == {"mc": mc.pk, "judge": judge.pk}
 
 

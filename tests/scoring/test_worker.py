@@ -74,12 +74,13 @@ def test_ingestion_makes_a_real_worker_write_mc_judge_prm_and_consensus(workers)
     rows = {(row.solution_id, row.method): row for row in Suggestion.objects.all()}
     assert len(rows) == 10
     assert all(row.status == "succeeded" for row in rows.values())
-    assert (rows[first, "mc"].label, rows[first, "judge"].label, rows[first, "arithmetic"].label) == (-1, 1, 1)
+    # every rollout answers 1 (right), but the last step's own \boxed{52} decides that prefix: mc says step 2
+    assert (rows[first, "mc"].label, rows[first, "judge"].label, rows[first, "arithmetic"].label) == (2, 1, 1)
     assert rows[first, "mc"].config_key == method_configuration("mc").config_key
     assert rows[first, "mc"].rollouts > 0 and rows[first, "mc"].generated_tokens > 0
     assert rows[first, "judge"].engine == "transformers"
     assert len(rows[first, "prm"].step_scores) == 3
-    assert rows[first, "consensus"].label is None  # mc says all correct, the judge says step 1
+    assert rows[first, "consensus"].label is None  # mc says step 2, the judge says step 1
     assert "score_gpu_mc" in worker.log() and "score_arithmetic" in worker.log()
 
 

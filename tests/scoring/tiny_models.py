@@ -1,9 +1,12 @@
 """Build tiny Qwen2 checkpoints and a BPE tokenizer on the fly (nothing is downloaded).
 
-The causal LM is briefly trained so that after any prompt it writes `TINY_ANSWER` and stops: its
-critiques then parse (judge) and its rollouts carry a final answer (mc), so end-to-end tests can assert
-real labels. The PRMs keep random weights: their probabilities are only checked for range and shape.
-Everything is saved with `save_pretrained` and loaded back through the engines' own code path.
+The tokenizer carries the real Qwen2.5-Math chat template (`tests/fixtures/qwen25_math/`) and its ChatML
+special tokens, so prompts render exactly as a Qwen2.5 checkpoint reads them. The causal LM is briefly
+trained so that after any prompt (chat-rendered judge and MC prompts, and plain text) it writes
+`TINY_ANSWER` and stops: its critiques then parse (judge) and its rollouts carry a final answer (mc), so
+end-to-end tests can assert real labels. The PRMs keep random weights: their probabilities are only
+checked for range and shape. Everything is saved with `save_pretrained` and loaded back through the
+engines' own code path.
 """
 
 import random
@@ -14,15 +17,19 @@ import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM, Qwen2ForTokenClassification
 
+from scoring.engines import chat
 from scoring.engines.transformers_engine import _process_reward_class
 from scoring.methods import judge as judge_method
 from scoring.methods import mc as mc_method
 from scoring.methods.base import SolutionTask
 
 SEPARATOR = "<extra_0>"
-SPECIAL_TOKENS = ["<pad>", "<unk>", "<|endoftext|>", SEPARATOR]
+SHEPHERD_SEPARATOR = "ки"  # Math-Shepherd's step tag: a second separator the tokenizer knows
+SPECIAL_TOKENS = ["<pad>", "<unk>", "<|endoftext|>", "<|im_start|>", "<|im_end|>", SEPARATOR, SHEPHERD_SEPARATOR]
 TINY_ANSWER = " The answer is \\boxed{1}."
-TRAIN_STEPS = 120
+TRAIN_STEPS = 160
+QWEN_TEMPLATE_FILE = Path(__file__).resolve().parents[1] / "fixtures" / "qwen25_math" / "chat_template.jinja"
+QWEN_CHAT_TEMPLATE = QWEN_TEMPLATE_FILE.read_text(encoding="utf-8")
 
 
 @dataclass(frozen=True)
@@ -46,12 +53,16 @@ def _sample_tasks(count: int) -> list[SolutionTask]:
     return tasks
 
 
-def _training_prompts(tasks: list[SolutionTask]) -> list[str]:
+def _training_prompts(tasks: list[SolutionTask], tokenizer: PreTrainedTokenizerFast) -> list[str]:
+    """Return judge and MC prompts as the model reads them: chat-rendered, and in the plain-text format."""
     template = judge_method.JudgeConfig().load_template()
-    prompts = [judge_method.build_prompt(task, template) for task in tasks]
-    for task in tasks:
-        prompts.extend(mc_method.build_prompt(task, length) for length in range(1, len(task.steps) + 1))
-    return prompts
+    prompts = []
+    for prompt_format in ("chat", "text"):
+        mc_config = mc_method.MCConfig(prompt_format=prompt_format)
+        for task in tasks:
+            prompts.append(judge_method.build_prompt(task, template, prompt_format))
+            prompts.extend(mc_method.build_prompt(task, length, mc_config) for length in range(1, len(task.steps) + 1))
+    return [chat.render(tokenizer, prompt, "tiny") for prompt in prompts]
 
 
 def build_tokenizer(corpus: list[str]) -> PreTrainedTokenizerFast:
@@ -63,13 +74,15 @@ def build_tokenizer(corpus: list[str]) -> PreTrainedTokenizerFast:
         vocab_size=600, special_tokens=SPECIAL_TOKENS, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
     )
     backend.train_from_iterator(corpus, trainer)
-    return PreTrainedTokenizerFast(
+    tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=backend,
         pad_token="<pad>",
         unk_token="<unk>",
         eos_token="<|endoftext|>",
-        extra_special_tokens=[SEPARATOR],
+        extra_special_tokens=SPECIAL_TOKENS[3:],
     )
+    tokenizer.chat_template = QWEN_CHAT_TEMPLATE
+    return tokenizer
 
 
 def _config(tokenizer: PreTrainedTokenizerFast, **extra) -> Qwen2Config:
@@ -121,8 +134,10 @@ def build_tiny_models(root: Path) -> TinyModels:
 
 def _build(root: Path) -> TinyModels:
     tasks = _sample_tasks(12)
-    prompts = _training_prompts(tasks)
-    tokenizer = build_tokenizer([*prompts, TINY_ANSWER, *(s for t in tasks for s in t.steps)])
+    critiques = [judge_method.critique_text(task, judge_method.JudgeConfig().load_template()) for task in tasks]
+    mc_texts = [mc_method.DEFAULT_MC_TEMPLATE, mc_method.DEFAULT_MC_SYSTEM_PROMPT]
+    tokenizer = build_tokenizer([*critiques, *mc_texts, TINY_ANSWER, *(s for t in tasks for s in t.steps)])
+    prompts = _training_prompts(tasks, tokenizer)
     paths = TinyModels(root / "causal-lm", root / "token-classifier", root / "qwen2-prm")
 
     causal = Qwen2ForCausalLM(_config(tokenizer))

@@ -132,9 +132,21 @@ def test_method_table_scores_against_people_and_imported_labels_only():
     assert judge.report.mean_f1 == pytest.approx(1 / 3)
     assert judge.report.pooled.f1 == pytest.approx(4 / 7)
     assert judge.report.items == 5
+    assert (judge.labelled, judge.coverage) == (5, 1.0)
+    # mc: s1 wrong (2 vs 1), s2 right, s3 failed and s5 skipped count as misses (run_eval.py's None prediction)
     mc = methods["mc"]
-    assert list(mc.report.subsets) == ["gsm8k"]  # the failed suggestion has no label
-    assert (mc.report.pooled.acc_error, mc.report.pooled.acc_correct, mc.report.mean_f1) == (0.0, 1.0, 0.0)
+    assert list(mc.report.subsets) == ["gsm8k", "math"]
+    assert (mc.report.items, mc.labelled, mc.coverage) == (4, 2, 0.5)
+    assert (mc.subset_coverage("gsm8k"), mc.subset_coverage("math")) == (pytest.approx(2 / 3), 0.0)
+    gsm8k, math = mc.report.subsets["gsm8k"], mc.report.subsets["math"]
+    assert (gsm8k.acc_error, gsm8k.acc_correct, gsm8k.f1) == (0.0, 0.5, 0.0)
+    assert (math.erroneous, math.correct, math.acc_error, math.acc_correct, math.f1) == (1, 0, 0.0, None, None)
+    assert (mc.report.pooled.acc_error, mc.report.pooled.acc_correct, mc.report.pooled.f1) == (0.0, 0.5, 0.0)
+    assert mc.report.mean_f1 is None  # math has no correct item: its F1 is undefined
+    # prm: both finished suggestions failed, the queued one does not count; both accuracies 0 give F1 0
+    prm = methods["prm"]
+    assert (prm.report.items, prm.labelled, prm.coverage) == (2, 0, 0.0)
+    assert (prm.report.pooled.acc_error, prm.report.pooled.acc_correct, prm.report.pooled.f1) == (0.0, 0.0, 0.0)
     assert methods["consensus"].report.pooled.f1 == 1.0
 
 
@@ -243,3 +255,67 @@ def test_method_metrics_on_real_records_equal_processbench_reference():
     assert report.mean_f1 * 100 == pytest.approx((reference("gsm8k")[2] + reference("math")[2]) / 2)
     assert report.pooled.f1 * 100 == pytest.approx(reference(None)[2])
     assert (report.pooled.erroneous, report.pooled.correct) == (70, 70)
+
+
+def test_failed_and_skipped_suggestions_lower_f1_exactly_as_run_eval_counts_none():
+    """run_eval.py: a None prediction never matches; the dashboard must count failed/skipped suggestions so."""
+    dataset = DatasetFactory()
+    rng = random.Random(11)
+    scored, predictions = [], []
+    for record in RECORDS:
+        solution = SolutionFactory(
+            dataset=dataset,
+            external_id=record["id"],
+            subset=record["id"].split("-")[0],
+            steps=record["steps"],
+            imported_label=record["label"],
+        )
+        FinalLabelFactory(solution=solution, label=record["label"], source="imported")
+        roll = rng.random()
+        if roll < 0.05:
+            continue  # never scored: no suggestion, no prediction
+        if roll < 0.10:
+            SuggestionFactory(solution=solution, method="judge", status="queued", label=None)
+            continue  # not finished yet: not counted
+        if roll < 0.25:
+            status, prediction = rng.choice(["failed", "skipped"]), None
+        else:
+            status = "succeeded"
+            prediction = record["label"] if rng.random() < 0.7 else rng.randint(-1, len(record["steps"]) - 1)
+        SuggestionFactory(solution=solution, method="judge", status=status, label=prediction)
+        scored.append(record)
+        predictions.append(prediction)
+    row = dataset_quality(dataset=dataset).methods[0]
+
+    def run_eval(subset):
+        res_data = []
+        for record, pred in zip(scored, predictions, strict=True):
+            if subset in (None, record["id"].split("-")[0]):
+                d = dict(record)
+                d["prediction"] = pred
+                d["match"] = pred == d["label"]
+                res_data.append(d)
+        error_data = [e for e in res_data if e["label"] != -1]
+        correct_data = [e for e in res_data if e["label"] == -1]
+        acc1 = sum(e["match"] for e in error_data) / len(error_data) * 100
+        acc2 = sum(e["match"] for e in correct_data) / len(correct_data) * 100
+        return acc1, acc2, 2 * acc1 * acc2 / (acc1 + acc2)
+
+    nones = predictions.count(None)
+    assert 10 < nones < len(predictions)
+    assert (row.report.items, row.labelled) == (len(scored), len(scored) - nones)
+    assert row.coverage == pytest.approx((len(scored) - nones) / len(scored))
+    for subset in ("gsm8k", "math"):
+        acc1, acc2, f1 = run_eval(subset)
+        figures = row.report.subsets[subset]
+        assert (figures.acc_error * 100, figures.acc_correct * 100, figures.f1 * 100) == (
+            pytest.approx(acc1),
+            pytest.approx(acc2),
+            pytest.approx(f1),
+        )
+    assert row.report.pooled.f1 * 100 == pytest.approx(run_eval(None)[2])
+    assert row.report.mean_f1 * 100 == pytest.approx((run_eval("gsm8k")[2] + run_eval("math")[2]) / 2)
+    # counting only the labelled suggestions, as before, would have scored higher
+    labelled = [(r, p) for r, p in zip(scored, predictions, strict=True) if p is not None]
+    hits = sum(p == r["label"] for r, p in labelled if r["label"] >= 0)
+    assert row.report.pooled.acc_error < hits / sum(1 for r, _ in labelled if r["label"] >= 0)

@@ -10,7 +10,9 @@ from prmweb.core.answers import (
     answers_equivalent,
     check_final_answer,
     extract_boxed,
+    extract_boxed_in,
     extract_final_answer,
+    extract_first_boxed,
 )
 
 
@@ -162,3 +164,25 @@ def test_check_final_answer_returns_the_extracted_answer_and_the_verdict():
     steps = ["Half of 36 is 18.", "So the answer is $\\boxed{\\dfrac{36}{2}}$."]
     assert check_final_answer(steps, "18") == ("\\dfrac{36}{2}", True)
     assert check_final_answer(["The total is 17."], "18") == ("The total is 17.", False)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("so \\boxed{13}.", "13"),
+        ("\\boxed{13}\n\nProblem: what is 2 + 5? \\boxed{7}", "13"),  # a run-on into a new problem
+        ("\\boxed{\\frac{1}{2}} and later \\boxed{3}", "\\frac{1}{2}"),
+        ("an unbalanced \\boxed{4 then \\boxed{5}", "5"),
+        ("Next, 18 - 5 = 13. Then we multiply 13 by", None),  # prose is never an answer
+        ("", None),
+    ],
+)
+def test_extract_first_boxed_takes_the_first_balanced_box(text, expected):
+    assert extract_first_boxed(text) == expected
+
+
+def test_extract_boxed_in_steps_is_the_last_stated_answer_or_none():
+    assert extract_boxed_in(["x = 2", "so \\boxed{2}", "check: 2 + 0 = 2"]) == "2"
+    assert extract_boxed_in(["\\boxed{1}", "\\boxed{3}"]) == "3"
+    assert extract_boxed_in(["no answer yet"]) is None
+    assert extract_boxed_in([]) is None

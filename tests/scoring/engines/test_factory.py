@@ -5,7 +5,7 @@ from django.test import override_settings
 
 from scoring.engines.base import EngineError
 from scoring.engines.factory import get_generation_engine, get_step_scoring_engine
-from scoring.engines.openai_engine import OpenAICompletionsEngine
+from scoring.engines.openai_engine import OpenAIEngine
 from scoring.engines.transformers_engine import TransformersGenerationEngine, TransformersStepScoringEngine
 
 
@@ -42,10 +42,11 @@ def test_one_engine_per_configuration_shared_by_roles_and_rebuilt_when_settings_
 def test_openai_judge_reads_url_key_and_timeout_from_settings():
     engine = get_generation_engine("judge")
 
-    assert isinstance(engine, OpenAICompletionsEngine)
+    assert isinstance(engine, OpenAIEngine)
     assert engine.config.base_url == "http://j:8000/v1"
     assert engine.config.api_key == "secret"
     assert engine.config.timeout_seconds == 42.0
+    assert engine.config.api == "chat"  # the default: a chat-only endpoint can serve as judge
 
 
 @pytest.mark.parametrize(
@@ -55,6 +56,11 @@ def test_openai_judge_reads_url_key_and_timeout_from_settings():
         ({"judge": {"ENGINE": "tgi"}}, "judge", "SCORING_JUDGE_ENGINE must be one of transformers, openai, vllm"),
         ({"judge": {"ENGINE": "openai", "BASE_URL": ""}}, "judge", "SCORING_JUDGE_URL (or SCORING_OPENAI_BASE_URL)"),
         ({"prm": {"ENGINE": "openai"}}, "prm", "SCORING_PRM_ENGINE cannot be 'openai'"),
+        (
+            {"judge": {"ENGINE": "openai", "BASE_URL": "http://j/v1", "API": "responses"}},
+            "judge",
+            "SCORING_JUDGE_OPENAI_API must be one of chat, completions (got 'responses').",
+        ),
     ],
 )
 def test_bad_configuration_names_the_setting(roles, role, message):

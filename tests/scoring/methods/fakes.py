@@ -4,14 +4,29 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 
-from scoring.engines.base import EngineInfo, Generation, SamplingParams, StepScores, StepScoringRequest
+from scoring.engines.base import (
+    ChatPrompt,
+    EngineInfo,
+    Generation,
+    Prompt,
+    SamplingParams,
+    StepScores,
+    StepScoringRequest,
+)
 
 RIGHT = "so the answer is \\boxed{42}"
 WRONG = "so the answer is \\boxed{7}"
 
 
+def prompt_text(prompt: Prompt) -> str:
+    """Return a prompt's text: plain text as is, a chat prompt's message contents one per line."""
+    if isinstance(prompt, ChatPrompt):
+        return "\n".join(message.content for message in prompt.messages)
+    return prompt
+
+
 class ScriptedGenerationEngine:
-    """A GenerationEngine whose completions come from `respond(prompt, draw_index)`, one call per text.
+    """A GenerationEngine whose completions come from `respond(prompt_text, draw_index)`, one call per text.
 
     `draw_index` counts the completions already drawn for that prompt across calls, so a script can say
     "the 6th rollout of this prefix is the first correct one" whatever the chunking.
@@ -21,17 +36,18 @@ class ScriptedGenerationEngine:
 
     def __init__(self, respond: Callable[[str, int], str]):
         self.respond = respond
-        self.calls: list[tuple[list[str], SamplingParams]] = []
+        self.calls: list[tuple[list[Prompt], SamplingParams]] = []
         self.draws: dict[str, int] = defaultdict(int)
 
-    def generate(self, prompts: Sequence[str], params: SamplingParams) -> list[Generation]:
+    def generate(self, prompts: Sequence[Prompt], params: SamplingParams) -> list[Generation]:
         self.calls.append((list(prompts), params))
         generations = []
         for prompt in prompts:
+            text = prompt_text(prompt)
             texts = []
             for _ in range(params.n):
-                texts.append(self.respond(prompt, self.draws[prompt]))
-                self.draws[prompt] += 1
+                texts.append(self.respond(text, self.draws[text]))
+                self.draws[text] += 1
             generations.append(Generation(texts=tuple(texts), prompt_tokens=10, generated_tokens=3 * params.n))
         return generations
 

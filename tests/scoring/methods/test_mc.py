@@ -4,12 +4,12 @@ import math
 
 import pytest
 
-from scoring.engines.base import EngineError, Generation, SamplingParams
+from scoring.engines.base import ChatMessage, ChatPrompt, EngineError, Generation, SamplingParams
 from scoring.methods.base import MethodConfigError, SolutionTask
-from scoring.methods.mc import MCConfig, build_prompt, estimate
-from tests.scoring.methods.fakes import RIGHT, WRONG, ScriptedGenerationEngine, mc_policy
+from scoring.methods.mc import DEFAULT_MC_STOP, MCConfig, build_prompt, estimate
+from tests.scoring.methods.fakes import RIGHT, WRONG, ScriptedGenerationEngine, mc_policy, prompt_text
 
-ALL = set(range(8))
+ALL = set(range(64))  # every draw right, confirmation rounds included
 NONE: set[int] = set()
 
 
@@ -93,7 +93,7 @@ def test_early_stop_only_applies_when_hard_label_is_wanted():
 def test_binary_search_finds_first_zero_with_few_rollouts():
     engine = ScriptedGenerationEngine(mc_policy({"Q1": monotone(8, 5)}))
 
-    [result] = estimate([task("Q1", 8)], engine, MCConfig(strategy="binary"))
+    [result] = estimate([task("Q1", 8)], engine, MCConfig(strategy="binary", confirm=False))
 
     assert result.label == 5
     assert result.details["probes"] == [4, 6, 5]
@@ -108,7 +108,9 @@ def test_binary_agrees_with_linear_on_monotone_scores_within_log_budget(steps):
     for first_zero in [-1, *range(steps)]:
         policy = {"Q1": monotone(steps, first_zero)}
         linear = estimate([task("Q1", steps)], ScriptedGenerationEngine(mc_policy(policy)), MCConfig(strategy="linear"))
-        binary = estimate([task("Q1", steps)], ScriptedGenerationEngine(mc_policy(policy)), MCConfig(strategy="binary"))
+        binary = estimate(
+            [task("Q1", steps)], ScriptedGenerationEngine(mc_policy(policy)), MCConfig(strategy="binary", confirm=False)
+        )
 
         assert binary[0].label == linear[0].label == first_zero
         assert binary[0].rollouts <= rollouts * math.ceil(math.log2(steps + 1))
@@ -120,7 +122,9 @@ def test_binary_on_non_monotone_scores_returns_a_zero_prefix_not_the_first():
     policy = {"Q1": [ALL, NONE, ALL, ALL, NONE]}
 
     [linear] = estimate([task("Q1", 5)], ScriptedGenerationEngine(mc_policy(policy)), MCConfig(strategy="linear"))
-    [binary] = estimate([task("Q1", 5)], ScriptedGenerationEngine(mc_policy(policy)), MCConfig(strategy="binary"))
+    [binary] = estimate(
+        [task("Q1", 5)], ScriptedGenerationEngine(mc_policy(policy)), MCConfig(strategy="binary", confirm=False)
+    )
 
     assert linear.label == 1
     assert binary.label == 4
@@ -131,7 +135,9 @@ def test_binary_on_non_monotone_scores_returns_a_zero_prefix_not_the_first():
 def test_binary_on_non_monotone_scores_can_miss_every_zero():
     policy = {"Q1": [ALL, NONE, ALL, ALL, ALL]}
 
-    [binary] = estimate([task("Q1", 5)], ScriptedGenerationEngine(mc_policy(policy)), MCConfig(strategy="binary"))
+    [binary] = estimate(
+        [task("Q1", 5)], ScriptedGenerationEngine(mc_policy(policy)), MCConfig(strategy="binary", confirm=False)
+    )
 
     assert binary.label == -1
     assert binary.details["probes"] == [2, 4]
@@ -140,7 +146,7 @@ def test_binary_on_non_monotone_scores_can_miss_every_zero():
 def test_binary_with_early_stop_chunks_probes():
     policy = {"Q1": [{7}] * 4 + [NONE] * 4}
     engine = ScriptedGenerationEngine(mc_policy(policy))
-    config = MCConfig(strategy="binary", hard_label_only=True, rollouts_per_step=8, early_stop_chunk=4)
+    config = MCConfig(strategy="binary", hard_label_only=True, rollouts_per_step=8, early_stop_chunk=4, confirm=False)
 
     [result] = estimate([task("Q1", 8)], engine, config)
 
@@ -150,12 +156,64 @@ def test_binary_with_early_stop_chunks_probes():
     assert [params.n for _, params in engine.calls] == [4] * 6
 
 
+def test_binary_with_confirmation_resamples_the_boundary_once():
+    engine = ScriptedGenerationEngine(mc_policy({"Q1": monotone(8, 5)}))
+
+    [result] = estimate([task("Q1", 8)], engine, MCConfig(strategy="binary", confirm=True))
+
+    assert result.label == 5
+    assert result.details["probes"] == [4, 6, 5]
+    assert result.details["confirmed"] == [4, 5]
+    assert result.rollouts == 5 * 8  # three probes, then one confirmation round for prefixes 4 and 5
+    assert result.details["step_rollouts"] == [0, 0, 0, 0, 16, 16, 8, 0]
+    assert [len(prompts) for prompts, _ in engine.calls] == [1, 1, 1, 2]
+
+
+def test_confirmation_catches_a_lucky_positive_after_the_error():
+    # the error is at step 2; prefix 3's first round gets one lucky right answer, its confirmation none
+    lucky = {0}
+    policy = {"Q1": [ALL, ALL, NONE, lucky, NONE, NONE, NONE]}
+
+    [plain] = estimate([task("Q1", 7)], ScriptedGenerationEngine(mc_policy(policy)), MCConfig(confirm=False))
+    [confirmed] = estimate([task("Q1", 7)], ScriptedGenerationEngine(mc_policy(policy)), MCConfig(confirm=True))
+
+    assert plain.label == 4  # sent past the error by the lucky prefix 3
+    assert confirmed.label == 2
+    assert confirmed.details["probes"] == [3, 5, 4, 1, 2]
+    assert confirmed.details["confirmed"] == [3, 4, 1, 2]
+    assert confirmed.step_scores[3] == 0.0  # the confirmation round decides: 0 of 8
+    assert confirmed.details["step_correct"][3] == 1  # the lucky answer is still counted
+
+
+def test_confirmation_catches_a_false_zero_on_a_hard_problem():
+    # the solution is all correct; prefix 2 gets 0 of 8 in its first round (a hard problem), then 1 of 8
+    hard = {9}
+    policy = {"Q1": [ALL, ALL, hard, ALL]}
+
+    [plain] = estimate([task("Q1", 4)], ScriptedGenerationEngine(mc_policy(policy)), MCConfig(confirm=False))
+    [confirmed] = estimate([task("Q1", 4)], ScriptedGenerationEngine(mc_policy(policy)), MCConfig(confirm=True))
+
+    assert plain.label == 2
+    assert confirmed.label == -1
+    assert confirmed.details["probes"] == [2, 1, 3]
+    assert confirmed.details["confirmed"] == [1, 2, 3]
+    assert confirmed.step_scores == (None, 1.0, 0.125, 1.0)
+
+
+def test_linear_search_ignores_confirmation():
+    engine = ScriptedGenerationEngine(mc_policy({"Q1": monotone(4, 2)}))
+
+    [result] = estimate([task("Q1", 4)], engine, MCConfig(strategy="linear", hard_label_only=True, confirm=True))
+
+    assert result.label == 2 and result.details["confirmed"] == []
+
+
 def test_every_round_is_one_generate_call_across_all_solutions():
     policy = {"Q1": monotone(8, 5), "Q2": monotone(3, -1), "Q3": monotone(20, 0)}
     tasks = [task("Q1", 8, 1), task("Q2", 3, 2), task("Q3", 20, 3)]
     engine = ScriptedGenerationEngine(mc_policy(policy))
 
-    results = estimate(tasks, engine, MCConfig(strategy="binary"))
+    results = estimate(tasks, engine, MCConfig(strategy="binary", confirm=False))
 
     assert [r.label for r in results] == [5, -1, 0]
     rounds = [len(r.details["probes"]) for r in results]
@@ -187,7 +245,7 @@ def test_missing_reference_answer_is_skipped_and_never_sampled():
         (11, "succeeded", ""),
         (12, "skipped", "no reference answer"),
     ]
-    assert all("[Q1]" in prompt for prompt in engine.calls[0][0])
+    assert all("[Q1]" in prompt_text(prompt) for prompt in engine.calls[0][0])
     assert results[0].rollouts == 0 and results[0].label is None
 
 
@@ -200,23 +258,129 @@ def test_only_skipped_tasks_make_no_engine_call():
     assert engine.calls == []
 
 
-def test_rollout_answers_are_checked_by_equivalence_and_include_the_prefix():
-    finished = SolutionTask(1, "[Q1] half?", ("step-0: halve it", "step-1: \\boxed{\\frac{1}{2}}"), "0.5")
-    engine = ScriptedGenerationEngine(lambda prompt, draw: "" if "step-1" in prompt else "it is $\\boxed{0.50}$")
+def test_rollout_answers_are_checked_by_equivalence():
+    solution = SolutionTask(1, "[Q1] half?", ("step-0: halve it", "step-1: so one half"), "0.5")
+    engine = ScriptedGenerationEngine(
+        lambda prompt, draw: "it is $\\boxed{0.50}$" if draw % 2 else "\\boxed{\\frac{1}{2}}"
+    )
 
-    [result] = estimate([finished], engine, MCConfig(strategy="linear", rollouts_per_step=2))
+    [result] = estimate([solution], engine, MCConfig(strategy="linear", rollouts_per_step=2))
 
     assert result.step_scores == (1.0, 1.0)
     assert result.label == -1
 
 
-def test_prompt_holds_question_and_prefix_only():
+def test_an_unboxed_completion_is_wrong_even_when_its_prose_holds_the_reference():
+    # the completion runs out of budget mid-sentence; "13" is the reference answer, but nothing is boxed
+    solution = SolutionTask(1, "[Q1] How many?", ("step-0: 18 apples, 5 eaten.",), "13")
+
+    class RunOn(ScriptedGenerationEngine):
+        def generate(self, prompts, params):
+            text = "Next, 18 - 5 = 13. Then we multiply 13 by"
+            return [Generation(texts=(text,) * params.n, finish_reasons=("length",) * params.n) for _ in prompts]
+
+    [result] = estimate([solution], RunOn(lambda p, d: ""), MCConfig(strategy="linear", rollouts_per_step=4))
+
+    assert result.step_scores == (0.0,)
+    assert result.label == 0
+    assert result.details["unboxed"] == 4
+    assert result.details["truncated"] == 4
+
+
+def test_only_the_first_boxed_answer_of_a_completion_counts():
+    # a run-on completion boxes a wrong answer, starts a new problem and boxes the reference: wrong
+    solution = SolutionTask(1, "[Q1] What is 6 x 7?", ("step-0: six sevens.",), "42")
+    engine = ScriptedGenerationEngine(
+        lambda prompt, draw: (
+            "\\boxed{41}\n\nProblem: what is 40 + 2? \\boxed{42}" if draw == 0 else "\\boxed{42} \\boxed{41}"
+        )
+    )
+
+    [result] = estimate([solution], engine, MCConfig(strategy="linear", rollouts_per_step=2))
+
+    assert result.details["step_correct"] == [1]
+    assert result.step_scores == (0.5,)
+    assert result.details["unboxed"] == 0
+
+
+def test_a_prefix_that_states_a_boxed_answer_is_scored_by_it_without_rollouts():
+    right = SolutionTask(1, "[Q1] half?", ("step-0: halve it", "step-1: \\boxed{\\frac{1}{2}}"), "0.5")
+    wrong = SolutionTask(2, "[Q2] half?", ("step-0: halve it", "step-1: \\boxed{2}"), "0.5")
+    engine = ScriptedGenerationEngine(lambda prompt, draw: "")  # a finished answer would be continued by nothing
+
+    results = estimate([right, wrong], engine, MCConfig(strategy="linear", rollouts_per_step=2))
+
+    assert [r.step_scores for r in results] == [(0.0, 1.0), (0.0, 0.0)]
+    assert [r.details["decided_by_prefix"] for r in results] == [[1], [1]]
+    assert [r.details["step_rollouts"] for r in results] == [[2, 0], [2, 0]]
+    assert [prompt_text(p).count("step-") for p in engine.calls[0][0]] == [1, 1]  # only the step-0 prefixes
+
+
+def test_binary_search_probing_the_boxed_last_step_needs_no_generate_call():
+    solution = SolutionTask(1, "[Q1] half?", ("step-0: halve it", "step-1: \\boxed{\\frac{1}{2}}"), "0.5")
+    engine = ScriptedGenerationEngine(lambda prompt, draw: RIGHT)
+
+    [result] = estimate([solution], engine, MCConfig(strategy="binary", rollouts_per_step=2))
+
+    assert result.details["probes"] == [1]
+    assert result.label == -1
+    assert engine.calls == []
+    assert result.rollouts == 0
+
+
+def test_a_prompt_the_engine_cannot_serve_fails_its_solution_alone():
+    tasks = [task("Q1", 3, 1), task("Q2", 3, 2), task("Q3", 3, 3)]
+
+    class OneTooLong(ScriptedGenerationEngine):
+        def generate(self, prompts, params):
+            generations = super().generate(prompts, params)
+            return [
+                Generation.failed("prompt is 9000 tokens; the model's context is 4096 tokens", 9000)
+                if "[Q2]" in prompt_text(prompt)
+                else generation
+                for prompt, generation in zip(prompts, generations, strict=True)
+            ]
+
+    engine = OneTooLong(mc_policy({"Q1": monotone(3, 1), "Q2": monotone(3, -1), "Q3": monotone(3, -1)}))
+
+    results = estimate(tasks, engine, MCConfig(strategy="linear"))
+
+    assert [(r.status, r.label) for r in results] == [("succeeded", 1), ("failed", None), ("succeeded", -1)]
+    assert results[1].error == "rollouts after step 1: prompt is 9000 tokens; the model's context is 4096 tokens"
+    assert results[1].prompt_tokens == 0  # never served: no cost
+    assert results[0].prompt_tokens == 30
+
+
+def test_chat_prompt_is_system_user_and_the_open_assistant_prefix():
     prompt = build_prompt(task("Q1", 4), 2)
 
-    assert "[Q1] What is six times seven?" in prompt
-    assert "step-0: some work\n\nstep-1: some work" in prompt
-    assert "step-2" not in prompt
-    assert "\\boxed{}" in prompt
+    assert prompt == ChatPrompt(
+        (
+            ChatMessage("system", "Please reason step by step, and put your final answer within \\boxed{}."),
+            ChatMessage("user", "[Q1] What is six times seven?"),
+            ChatMessage("assistant", "step-0: some work\n\nstep-1: some work\n\n"),
+        ),
+        add_generation_prompt=False,
+        continue_final_message=True,
+    )
+
+
+def test_system_prompt_is_configurable_and_empty_means_none():
+    custom = build_prompt(task("Q1", 1), 1, MCConfig(system_prompt="Be brief. Box the answer."))
+    none = build_prompt(task("Q1", 1), 1, MCConfig(system_prompt=""))
+
+    assert isinstance(custom, ChatPrompt) and isinstance(none, ChatPrompt)
+    assert custom.messages[0] == ChatMessage("system", "Be brief. Box the answer.")
+    assert [message.role for message in none.messages] == ["user", "assistant"]
+
+
+def test_text_prompt_holds_question_and_prefix_only():
+    prompt = build_prompt(task("Q1", 4), 2, MCConfig(prompt_format="text"))
+
+    assert prompt == (
+        "Solve the following math problem step by step, and put your final answer within \\boxed{}.\n\n"
+        "[Q1] What is six times seven?\n\nstep-0: some work\n\nstep-1: some work\n\n"
+    )
 
 
 def test_custom_template_keeps_braces_and_sampling_settings():
@@ -224,6 +388,7 @@ def test_custom_template_keeps_braces_and_sampling_settings():
     config = MCConfig(
         strategy="linear",
         rollouts_per_step=2,
+        prompt_format="text",
         prompt_template="Q: {question}\nA: {steps} {not a placeholder}",
         sampling=SamplingParams(n=99, max_tokens=256, temperature=0.9, seed=3),
     )
@@ -233,6 +398,14 @@ def test_custom_template_keeps_braces_and_sampling_settings():
     prompts, params = engine.calls[0]
     assert prompts == ["Q: [Q1] What is six times seven?\nA: step-0: some work {not a placeholder}"]
     assert params == SamplingParams(n=2, max_tokens=256, temperature=0.9, seed=3)
+
+
+def test_default_sampling_stops_at_chatml_end_of_turn_tokens():
+    engine = ScriptedGenerationEngine(lambda prompt, draw: RIGHT)
+
+    estimate([task("Q1", 1)], engine, MCConfig())
+
+    assert engine.calls[0][1].stop == DEFAULT_MC_STOP == ("<|im_end|>", "<|endoftext|>", "<|im_start|>")
 
 
 def test_engine_returning_too_few_generations_is_an_engine_error():
@@ -271,6 +444,7 @@ def test_early_stop_chunk_divides_the_rollouts(rollouts, chunk):
         ({"strategy": "ternary"}, "strategy", "must be 'linear' or 'binary', not 'ternary'"),
         ({"prompt_template": "{question} only"}, "prompt_template", "must contain {steps}"),
         ({"early_stop_chunk": 3}, "early_stop_chunk", "must be a positive divisor of 8"),
+        ({"prompt_format": "jinja"}, "prompt_format", "must be 'chat' or 'text', not 'jinja'"),
     ],
 )
 def test_bad_configuration_names_the_field(kwargs, field, message):

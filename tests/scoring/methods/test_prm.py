@@ -1,33 +1,13 @@
-"""PRM scoring: Qwen2.5-Math-PRM input format, positive-class probabilities and thresholds."""
+"""PRM scoring: positive-class probabilities, thresholds, per-solution failures and the input format setting."""
 
 import math
 
 import pytest
 
-from scoring.engines.base import EngineError
+from scoring.engines.base import EngineError, StepScores
 from scoring.methods.base import MethodConfigError, SolutionTask
-from scoring.methods.prm import PRMConfig, format_prm_input, positive_probabilities, score
+from scoring.methods.prm import PRMConfig, positive_probabilities, score
 from tests.scoring.methods.fakes import ScriptedScoringEngine
-
-
-def test_prm_input_joins_and_ends_steps_with_the_separator():
-    turns = format_prm_input("What is 1 + 1?", ["1 + 1 = 2.", "The answer is 2."])
-
-    assert turns.system == "Please reason step by step, and put your final answer within \\boxed{}."
-    assert turns.user == "What is 1 + 1?"
-    assert turns.assistant == "1 + 1 = 2.<extra_0>The answer is 2.<extra_0>"
-    assert turns.as_messages() == [
-        {"role": "system", "content": turns.system},
-        {"role": "user", "content": "What is 1 + 1?"},
-        {"role": "assistant", "content": turns.assistant},
-    ]
-
-
-def test_separator_inside_a_step_is_removed_so_counts_match():
-    turns = format_prm_input("q", ["a<extra_0>b", "c"], separator="<extra_0>")
-
-    assert turns.assistant == "ab<extra_0>c<extra_0>"
-    assert turns.assistant.count("<extra_0>") == 2
 
 
 def test_positive_probabilities_are_the_softmax_of_class_one():
@@ -62,7 +42,33 @@ def test_one_batched_call_and_earliest_step_under_threshold():
     assert results[0].step_scores == (0.9, 0.6, 0.3, 0.8)
     assert results[0].confidence == pytest.approx(0.7)
     assert results[1].confidence == pytest.approx(0.7)
-    assert results[0].prompt_tokens == 20 and results[0].details == {"threshold": 0.5}
+    assert results[0].prompt_tokens == 20 and results[0].details == {"threshold": 0.5, "prompt_format": "chat"}
+    assert [r.prompt_format for r in engine.calls[0]] == ["chat", "chat", "chat"]
+
+
+def test_text_format_is_passed_to_the_engine():
+    engine = ScriptedScoringEngine(PROBABILITIES)
+
+    results = score(tasks(), engine, PRMConfig(prompt_format="text"))
+
+    assert [r.prompt_format for r in engine.calls[0]] == ["text", "text", "text"]
+    assert results[0].details["prompt_format"] == "text"
+
+
+def test_an_input_the_engine_cannot_score_fails_that_solution_only():
+    class OneTooLong(ScriptedScoringEngine):
+        def score_steps(self, requests):
+            scores = super().score_steps(requests)
+            scores[1] = StepScores(
+                (), prompt_tokens=5000, error="prompt is 5000 tokens; the model's context is 4096 tokens"
+            )
+            return scores
+
+    results = score(tasks(), OneTooLong(PROBABILITIES), PRMConfig())
+
+    assert [r.status for r in results] == ["succeeded", "failed", "succeeded"]
+    assert results[1].error == "prompt is 5000 tokens; the model's context is 4096 tokens"
+    assert results[1].label is None
 
 
 @pytest.mark.parametrize(("threshold", "labels"), [(0.25, [-1, -1, 1]), (0.65, [1, -1, 0]), (0.96, [0, 0, 0])])
@@ -105,3 +111,10 @@ def test_threshold_must_be_a_probability(threshold):
         PRMConfig(threshold=threshold)
 
     assert (raised.value.field, raised.value.message) == ("threshold", "must be in (0, 1]")
+
+
+def test_prompt_format_must_be_chat_or_text():
+    with pytest.raises(MethodConfigError) as raised:
+        PRMConfig(prompt_format="plain")
+
+    assert (raised.value.field, raised.value.message) == ("prompt_format", "must be 'chat' or 'text', not 'plain'")

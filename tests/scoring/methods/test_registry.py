@@ -50,8 +50,8 @@ def test_config_parameters_round_trip_through_json():
         parameters = config_parameters(config)
 
         assert build_config(name, parameters) == config
-    assert config_parameters(prm.PRMConfig(threshold=0.3)) == {"threshold": 0.3}
-    assert config_parameters(mc.MCConfig())["sampling"]["stop"] == []
+    assert config_parameters(prm.PRMConfig(threshold=0.3)) == {"threshold": 0.3, "prompt_format": "chat"}
+    assert config_parameters(mc.MCConfig())["sampling"]["stop"] == ["<|im_end|>", "<|endoftext|>", "<|im_start|>"]
 
 
 @pytest.mark.parametrize(
@@ -64,6 +64,13 @@ def test_config_parameters_round_trip_through_json():
         ("prm", {"threshold": True}, "threshold", "must be a number"),
         ("prm", {"threshold": 2}, "threshold", "must be in (0, 1]"),
         ("judge", {"samples": 0}, "samples", "must be at least 1"),
+        ("judge", {"sampling": {"top_k": 0}}, "sampling.top_k", "must be a whole number of at least 1 or null"),
+        ("judge", {"sampling": {"max_tokens": "8k"}}, "sampling.max_tokens", "must be a whole number of at least 1"),
+        ("judge", {"sampling": {"top_p": 0}}, "sampling.top_p", "must be a number in (0, 1]"),
+        ("mc", {"sampling": {"stop": "<|im_end|>"}}, "sampling.stop", "must be a list of non-empty strings"),
+        ("mc", {"prompt_format": "chatml"}, "prompt_format", "must be 'chat' or 'text', not 'chatml'"),
+        ("mc", {"system_prompt": None}, "system_prompt", "must be a string"),
+        ("judge", {"voting": "majority"}, "voting", "must be one of processbench, parseable_majority, not 'majority'"),
     ],
 )
 def test_bad_parameters_name_the_field(name, parameters, field, message):

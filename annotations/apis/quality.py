@@ -14,12 +14,13 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from annotations.apis.common import DatasetScopedAPIView, error_responses
+from annotations.apis.common import DatasetScopedAPIView
 from annotations.metrics import PositionHistogram, ProcessBenchReport
 from annotations.models import Solution
 from annotations.permissions import IsDatasetManager, IsDatasetReviewer, IsStaff
 from annotations.selectors.quality import QualityFigures, dataset_quality
 from annotations.services.gold import solutions_set_gold
+from prmweb.api.errors import error_responses
 from prmweb.core.metrics import SubsetMetrics
 from prmweb.errors import ApplicationError
 

@@ -32,7 +32,7 @@ from annotations.services.solution_input import (
     validate_batch,
     validate_solution_input,
 )
-from prmweb.errors import ApplicationError, ConflictError
+from prmweb.errors import ApplicationError, ConflictError, TooLargeError
 
 __all__ = [
     "INPUT_FIELDS",
@@ -113,10 +113,9 @@ def _first_error(errors: dict[str, Any]) -> str:
 
 def _check_batch_size(count: int) -> None:
     if count > MAX_BATCH_ITEMS:
-        raise ApplicationError(
+        raise TooLargeError(
             f"A batch holds at most {MAX_BATCH_ITEMS} solutions (this one has {count}); nothing was stored.",
             errors={"batch": [f"Ensure this list has no more than {MAX_BATCH_ITEMS} items (it has {count})."]},
-            status_code=413,
         )
     if count == 0:
         raise ApplicationError(
@@ -170,7 +169,7 @@ def solutions_ingest(
     Idempotent: an item whose external id (or, without one, whose problem+steps content) is already in
     the dataset is reported as existing and left unchanged; concurrent batches with the same items store
     each once. After the commit, the ids of new solutions go to the final-answer check and the scoring
-    hook. Raises ApplicationError (400, or 413 for an oversized batch) naming each bad field.
+    hook. Raises ApplicationError naming each bad field (TooLargeError for an oversized batch).
     """
     _check_batch_size(len(items))
     errors = validate_batch(items)

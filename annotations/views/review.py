@@ -20,6 +20,7 @@ from annotations.selectors.review import (
 )
 from annotations.services.review import REOPEN_TARGETS, review_decide, review_reopen
 from annotations.views.reviewer_access import reviewer_access
+from prmweb.api.errors import http_status
 from prmweb.errors import ApplicationError, NotFoundError
 
 QUEUE_PAGE_SIZE = 50
@@ -119,7 +120,7 @@ def _render(request: HttpRequest, solution_id: int, *, error: ApplicationError |
         "posted": request.POST if error else {},
         "reopen_targets": [(value, SolutionStatus(value).label) for value in REOPEN_TARGETS],
     }
-    return render(request, "annotations/review/solution.html", context, status=error.status_code if error else 200)
+    return render(request, "annotations/review/solution.html", context, status=http_status(error) if error else 200)
 
 
 @login_required

@@ -119,7 +119,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "prmweb.errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "prmweb.api.errors.api_exception_handler",
     "DEFAULT_PARSER_CLASSES": ["prmweb.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",

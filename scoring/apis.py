@@ -17,11 +17,11 @@ from annotations.models import Dataset
 from prmweb.api.errors import error_responses
 from prmweb.api.serializers import StrictSerializerMixin, progress
 from prmweb.api.views import BaseAPIView, absolute_url
+from scoring.methods.registry import runnable_methods
 from scoring.models import ScoringRun, ScoringRunStatus
 from scoring.selectors import scoring_run_get, scoring_run_list
 from scoring.services import scoring_run_submit
 from scoring.services.runs import MAX_LIMIT
-from scoring.tasks import TASKS_BY_METHOD
 
 DENIED = "Only the dataset's managers and staff may start or see its scoring runs."
 
@@ -30,7 +30,9 @@ class ScoringRunInSerializer(StrictSerializerMixin, serializers.Serializer):
     """Which method to run over which dataset."""
 
     dataset = serializers.SlugField(help_text="Slug of the dataset to score.")
-    method = serializers.ChoiceField(choices=list(TASKS_BY_METHOD), help_text="The suggestion method to run.")
+    method = serializers.ChoiceField(
+        choices=[spec.name for spec in runnable_methods()], help_text="The suggestion method to run."
+    )
     force = serializers.BooleanField(default=False, help_text="Re-run solutions that already have a suggestion.")
     limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_LIMIT, help_text="At most N solutions.")
     parameters = serializers.DictField(

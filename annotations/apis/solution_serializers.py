@@ -10,7 +10,7 @@ from typing import Any
 from rest_framework import serializers
 
 from annotations.models import Annotation, FinalLabel, Solution, Suggestion
-from annotations.services.solution_input import (
+from annotations.solution_input import (
     MAX_METADATA_BYTES,
     MAX_PROBLEM_CHARS,
     MAX_SHORT_CHARS,

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import TextIO
 
 from annotations.importers.base import ParsedRecord
-from annotations.services.solution_input import solution_input_from_mapping
+from annotations.solution_input import solution_input_from_mapping
 
 
 def parse_jsonl(stream: TextIO) -> Iterator[ParsedRecord]:

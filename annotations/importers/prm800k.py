@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from annotations.importers.base import ParsedRecord, file_error, iter_json_values
-from annotations.services.solution_input import Errors, SolutionInput
+from annotations.solution_input import Errors, SolutionInput
 
 SUBSET = "prm800k"
 BAD_RATING = -1

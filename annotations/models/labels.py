@@ -50,6 +50,11 @@ class Annotation(models.Model):
         return self.flag_ambiguous or self.flag_reference_wrong or self.flag_unsure
 
 
+# The engine of a suggestion derived from other suggestions (consensus): such a suggestion may succeed
+# without a label ("no consensus"); every other succeeded suggestion has one.
+DERIVED_ENGINE = "derived"
+
+
 class SuggestionStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
@@ -91,7 +96,7 @@ class Suggestion(models.Model):
             ),
             models.CheckConstraint(condition=Q(seconds__gte=0), name="suggestion_seconds_non_negative"),
             models.CheckConstraint(
-                condition=~Q(status="succeeded") | Q(label__isnull=False) | Q(method="consensus"),
+                condition=~Q(status="succeeded") | Q(label__isnull=False) | Q(engine=DERIVED_ENGINE),
                 name="suggestion_succeeded_has_label",
             ),
         ]

@@ -11,6 +11,7 @@ from enum import StrEnum
 
 from django.contrib.auth.models import User
 
+from annotations import suggestion_methods
 from annotations.models import Annotation, Dataset, Solution, Suggestion
 from annotations.rendering import render_answer, render_markdown
 from annotations.selectors.workbench import (
@@ -19,14 +20,6 @@ from annotations.selectors.workbench import (
     solution_for_workbench,
     suggestions_for_workbench,
 )
-
-METHOD_TITLES = {
-    "mc": "Monte-Carlo estimation",
-    "judge": "LLM judge",
-    "prm": "Process reward model",
-    "consensus": "Consensus (MC and judge)",
-    "arithmetic": "Arithmetic check",
-}
 
 
 class PageMode(StrEnum):
@@ -75,6 +68,8 @@ class SuggestionView:
     rationale_html: str
     confidence: float | None
     has_step_scores: bool
+    rationale_title: str = "Details"
+    rationale_open: bool = False
 
 
 @dataclass(frozen=True)
@@ -140,20 +135,20 @@ def _latest_per_method(suggestions: list[Suggestion]) -> list[Suggestion]:
     return list(latest.values())
 
 
-def _suggestion_views(suggestions: list[Suggestion], num_steps: int) -> list[SuggestionView]:
-    return [
-        SuggestionView(
-            method=suggestion.method,
-            title=METHOD_TITLES.get(suggestion.method, suggestion.method),
-            model_name=suggestion.model_name,
-            label=suggestion.label,
-            verdict=verdict_text(suggestion.label),
-            rationale_html=render_markdown(suggestion.rationale),
-            confidence=suggestion.confidence,
-            has_step_scores=any(score is not None for score in _scores(suggestion, num_steps)),
-        )
-        for suggestion in suggestions
-    ]
+def _suggestion_view(suggestion: Suggestion, num_steps: int) -> SuggestionView:
+    method = suggestion_methods.method_get(suggestion.method)
+    return SuggestionView(
+        method=suggestion.method,
+        title=method.title if method is not None else suggestion.method,
+        model_name=suggestion.model_name,
+        label=suggestion.label,
+        verdict=verdict_text(suggestion.label),
+        rationale_html=render_markdown(suggestion.rationale),
+        confidence=suggestion.confidence,
+        has_step_scores=any(score is not None for score in _scores(suggestion, num_steps)),
+        rationale_title=method.rationale_title if method is not None else "Details",
+        rationale_open=method.rationale_open if method is not None else False,
+    )
 
 
 def _mode(solution: Solution, annotation: Annotation | None) -> PageMode:
@@ -182,5 +177,5 @@ def annotation_page_get(*, solution_id: int, user: User) -> AnnotationPage:
         reference_solution_html=render_markdown(problem.reference_solution) if dataset.show_reference else "",
         guidelines_html=render_markdown(dataset.guidelines),
         steps=_steps(solution, suggestions),
-        suggestions=_suggestion_views(suggestions, solution.num_steps),
+        suggestions=[_suggestion_view(suggestion, solution.num_steps) for suggestion in suggestions],
     )

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from django.db.models import Count, Prefetch, QuerySet
 
-from annotations import protocol
+from annotations import protocol, suggestion_methods
 from annotations.models import (
     Annotation,
     Dataset,
@@ -24,9 +24,8 @@ from annotations.models import (
     Suggestion,
 )
 from annotations.rendering import render_answer, render_markdown
-from annotations.selectors.annotation_page import METHOD_TITLES, ScoreBar, verdict_text
+from annotations.selectors.annotation_page import ScoreBar, verdict_text
 from annotations.selectors.datasets import AnyUser, user_id_of, user_is_staff
-from annotations.services.agreement import protocol_for
 from prmweb.errors import NotFoundError
 
 REVIEW_STATUSES = (SolutionStatus.NEEDS_REVIEW, SolutionStatus.FINAL, SolutionStatus.DISCARDED, SolutionStatus.OPEN)
@@ -192,7 +191,7 @@ def _suggestion_views(suggestions: list[Suggestion]) -> list[SuggestionView]:
     return [
         SuggestionView(
             method=suggestion.method,
-            title=METHOD_TITLES.get(suggestion.method, suggestion.method),
+            title=suggestion_methods.method_title(suggestion.method),
             config_key=suggestion.config_key,
             model_name=suggestion.model_name,
             status=suggestion.status,
@@ -253,7 +252,7 @@ def review_page_get(*, solution_id: int) -> ReviewPage:
     )
     labels = [annotation.earliest_error_step for annotation in annotations]
     decision = protocol.decide(
-        protocol_for(solution.dataset), labels, final_answer_correct=solution.final_answer_correct
+        protocol.protocol_for(solution.dataset), labels, final_answer_correct=solution.final_answer_correct
     )
     final_label = getattr(solution, "final_label", None)
     return ReviewPage(

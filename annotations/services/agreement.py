@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 from django.db import transaction
 
-from annotations import protocol
+from annotations import protocol, suggestion_methods
 from annotations.models import (
     Annotation,
     Dataset,
@@ -28,18 +28,6 @@ from annotations.models import (
     SuggestionStatus,
 )
 from annotations.services.final_labels import final_label_clear, final_label_write
-
-CONSENSUS_METHOD = "consensus"
-
-
-def protocol_for(dataset: Dataset) -> protocol.Protocol:
-    """Return the dataset's agreement settings as a pure `Protocol`."""
-    return protocol.Protocol(
-        annotations_per_solution=dataset.annotations_per_solution,
-        max_annotations=dataset.max_annotations,
-        agreement_mode=dataset.agreement_mode,
-        on_max_reached=dataset.on_max_reached,
-    )
 
 
 def _labels(solution: Solution) -> list[int]:
@@ -66,7 +54,7 @@ def solution_required_annotations(solution: Solution) -> int:
     if solution.annotation_count < dataset.annotations_per_solution:
         return dataset.annotations_per_solution
     return protocol.required_annotations(
-        protocol_for(dataset), _labels(solution), final_answer_correct=solution.final_answer_correct
+        protocol.protocol_for(dataset), _labels(solution), final_answer_correct=solution.final_answer_correct
     )
 
 
@@ -87,13 +75,15 @@ def solution_evaluate(*, solution_id: int) -> Solution:
         solution.save(update_fields=["annotation_count"])
         return solution
     dataset = Dataset.objects.get(pk=solution.dataset_id)
-    decision = protocol.decide(protocol_for(dataset), labels, final_answer_correct=solution.final_answer_correct)
+    decision = protocol.decide(
+        protocol.protocol_for(dataset), labels, final_answer_correct=solution.final_answer_correct
+    )
     if decision.outcome is protocol.Outcome.FINAL:
-        assert decision.label is not None and decision.source is not None
+        label, source = decision.final_choice()
         final_label_write(
             solution=solution,
-            label=decision.label,
-            source=decision.source,
+            label=label,
+            source=source,
             agreement=decision.agreement,
             reason=decision.reason,
         )
@@ -108,9 +98,12 @@ def solution_evaluate(*, solution_id: int) -> Solution:
 
 
 def _consensus_label(solution: Solution) -> int | None:
+    method = suggestion_methods.triage_method()
+    if method is None:
+        return None
     consensus = (
         Suggestion.objects.filter(
-            solution=solution, method=CONSENSUS_METHOD, status=SuggestionStatus.SUCCEEDED, label__isnull=False
+            solution=solution, method=method.name, status=SuggestionStatus.SUCCEEDED, label__isnull=False
         )
         .order_by("-updated_at", "-id")
         .first()
@@ -153,9 +146,11 @@ def solution_triage(*, solution_id: int) -> Solution:
         final_answer_correct=solution.final_answer_correct,
     )
     if decision.outcome is protocol.TriageOutcome.AUTO_ACCEPT:
-        assert decision.label is not None
         final_label_write(
-            solution=solution, label=decision.label, source=FinalLabelSource.CONSENSUS_AUTO, reason=decision.reason
+            solution=solution,
+            label=decision.accepted_label(),
+            source=FinalLabelSource.CONSENSUS_AUTO,
+            reason=decision.reason,
         )
         solution.status = SolutionStatus.FINAL
         solution.needs_humans = False
@@ -166,11 +161,6 @@ def solution_triage(*, solution_id: int) -> Solution:
         solution.needs_humans = True
     solution.save(update_fields=["status", "needs_humans"])
     return solution
-
-
-def triage_apply(solution: Solution) -> Solution:
-    """Apply triage to one solution (see `solution_triage`)."""
-    return solution_triage(solution_id=solution.pk)
 
 
 def dataset_triage(*, dataset: Dataset, solution_ids: Iterable[int] | None = None) -> int:

@@ -14,7 +14,7 @@ from django.db import transaction
 from annotations.importers.base import ParsedRecord
 from annotations.models import Dataset
 from annotations.services.ingestion import solutions_ingest
-from annotations.services.solution_input import MAX_BATCH_ITEMS, Errors, validate_solution_input
+from annotations.solution_input import MAX_BATCH_ITEMS, Errors, validate_solution_input
 from prmweb.errors import ApplicationError
 
 DEFAULT_CHUNK_SIZE = 500

@@ -14,10 +14,10 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, OperationalError, transaction
 
-from annotations import hooks
+from annotations import hooks, suggestion_methods
 from annotations.models import Dataset, FinalLabel, FinalLabelSource, Problem, Solution
 from annotations.models.datasets import TriageMode
-from annotations.services.solution_input import (
+from annotations.solution_input import (
     INPUT_FIELDS,
     MAX_BATCH_ITEMS,
     MAX_METADATA_BYTES,
@@ -32,6 +32,7 @@ from annotations.services.solution_input import (
     validate_batch,
     validate_solution_input,
 )
+from prmweb.celery import task_by_name
 from prmweb.errors import ApplicationError, ConflictError, TooLargeError
 
 __all__ = [
@@ -56,6 +57,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+CHECK_ANSWERS_TASK = "annotations.tasks.check_final_answers"
 # Concurrent batches sharing items collide on the unique constraints; each retry sees more of them stored.
 MAX_STORE_ATTEMPTS = 5
 
@@ -84,12 +86,18 @@ class IngestResult:
 def waits_for_machine_consensus(dataset: Dataset) -> bool:
     """Return whether new solutions wait for triage before people see them.
 
-    With `triage_mode=disagreement_only` and both `mc` and `judge` configured, the consensus decides:
-    `solution_triage` then auto-accepts the solution or hands it to people (no consensus, a failed or
-    skipped method, or the audit sample). Without both methods no consensus can come, so people label.
+    With `triage_mode=disagreement_only` and every input of the consensus method configured (mc and
+    judge; see `annotations.suggestion_methods.triage_method`), the consensus decides: `solution_triage`
+    then auto-accepts the solution or hands it to people (no consensus, a failed or skipped method, or
+    the audit sample). Without those methods no consensus can come, so people label.
     """
+    consensus = suggestion_methods.triage_method()
     methods = dataset.scoring_methods if isinstance(dataset.scoring_methods, list) else []
-    return dataset.triage_mode == TriageMode.DISAGREEMENT_ONLY and {"mc", "judge"} <= set(methods)
+    return (
+        dataset.triage_mode == TriageMode.DISAGREEMENT_ONLY
+        and consensus is not None
+        and set(consensus.inputs) <= set(methods)
+    )
 
 
 def content_hash(problem: str, steps: Sequence[str]) -> str:
@@ -344,9 +352,7 @@ def _problems_for(dataset: Dataset, items: Sequence[SolutionInput]) -> dict[str,
 def _after_commit(dataset_id: int, solution_ids: list[int]) -> None:
     """Enqueue the final-answer check and the scoring hook; a failure here never undoes stored rows."""
     try:
-        from annotations.tasks import check_final_answers  # tasks import services: import late
-
-        check_final_answers.delay(solution_ids)
+        task_by_name(CHECK_ANSWERS_TASK).delay(solution_ids)
     except Exception:  # the solutions are stored; the periodic sweep re-enqueues what this missed
         logger.exception("could not enqueue the final-answer check for %d solutions", len(solution_ids))
     hooks.notify_solutions_ingested(dataset_id=dataset_id, solution_ids=solution_ids)

@@ -2,9 +2,9 @@
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
-from django.test import override_settings
 from django.urls import reverse
 
+from annotations import suggestion_methods
 from annotations.models import Dataset
 from annotations.services.datasets import dataset_create
 from prmweb.errors import ApplicationError
@@ -13,7 +13,7 @@ from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
-ALLOWED = "Allowed methods: mc, judge, prm, consensus, arithmetic."
+ALLOWED = "Allowed methods: mc, judge, prm, arithmetic, consensus."
 
 
 @pytest.mark.parametrize(
@@ -61,8 +61,9 @@ def test_create_refuses_an_unknown_method_and_stores_nothing(db):
     assert not Dataset.objects.exists()
 
 
-@override_settings(SCORING_METHOD_NAMES=("arithmetic",))
-def test_the_allowed_names_are_read_from_the_setting_at_each_call(manager, dataset):
+def test_the_allowed_names_are_those_registered_read_at_each_call(manager, dataset, monkeypatch):
+    only = {"arithmetic": suggestion_methods.method_get("arithmetic")}
+    monkeypatch.setattr(suggestion_methods, "_registered", only)
     response = token_client(manager).patch("/api/v1/datasets/demo/", {"scoring_methods": ["mc"]}, format="json")
     assert response.json()["errors"] == {"scoring_methods": ["Unknown method: 'mc'. Allowed methods: arithmetic."]}
 
@@ -73,7 +74,7 @@ def test_the_schema_lists_the_known_names(client):
     field = components["DatasetInRequest"]["properties"]["scoring_methods"]
     assert (field["type"], field["uniqueItems"]) == ("array", True)
     names = components[field["items"]["$ref"].rsplit("/", 1)[1]]
-    assert names["enum"] == ["mc", "judge", "prm", "consensus", "arithmetic"]
+    assert names["enum"] == ["mc", "judge", "prm", "arithmetic", "consensus"]
 
 
 def test_the_service_refuses_unknown_methods_for_every_caller(db):

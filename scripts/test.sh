@@ -39,5 +39,7 @@ echo "== django checks"
 .venv/bin/python manage.py makemigrations --check --dry-run
 echo "== mypy"
 .venv/bin/mypy .
+echo "== import contracts (pyproject.toml [tool.importlinter])"
+.venv/bin/lint-imports
 echo "== pytest"
 .venv/bin/python -m pytest "$@"

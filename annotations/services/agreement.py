@@ -28,16 +28,13 @@ from annotations.models import (
     SuggestionStatus,
 )
 from annotations.services.final_labels import final_label_clear, final_label_write
+from annotations.services.locks import solution_lock
 
 
 def _labels(solution: Solution) -> list[int]:
     return list(
         Annotation.objects.filter(solution=solution).order_by("id").values_list("earliest_error_step", flat=True)
     )
-
-
-def _lock(solution_id: int) -> Solution:
-    return Solution.objects.select_for_update().get(pk=solution_id)
 
 
 def solution_required_annotations(solution: Solution) -> int:
@@ -68,7 +65,7 @@ def solution_evaluate(*, solution_id: int) -> Solution:
     not open, and gold solutions (whose imported label is the truth), only get their count refreshed.
     Idempotent: calling it again with the same annotations changes nothing.
     """
-    solution = _lock(solution_id)
+    solution = solution_lock(solution_id=solution_id)
     labels = _labels(solution)
     solution.annotation_count = len(labels)
     if solution.status != SolutionStatus.OPEN or solution.is_gold:
@@ -134,7 +131,7 @@ def solution_triage(*, solution_id: int) -> Solution:
     to people) is reopened for people, with a history row. Solutions people have started, reviewed,
     finalized or discarded, and gold solutions, are left alone. Idempotent.
     """
-    solution = _lock(solution_id)
+    solution = solution_lock(solution_id=solution_id)
     final = FinalLabel.objects.filter(solution=solution).first()
     if _triage_settled(solution, final):
         return solution

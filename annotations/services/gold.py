@@ -13,7 +13,8 @@ from django.db import transaction
 from annotations.models import FinalLabel, FinalLabelSource, Solution, SolutionStatus
 from annotations.services.agreement import solution_evaluate
 from annotations.services.final_labels import final_label_write
-from prmweb.errors import ApplicationError, NotFoundError
+from annotations.services.locks import solution_lock
+from prmweb.errors import ApplicationError
 
 
 def _mark(solution: Solution, changed_by: User | None) -> None:
@@ -53,9 +54,7 @@ def solution_set_gold(*, solution_id: int, is_gold: bool, changed_by: User | Non
     label was the imported one to `open`, and the protocol then judges the annotations it already has.
     Idempotent.
     """
-    solution = Solution.objects.select_for_update().filter(pk=solution_id).first()
-    if solution is None:
-        raise NotFoundError(f"Solution {solution_id} not found.", errors={"solution": ["No such solution."]})
+    solution = solution_lock(solution_id=solution_id)
     if is_gold and not solution.is_gold:
         _mark(solution, changed_by)
     elif not is_gold and solution.is_gold:

@@ -90,6 +90,12 @@ class SolutionListItemSerializer(serializers.ModelSerializer):
     final_label = FinalLabelSerializer(
         read_only=True, allow_null=True, help_text="The accepted label (null: none yet)."
     )
+    ingested_by = serializers.CharField(
+        source="ingested_by.username",
+        read_only=True,
+        allow_null=True,
+        help_text="Who ingested it (null: an import command without --user, or an account since deleted).",
+    )
 
     class Meta:
         model = Solution
@@ -109,6 +115,7 @@ class SolutionListItemSerializer(serializers.ModelSerializer):
             "annotation_count",
             "needs_humans",
             "is_gold",
+            "ingested_by",
             "created_at",
         )
         read_only_fields: tuple[str, ...] = fields

@@ -143,9 +143,21 @@ class FinalLabel(models.Model):
 
 
 class FinalLabelChange(models.Model):
-    """History: every change of a solution's final label (who, when, from, to, why)."""
+    """History: every change of a solution's final label (who, when, from, to, why).
 
-    solution = models.ForeignKey(Solution, on_delete=models.CASCADE, related_name="final_label_changes")
+    The history outlives its solution: deleting a solution (through `solution_delete`) writes a last row
+    and keeps the others, which then name the solution by `solution_ref` and its dataset.
+    """
+
+    solution = models.ForeignKey(
+        Solution, null=True, blank=True, on_delete=models.SET_NULL, related_name="final_label_changes"
+    )
+    dataset = models.ForeignKey(
+        "annotations.Dataset", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    solution_ref = models.CharField(
+        max_length=250, blank=True, help_text="The solution's external id or number, kept when it is deleted."
+    )
     from_label = models.IntegerField(null=True, blank=True)
     to_label = models.IntegerField(null=True, blank=True, help_text="Null when the label was reopened.")
     from_source = models.CharField(max_length=20, blank=True)
@@ -160,4 +172,4 @@ class FinalLabelChange(models.Model):
         ordering = ["-changed_at"]
 
     def __str__(self) -> str:
-        return f"{self.solution_id}: {self.from_label} → {self.to_label}"
+        return f"{self.solution_ref or self.solution_id}: {self.from_label} → {self.to_label}"

@@ -11,7 +11,7 @@ from decimal import Decimal
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, F, Q
 
-from annotations.models import Annotation, Dataset
+from annotations.models import Annotation, Dataset, Solution
 
 
 def gold_should_serve(dataset: Dataset, annotator: AbstractBaseUser) -> bool:
@@ -46,3 +46,8 @@ def gold_accuracy_by_annotator(*, dataset: Dataset) -> dict[int, tuple[int, int]
         .order_by()
     )
     return {row["annotator_id"]: (row["total"], row["correct"]) for row in rows}
+
+
+def gold_count(*, dataset: Dataset) -> int:
+    """Return how many of the dataset's solutions are gold (one query)."""
+    return Solution.objects.filter(dataset=dataset, is_gold=True).count()

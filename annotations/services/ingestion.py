@@ -58,6 +58,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 CHECK_ANSWERS_TASK = "annotations.tasks.check_final_answers"
+AnyUser = AbstractBaseUser | AnonymousUser | None
 # Concurrent batches sharing items collide on the unique constraints; each retry sees more of them stored.
 MAX_STORE_ATTEMPTS = 5
 
@@ -138,9 +139,7 @@ def _reject(errors: dict[str, Errors], total: int) -> ApplicationError:
     )
 
 
-def solutions_ingest_json(
-    *, dataset: Dataset, payload: Any, user: AbstractBaseUser | AnonymousUser | None = None
-) -> IngestResult:
+def solutions_ingest_json(*, dataset: Dataset, payload: Any, user: AnyUser = None) -> IngestResult:
     """Ingest decoded JSON: one solution object or a list of them (see `solutions_ingest`).
 
     A rejected single object reports errors by field; a rejected list reports them by item index.
@@ -166,24 +165,23 @@ def solutions_ingest_json(
             raise ApplicationError(message, errors=errors)
         ordered = {key: errors_by_index[key] for key in sorted(errors_by_index, key=int)}
         raise _reject(ordered, len(records))
-    return _ingest_valid(dataset=dataset, items=[item for item, _ in built if item is not None])
+    return _ingest_valid(dataset=dataset, items=[item for item, _ in built if item is not None], user=user)
 
 
-def solutions_ingest(
-    *, dataset: Dataset, items: Sequence[SolutionInput], user: AbstractBaseUser | AnonymousUser | None = None
-) -> IngestResult:
+def solutions_ingest(*, dataset: Dataset, items: Sequence[SolutionInput], user: AnyUser = None) -> IngestResult:
     """Validate and store a batch of solutions, all or nothing; return which were created or existed.
 
     Idempotent: an item whose external id (or, without one, whose problem+steps content) is already in
     the dataset is reported as existing and left unchanged; concurrent batches with the same items store
-    each once. After the commit, the ids of new solutions go to the final-answer check and the scoring
+    each once. New solutions record `user` as who ingested them (`ingested_by`; none for an anonymous
+    caller). After the commit, the ids of new solutions go to the final-answer check and the scoring
     hook. Raises ApplicationError naming each bad field (TooLargeError for an oversized batch).
     """
     _check_batch_size(len(items))
     errors = validate_batch(items)
     if errors:
         raise _reject(errors, len(items))
-    return _ingest_valid(dataset=dataset, items=items)
+    return _ingest_valid(dataset=dataset, items=items, user=user)
 
 
 def _is_lock_conflict(exc: OperationalError) -> bool:
@@ -191,10 +189,11 @@ def _is_lock_conflict(exc: OperationalError) -> bool:
     return getattr(exc.__cause__, "sqlstate", None) in {"40P01", "40001"}
 
 
-def _ingest_valid(*, dataset: Dataset, items: Sequence[SolutionInput]) -> IngestResult:
+def _ingest_valid(*, dataset: Dataset, items: Sequence[SolutionInput], user: AnyUser) -> IngestResult:
+    ingested_by = user if user is not None and user.is_authenticated else None
     for _attempt in range(MAX_STORE_ATTEMPTS):
         try:
-            return _store(dataset=dataset, items=items)
+            return _store(dataset=dataset, items=items, ingested_by=ingested_by)
         except IntegrityError:
             # A concurrent request stored some of the same items first; on retry they are "existing".
             logger.info("ingestion collided with a concurrent batch for dataset %s; retrying", dataset.pk)
@@ -210,7 +209,7 @@ def _ingest_valid(*, dataset: Dataset, items: Sequence[SolutionInput]) -> Ingest
 
 
 @transaction.atomic
-def _store(*, dataset: Dataset, items: Sequence[SolutionInput]) -> IngestResult:
+def _store(*, dataset: Dataset, items: Sequence[SolutionInput], ingested_by: AbstractBaseUser | None) -> IngestResult:
     hashes = [content_hash(item.problem, item.steps) for item in items]
     existing_by_index = _existing_solution_ids(dataset, items, hashes)
     results: dict[int, IngestedItem] = {}
@@ -228,7 +227,7 @@ def _store(*, dataset: Dataset, items: Sequence[SolutionInput]) -> IngestResult:
                 first_with_content[digest] = index
     # Every batch writes rows in the same (key) order, so concurrent batches wait for each other, never deadlock.
     to_create.sort(key=lambda row: (row[1].external_id, row[2]))
-    created = _create_solutions(dataset, to_create)
+    created = _create_solutions(dataset, to_create, ingested_by)
     for (index, item, _), solution in zip(to_create, created, strict=True):
         results[index] = IngestedItem(index, "created", solution.pk, item.external_id)
     for index in duplicates:
@@ -273,7 +272,9 @@ def _existing_solution_ids(dataset: Dataset, items: Sequence[SolutionInput], has
     return found
 
 
-def _create_solutions(dataset: Dataset, to_create: list[tuple[int, SolutionInput, str]]) -> list[Solution]:
+def _create_solutions(
+    dataset: Dataset, to_create: list[tuple[int, SolutionInput, str]], ingested_by: AbstractBaseUser | None
+) -> list[Solution]:
     if not to_create:
         return []
     problems = _problems_for(dataset, [item for _, item, _ in to_create])
@@ -293,6 +294,7 @@ def _create_solutions(dataset: Dataset, to_create: list[tuple[int, SolutionInput
             imported_label=item.label,
             metadata=item.metadata,
             needs_humans=needs_humans,
+            ingested_by_id=ingested_by.pk if ingested_by is not None else None,
         )
         for _, item, digest in to_create
     ]

@@ -90,7 +90,6 @@ def _admin_form(**overrides):
         "slug": "admin-made",
         "description": "",
         "guidelines": "",
-        "created_by": "",
         "annotations_per_solution": "3",
         "max_annotations": "5",
         "agreement_mode": "add_annotators",
@@ -101,7 +100,6 @@ def _admin_form(**overrides):
         "show_reference": "on",
         "claim_minutes": "30",
         "queue_order": "oldest_first",
-        "scoring_methods": "[]",
         "memberships-TOTAL_FORMS": "0",
         "memberships-INITIAL_FORMS": "0",
         "memberships-MIN_NUM_FORMS": "0",
@@ -117,24 +115,27 @@ def admin_client(client):
     return client
 
 
+def test_the_admin_form_offers_the_registered_methods_with_their_titles_and_roles(admin_client):
+    body = admin_client.get(reverse("admin:annotations_dataset_add")).content.decode()
+    for method in suggestion_methods.registered_methods():
+        assert f'value="{method.name}"' in body
+        assert f"{method.name}: {method.title}." in body
+    assert "arithmetic: Arithmetic check. SymPy checks the explicit arithmetic of every step" in body
+
+
 def test_the_admin_form_refuses_an_unknown_method(admin_client):
-    response = admin_client.post(reverse("admin:annotations_dataset_add"), _admin_form(scoring_methods='["foo", 1]'))
+    response = admin_client.post(reverse("admin:annotations_dataset_add"), _admin_form(scoring_methods=["foo"]))
     assert response.status_code == 200  # the form again, with the error
-    assert f"Each method must be a string. {ALLOWED}" in response.content.decode()
-    assert not Dataset.objects.exists()
-    response = admin_client.post(reverse("admin:annotations_dataset_add"), _admin_form(scoring_methods='["foo"]'))
-    assert "Unknown method: &#x27;foo&#x27;. " + ALLOWED in response.content.decode()
+    assert "Select a valid choice. foo is not one of the available choices." in response.content.decode()
     assert not Dataset.objects.exists()
 
 
-def test_the_admin_form_stores_known_methods_and_an_empty_field_as_none(admin_client):
+def test_the_admin_form_stores_the_ticked_methods_or_none(admin_client):
     response = admin_client.post(
-        reverse("admin:annotations_dataset_add"), _admin_form(scoring_methods='["arithmetic", "mc"]')
+        reverse("admin:annotations_dataset_add"), _admin_form(scoring_methods=["arithmetic", "mc"])
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     assert Dataset.objects.get(slug="admin-made").scoring_methods == ["arithmetic", "mc"]
-    response = admin_client.post(
-        reverse("admin:annotations_dataset_add"), _admin_form(slug="emptied", scoring_methods="")
-    )
+    response = admin_client.post(reverse("admin:annotations_dataset_add"), _admin_form(slug="emptied"))
     assert response.status_code == 302
     assert Dataset.objects.get(slug="emptied").scoring_methods == []

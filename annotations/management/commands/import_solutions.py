@@ -5,7 +5,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.validators import validate_slug
@@ -36,6 +37,7 @@ class Command(BaseCommand):
         parser.add_argument("--create-dataset", action="store_true", help="Create the dataset when it does not exist.")
         parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, help="Solutions per ingestion batch.")
         parser.add_argument("--no-progress", action="store_true", help="Do not draw the progress bar.")
+        parser.add_argument("--user", help="Username recorded as who ingested the new solutions (default: nobody).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["path"]
@@ -45,13 +47,14 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"{path}: no such file.")
         answers = self._answers(options["answers"]) if options["answers"] else None
+        user = self._user(options["user"]) if options["user"] else None
         parse = parser_for(file_format, answers=answers)
         try:
             # One transaction: a rejected import leaves no dataset created by --create-dataset either.
             with transaction.atomic(), path.open(encoding="utf-8", errors="strict") as stream:
                 dataset, created = self._dataset(options["dataset"], create=options["create_dataset"])
                 records = self._with_progress(parse(stream), disable=options["no_progress"])
-                report = solutions_import(dataset=dataset, records=records, chunk_size=options["chunk_size"])
+                report = solutions_import(dataset=dataset, records=records, user=user, chunk_size=options["chunk_size"])
         except ImportRejectedError as rejected:
             self._print_report(rejected.report)
             message = f"{path}: {rejected.report.rejected_records} invalid records; nothing was stored."
@@ -63,6 +66,12 @@ class Command(BaseCommand):
         if created:
             self.stdout.write(f"Created dataset {dataset.slug!r}.")
         self._print_report(report)
+
+    def _user(self, username: str) -> AbstractBaseUser:
+        user = get_user_model()._default_manager.filter(username=username).first()
+        if user is None:
+            raise CommandError(f"--user {username!r}: no such user.")
+        return user
 
     def _answers(self, path: Path) -> dict[str, str]:
         if not path.is_file():

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 python_bin=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$python_bin" -m venv .venv
-reqs="requirements/base.txt requirements/models.txt requirements/dev.txt"
+reqs="requirements.txt requirements/models.txt requirements/dev.txt"
 stamp=".venv/.installed-$(cat $reqs | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   echo "== installing pinned requirements (first run takes a few minutes)"

@@ -28,8 +28,8 @@ class FastAdmin(admin.ModelAdmin):
     list_per_page = 50
 
 
-class ReadOnlyAdmin(FastAdmin):
-    """A model nobody adds, edits or deletes by hand: its rows are written by services only."""
+class NoWritesMixin:
+    """Nobody adds, edits or deletes these rows by hand: services write them."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -41,22 +41,17 @@ class ReadOnlyAdmin(FastAdmin):
         return False
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyAdmin(NoWritesMixin, FastAdmin):
+    """A model whose rows are written by services only."""
+
+
+class ReadOnlyInline(NoWritesMixin, admin.TabularInline):
     """Rows shown under their parent, never edited there (every field read-only)."""
 
     extra = 0
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return self.fields or ()
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 def admin_user(request: HttpRequest) -> User:
@@ -132,3 +127,31 @@ def bound_form(form_class: type[FormT], request: HttpRequest, **kwargs: Any) -> 
 
 def report(request: HttpRequest, text: str) -> None:
     messages.success(request, text)
+
+
+def form_action(
+    modeladmin: admin.ModelAdmin,
+    request: HttpRequest,
+    queryset: QuerySet[Any],
+    *,
+    form_class: type[forms.Form],
+    apply: Callable[[dict[str, Any], list[Any]], str],
+    page: dict[str, str],
+    fields: dict[str, str] | None = None,
+) -> TemplateResponse | None:
+    """Show `form_class` for the selected rows; once submitted and valid, `apply(cleaned data, rows)`.
+
+    `apply` calls the services and returns the message to show; an ApplicationError it raises is shown
+    on the form (`fields` maps the service's field names to the form's). `page` holds the page's
+    `action`, `intro` and `submit` texts.
+    """
+    form = bound_form(form_class, request)
+    if form.is_bound and form.is_valid():
+        try:
+            done = apply(form.cleaned_data, list(queryset))
+        except ApplicationError as error:
+            add_service_errors(form, error, fields=fields or {})
+        else:
+            report(request, done)
+            return None
+    return form_action_page(modeladmin, request, queryset, form=form, **page)

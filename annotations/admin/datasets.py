@@ -20,8 +20,7 @@ from annotations.admin.base import (
     ReadOnlyInline,
     add_service_errors,
     admin_user,
-    bound_form,
-    form_action_page,
+    form_action,
     report,
     run_for_each,
     user_may,
@@ -132,26 +131,18 @@ def _refuse_constant(name: str) -> Any:
 @admin.action(description="Ingest solutions… (paste JSON or choose a file)", permissions=["add"])
 def ingest_solutions(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Dataset]) -> Any:
     """Ingest solutions into one dataset as the API does (validated, deduplicated, all or nothing)."""
-    datasets = list(queryset[:2])
-    if len(datasets) != 1:
+    if queryset[:2].count() != 1:
         messages.error(request, "Choose exactly one dataset to ingest solutions into.")
         return None
-    form = bound_form(IngestForm, request)
-    if form.is_bound and form.is_valid():
-        dataset = datasets[0]
-        try:
-            result = solutions_ingest_json(
-                dataset=dataset, payload=form.cleaned_data["payload"], user=admin_user(request)
-            )
-        except ApplicationError as error:
-            add_service_errors(form, error, fields={})
-        else:
-            report(request, f"{dataset.name}: {result.created} solution(s) created, {result.existing} already there.")
-            return None
-    intro = "All or nothing: one invalid solution stores none. Solutions already in the dataset are left as they are."
-    return form_action_page(
-        modeladmin, request, queryset, action="ingest_solutions", form=form, intro=intro, submit="Ingest"
-    )
+    user = admin_user(request)
+
+    def apply(data: dict[str, Any], datasets: list[Dataset]) -> str:
+        result = solutions_ingest_json(dataset=datasets[0], payload=data["payload"], user=user)
+        return f"{datasets[0].name}: {result.created} solution(s) created, {result.existing} already there."
+
+    intro = "All or nothing: one invalid solution stores none; solutions already in the dataset are left as they are."
+    page = {"action": "ingest_solutions", "intro": intro, "submit": "Ingest"}
+    return form_action(modeladmin, request, queryset, form_class=IngestForm, apply=apply, page=page)
 
 
 @admin.action(description="Re-apply triage (after changing triage mode or audit rate)", permissions=["change"])

@@ -17,10 +17,8 @@ from django.http import HttpRequest
 from annotations.admin.base import (
     ReadOnlyAdmin,
     ReadOnlyInline,
-    add_service_errors,
     admin_user,
-    bound_form,
-    form_action_page,
+    form_action,
     report,
     run_for_each,
     user_may,
@@ -33,6 +31,7 @@ from annotations.services.solutions import solution_delete
 from prmweb.errors import ApplicationError
 
 REASON_HELP = "Kept in the final label's history with your name."
+NOTE = {"note": "reason"}  # the services call the reason a note
 
 
 def _reason() -> forms.CharField:
@@ -68,49 +67,34 @@ def _by_dataset(queryset: QuerySet[Solution]) -> list[tuple[Dataset, list[int]]]
 @admin.action(description="Set the final label… (with a reason; history kept)", permissions=["decide"])
 def set_final_label(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Solution]) -> Any:
     """Give the selected solutions a final label from a reviewer's decision (source `review`)."""
-    form = bound_form(FinalLabelForm, request)
-    if form.is_bound and form.is_valid():
-        label, reason = form.cleaned_data["label"], form.cleaned_data["reason"]
-        solutions = list(queryset)
-        try:
-            run_for_each(
-                solutions,
-                lambda solution: review_decide(
-                    solution_id=solution.pk, reviewer=admin_user(request), label=label, note=reason
-                ),
-            )
-        except ApplicationError as error:
-            add_service_errors(form, error, fields={"note": "reason"})
-        else:
-            report(request, f"{len(solutions)} solution(s) now have the final label {label} (review).")
-            return None
+    reviewer = admin_user(request)
+
+    def apply(data: dict[str, Any], solutions: list[Solution]) -> str:
+        label, note = data["label"], data["reason"]
+        run_for_each(solutions, lambda s: review_decide(solution_id=s.pk, reviewer=reviewer, label=label, note=note))
+        return f"{len(solutions)} solution(s) now have the final label {label} (review)."
+
     intro = "The label becomes final for each solution (source: review), replacing any label it had."
-    return form_action_page(
-        modeladmin, request, queryset, action="set_final_label", form=form, intro=intro, submit="Set final label"
-    )
+    page = {"action": "set_final_label", "intro": intro, "submit": "Set final label"}
+    return form_action(modeladmin, request, queryset, form_class=FinalLabelForm, apply=apply, page=page, fields=NOTE)
 
 
 @admin.action(description="Reopen… (remove the final label; history kept)", permissions=["decide"])
 def reopen(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Solution]) -> Any:
     """Send final or discarded solutions back to annotators or to review."""
-    form = bound_form(ReopenForm, request)
-    if form.is_bound and form.is_valid():
-        target, reason = form.cleaned_data["target"], form.cleaned_data["reason"]
-        solutions = list(queryset)
-        try:
-            run_for_each(
-                solutions,
-                lambda solution: review_reopen(
-                    solution_id=solution.pk, reviewer=admin_user(request), target=target, reason=reason
-                ),
-            )
-        except ApplicationError as error:
-            add_service_errors(form, error, fields={"note": "reason"})
-        else:
-            report(request, f"{len(solutions)} solution(s) reopened ({target}).")
-            return None
+    reviewer = admin_user(request)
+
+    def apply(data: dict[str, Any], solutions: list[Solution]) -> str:
+        target, reason = data["target"], data["reason"]
+        run_for_each(
+            solutions,
+            lambda s: review_reopen(solution_id=s.pk, reviewer=reviewer, target=target, reason=reason),
+        )
+        return f"{len(solutions)} solution(s) reopened ({target})."
+
     intro = "Only final or discarded solutions can be reopened; their final label is removed."
-    return form_action_page(modeladmin, request, queryset, action="reopen", form=form, intro=intro, submit="Reopen")
+    page = {"action": "reopen", "intro": intro, "submit": "Reopen"}
+    return form_action(modeladmin, request, queryset, form_class=ReopenForm, apply=apply, page=page, fields=NOTE)
 
 
 def _set_gold(request: HttpRequest, queryset: QuerySet[Solution], *, is_gold: bool) -> None:
@@ -147,26 +131,16 @@ def rerun_triage(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Q
 @admin.action(description="Delete with their labels… (history kept)", permissions=["remove"])
 def delete_with_history(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Solution]) -> Any:
     """Delete solutions with their annotations, suggestions and final labels; their history stays."""
-    form = bound_form(DeleteForm, request)
-    if form.is_bound and form.is_valid():
-        reason = form.cleaned_data["reason"]
-        solutions = list(queryset)
-        try:
-            run_for_each(
-                solutions,
-                lambda solution: solution_delete(
-                    solution_id=solution.pk, deleted_by=admin_user(request), reason=reason
-                ),
-            )
-        except ApplicationError as error:
-            add_service_errors(form, error, fields={})
-        else:
-            report(request, f"Deleted {len(solutions)} solution(s) with their labels; their history is kept.")
-            return None
+    user = admin_user(request)
+
+    def apply(data: dict[str, Any], solutions: list[Solution]) -> str:
+        reason = data["reason"]
+        run_for_each(solutions, lambda s: solution_delete(solution_id=s.pk, deleted_by=user, reason=reason))
+        return f"Deleted {len(solutions)} solution(s) with their labels; their history is kept."
+
     intro = "Their annotations, suggestions, claims and final labels are deleted too; the label history stays."
-    return form_action_page(
-        modeladmin, request, queryset, action="delete_with_history", form=form, intro=intro, submit="Delete"
-    )
+    page = {"action": "delete_with_history", "intro": intro, "submit": "Delete"}
+    return form_action(modeladmin, request, queryset, form_class=DeleteForm, apply=apply, page=page)
 
 
 class AnnotationInline(ReadOnlyInline):

@@ -1,9 +1,9 @@
 # syntax=docker/dockerfile:1
 # One image per kind of process, from one file (docker-compose.yml picks the target):
-#   web    - web app, CPU worker and beat: requirements/base.txt (no torch)
+#   web    - web app, CPU worker and beat: requirements.txt (no torch)
 #   models - plus the transformers engine on CPU: requirements/models.txt (torch 2.13.0 CPU build)
 #   gpu    - GPU workers: requirements/gpu.txt, a complete lock with vLLM 0.33.0 and its own CUDA torch,
-#            installed INSTEAD of base.txt + models.txt
+#            installed INSTEAD of requirements.txt + models.txt
 # Nothing downloads model weights: models are mounted read-only at /models.
 
 ARG PYTHON_IMAGE=python:3.11-slim
@@ -18,10 +18,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     TRANSFORMERS_OFFLINE=1
 WORKDIR /app
 RUN useradd --create-home --uid 1000 prmweb && mkdir -p /data/exports /data/media && chown -R prmweb /data
+COPY requirements.txt requirements.in ./
 COPY requirements/ requirements/
 
 FROM common AS web
-RUN pip install -r requirements/base.txt
+RUN pip install -r requirements.txt
 COPY --chown=prmweb . .
 RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput -v 0
 USER prmweb
@@ -32,7 +33,7 @@ FROM web AS models
 USER root
 # models.txt pins torch's CPU build, published on PyTorch's CPU index.
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
-RUN pip install --extra-index-url "${TORCH_INDEX_URL}" -r requirements/base.txt -r requirements/models.txt
+RUN pip install --extra-index-url "${TORCH_INDEX_URL}" -r requirements.txt -r requirements/models.txt
 USER prmweb
 
 FROM common AS gpu

@@ -4,7 +4,7 @@ Forms only check types and shapes; the services decide what the protocol allows 
 """
 
 import math
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
@@ -108,8 +108,7 @@ class MyWorkFilterForm(forms.Form):
 
     def __init__(self, *args: Any, datasets: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        field = self.fields["dataset"]
-        assert isinstance(field, forms.ModelChoiceField)
+        field = cast(forms.ModelChoiceField, self.fields["dataset"])
         field.queryset = datasets
         field.empty_label = "All my datasets"
 

@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol as Structural
 
 ALL_CORRECT = -1
 AUDIT_SEED = "prmweb-triage-audit-v1"
@@ -56,6 +57,25 @@ class Protocol:
             raise ValueError(f"on_max_reached: unknown action {self.on_max_reached!r}.")
 
 
+class ProtocolSettings(Structural):
+    """Anything holding a protocol's four settings (a Dataset row does)."""
+
+    annotations_per_solution: int
+    max_annotations: int
+    agreement_mode: str
+    on_max_reached: str
+
+
+def protocol_for(settings: ProtocolSettings) -> Protocol:
+    """Return the agreement settings of a dataset as a pure `Protocol`."""
+    return Protocol(
+        annotations_per_solution=settings.annotations_per_solution,
+        max_annotations=settings.max_annotations,
+        agreement_mode=settings.agreement_mode,
+        on_max_reached=settings.on_max_reached,
+    )
+
+
 @dataclass(frozen=True)
 class Decision:
     """What the protocol makes of the labels a solution has so far.
@@ -72,12 +92,24 @@ class Decision:
     source: str | None = None  # "unanimous" or "majority"
     agreement: float | None = None
 
+    def final_choice(self) -> tuple[int, str]:
+        """Return the label and source of a FINAL decision; ValueError for any other decision."""
+        if self.outcome is not Outcome.FINAL or self.label is None or self.source is None:
+            raise ValueError(f"A {self.outcome} decision has no final label.")
+        return self.label, self.source
+
 
 @dataclass(frozen=True)
 class TriageDecision:
     outcome: TriageOutcome
     reason: str
     label: int | None = None
+
+    def accepted_label(self) -> int:
+        """Return the label of an AUTO_ACCEPT decision; ValueError for any other decision."""
+        if self.outcome is not TriageOutcome.AUTO_ACCEPT or self.label is None:
+            raise ValueError(f"A {self.outcome} triage decision accepts no label.")
+        return self.label
 
 
 def _plural(count: int, word: str) -> str:

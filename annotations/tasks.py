@@ -4,11 +4,12 @@ from celery import shared_task
 
 from annotations.services.answers import solutions_check_answers
 from annotations.services.claims import claims_release_expired
-from annotations.services.exports import export_run
+from annotations.services.exports import RUN_EXPORT_TASK, export_run
+from annotations.services.ingestion import CHECK_ANSWERS_TASK
 from prmweb.errors import NotFoundError
 
 
-@shared_task(name="annotations.tasks.check_final_answers", ignore_result=True)
+@shared_task(name=CHECK_ANSWERS_TASK, ignore_result=True)
 def check_final_answers(solution_ids: list[int]) -> int:
     """Check the final answers of these solutions against their reference answers; return how many were checked.
 
@@ -17,7 +18,7 @@ def check_final_answers(solution_ids: list[int]) -> int:
     return solutions_check_answers(solution_ids=solution_ids).checked
 
 
-@shared_task(name="annotations.tasks.run_export", ignore_result=True)
+@shared_task(name=RUN_EXPORT_TASK, ignore_result=True)
 def run_export(export_id: int) -> str:
     """Run one export into its folder and return its final status ("missing" when the row was deleted).
 

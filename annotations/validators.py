@@ -1,8 +1,8 @@
 """Checks shared by the API, the admin and the services, so each interface refuses the same values.
 
 `scoring_methods` names suggestion methods, which live in `scoring`. The annotations app does not
-import scoring's internals: the known names come from the SCORING_METHOD_NAMES setting, read on each
-call (a test in tests/scoring/ keeps the setting equal to the method registry).
+import scoring: the known names are those the scoring app registered (`annotations.suggestion_methods`),
+read on each call.
 
 `segmentation` and `segmentation_pattern` are checked by `annotations.segmentation` (the registry of
 modes, and the pattern's compile, empty-match and backtracking checks).
@@ -10,17 +10,17 @@ modes, and the pattern's compile, empty-match and backtracking checks).
 
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from annotations import suggestion_methods
 from annotations.segmentation import PATTERN, SEGMENTATIONS, pattern_errors
 
 MAX_ECHOED_CHARS = 40
 
 
 def scoring_method_names() -> tuple[str, ...]:
-    """Return the names of the known suggestion methods (the SCORING_METHOD_NAMES setting)."""
-    return tuple(settings.SCORING_METHOD_NAMES)
+    """Return the names of the known suggestion methods (those the scoring app registered)."""
+    return suggestion_methods.method_names()
 
 
 def _quoted(name: str) -> str:

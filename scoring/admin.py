@@ -1,12 +1,13 @@
-"""Admin for scoring runs."""
+"""Admin for scoring runs: read-only (runs are started over the API or by `score_solutions`)."""
 
 from django.contrib import admin
 
+from annotations.admin.base import ReadOnlyAdmin
 from scoring.models import ScoringRun
 
 
 @admin.register(ScoringRun)
-class ScoringRunAdmin(admin.ModelAdmin):
+class ScoringRunAdmin(ReadOnlyAdmin):
     list_display = (
         "id",
         "dataset",
@@ -23,5 +24,3 @@ class ScoringRunAdmin(admin.ModelAdmin):
     )
     list_select_related = ("dataset",)
     list_filter = ("status", "method")
-    raw_id_fields = ("dataset", "created_by")
-    show_full_result_count = False

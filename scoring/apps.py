@@ -4,3 +4,23 @@ from django.apps import AppConfig
 class ScoringConfig(AppConfig):
     name = "scoring"
     verbose_name = "Scoring"
+
+    def ready(self) -> None:
+        """Register the Celery tasks and tell annotations which suggestion methods exist (the registry's)."""
+        from annotations import suggestion_methods
+        from scoring import tasks  # noqa: F401 - registers the tasks services send by name
+        from scoring.methods.registry import METHODS
+
+        suggestion_methods.register(
+            suggestion_methods.SuggestionMethod(
+                name=spec.name,
+                title=spec.title,
+                role=spec.role,
+                inputs=spec.inputs,
+                rationale_title=spec.rationale_title,
+                rationale_open=spec.rationale_open,
+                verdict_all_correct=spec.verdict_all_correct,
+                verdict_error=spec.verdict_error,
+            )
+            for spec in METHODS.values()
+        )

@@ -1,8 +1,9 @@
 """Which configuration each method runs with, and the key that makes a suggestion unique.
 
-Method parameters come from settings (`SCORING_MC`, `SCORING_JUDGE`, `SCORING_PRM`, `SCORING_SEED`),
-optionally overridden per scoring run. The configuration key hashes the method, its parameters and the
-engine kind and model configured for its role, so changing the model or a parameter yields new
+Method parameters come from each method's settings section (`settings_key` in the method registry:
+`SCORING_MC`, `SCORING_JUDGE`, `SCORING_PRM`, with `SCORING_SEED`), optionally overridden per scoring run.
+The configuration key hashes the method, its parameters and the engine kind and model configured for
+its role (`engine_role` in the registry), so changing the model or a parameter yields new
 suggestions while re-running the same configuration updates the existing ones. The key is computed
 where work is enqueued and travels with the task, so the worker writes exactly the row that was queued.
 """
@@ -19,9 +20,6 @@ from prmweb.errors import ApplicationError
 from scoring.methods import registry
 from scoring.methods.base import MethodConfigError
 
-ROLE_BY_METHOD = {"mc": "generation", "judge": "judge", "prm": "prm"}
-DERIVED_METHODS = frozenset({"consensus"})
-
 
 @dataclass(frozen=True)
 class MethodConfiguration:
@@ -33,50 +31,17 @@ class MethodConfiguration:
     queue: str
 
 
-def _sampling(section: Mapping[str, Any]) -> dict[str, Any]:
-    values = {
-        "max_tokens": section["MAX_TOKENS"],
-        "temperature": section["TEMPERATURE"],
-        "top_p": section["TOP_P"],
-        "seed": settings.SCORING_SEED,
-    }
-    if "TOP_K" in section:
-        values["top_k"] = section["TOP_K"]
-    if "STOP" in section:
-        values["stop"] = list(section["STOP"])
-    return values
-
-
 def configured_parameters(method: str) -> dict[str, Any]:
-    """Return the method's parameters as configured in settings (JSON-safe, for `registry.build_config`)."""
-    if method == "mc":
-        section = settings.SCORING_MC
-        return {
-            "rollouts_per_step": section["ROLLOUTS_PER_STEP"],
-            "strategy": section["STRATEGY"],
-            "early_stop": section["EARLY_STOP"],
-            "hard_label_only": section["HARD_LABEL_ONLY"],
-            "confirm": section["CONFIRM"],
-            "sampling": _sampling(section),
-            "prompt_format": section["PROMPT_FORMAT"],
-            "system_prompt": section["SYSTEM_PROMPT"],
-        }
-    if method == "judge":
-        section = settings.SCORING_JUDGE
-        return {
-            "samples": section["SAMPLES"],
-            "sampling": _sampling(section),
-            "template_path": section["TEMPLATE"] or None,
-            "prompt_format": section["PROMPT_FORMAT"],
-            "voting": section["VOTING"],
-        }
-    if method == "prm":
-        return {"threshold": settings.SCORING_PRM["THRESHOLD"], "prompt_format": settings.SCORING_PRM["PROMPT_FORMAT"]}
-    return {}
+    """Return the method's parameters as configured in its settings section (JSON-safe, for `build_config`)."""
+    spec = registry.get_method(method)
+    if spec.settings_key is None:
+        return {}
+    section = getattr(settings, spec.settings_key)
+    return registry.parameters_from_settings(spec, section, seed=settings.SCORING_SEED)
 
 
 def _engine_identity(method: str) -> dict[str, str]:
-    role = ROLE_BY_METHOD.get(method)
+    role = registry.METHODS[method].engine_role if method in registry.METHODS else None
     if role is None:
         return {}
     entry = settings.SCORING_ENGINES.get(role, {})

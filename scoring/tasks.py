@@ -1,9 +1,10 @@
 """Celery tasks of the scoring side: thin, take ids, call one service, idempotent.
 
-Model methods run on queue `gpu` (task names `score_gpu_*`, routed by CELERY_TASK_ROUTES and sent with
-an explicit `queue=`); CPU methods and housekeeping run on `default`. Every task is acknowledged late
-and rejected when its worker is lost, so a killed worker's batch is delivered again; re-running a batch
-updates the same suggestion rows. Only TransientEngineError is retried (exponential backoff with
+Each method of the registry that runs gets one task, on the method's queue: model methods on `gpu`
+(task names `score_gpu_*`), CPU methods and housekeeping on `default`; `route_by_method` (named in
+CELERY_TASK_ROUTES) routes them and enqueueing also sends them with an explicit `queue=`. Every task is
+acknowledged late and rejected when its worker is lost, so a killed worker's batch is delivered again;
+re-running a batch updates the same suggestion rows. Only TransientEngineError is retried (exponential backoff with
 jitter); after the last retry the batch's suggestions are stored as failed.
 GPU workers: `celery -A prmweb worker -Q gpu -P solo -c 1 --prefetch-multiplier=1` with
 VLLM_WORKER_MULTIPROC_METHOD=spawn (one per GPU); the engine is loaded once per worker process.
@@ -16,6 +17,7 @@ from celery import Task, shared_task
 
 from prmweb.errors import ApplicationError
 from scoring.engines.base import TransientEngineError
+from scoring.methods import registry
 from scoring.models import ScoringRun
 from scoring.services import (
     missing_suggestions_sweep,
@@ -24,6 +26,7 @@ from scoring.services import (
     suggestions_give_up,
     suggestions_run,
 )
+from scoring.services.runs import START_RUN_TASK
 
 logger = logging.getLogger(__name__)
 
@@ -67,8 +70,9 @@ def _score(
     return {"succeeded": outcome.succeeded, "failed": outcome.failed, "skipped": outcome.skipped}
 
 
-def _scoring_task(method: str, name: str, summary: str) -> Task:
-    """Declare the Celery task `scoring.tasks.<name>` that stores `method`'s suggestions for a batch."""
+def _scoring_task(spec: registry.MethodSpec) -> Task:
+    """Declare the Celery task `spec.task_name` that stores the method's suggestions for a batch."""
+    method = spec.name
 
     def run(
         self: Task,
@@ -89,27 +93,25 @@ def _scoring_task(method: str, name: str, summary: str) -> Task:
             run_id=run_id,
         )
 
-    run.__name__ = run.__qualname__ = name
-    run.__doc__ = summary
-    task: Task = shared_task(name=f"scoring.tasks.{name}", **SCORING_TASK_OPTIONS)(run)
+    name = str(spec.task_name)
+    run.__name__ = run.__qualname__ = name.rsplit(".", 1)[1]
+    run.__doc__ = f"Store {spec.title} suggestions for a batch (queue {spec.queue})."
+    task: Task = shared_task(name=name, **SCORING_TASK_OPTIONS)(run)
     return task
 
 
-# One named task per method, so that routing (queue `gpu` for score_gpu_*) and worker logs say which.
-score_gpu_mc = _scoring_task("mc", "score_gpu_mc", "Store Monte-Carlo suggestions for a batch (queue gpu).")
-score_gpu_judge = _scoring_task("judge", "score_gpu_judge", "Store LLM-judge suggestions for a batch (queue gpu).")
-score_gpu_prm = _scoring_task("prm", "score_gpu_prm", "Store PRM suggestions for a batch (queue gpu).")
-score_arithmetic = _scoring_task(
-    "arithmetic", "score_arithmetic", "Store arithmetic-check suggestions for a batch (queue default, no model)."
-)
+# One named task per method that runs (score_gpu_<method> on queue gpu, score_<method> on default), so
+# that routing and worker logs say which method a batch is.
+TASKS_BY_METHOD: dict[str, Task] = {spec.name: _scoring_task(spec) for spec in registry.runnable_methods()}
+QUEUE_BY_TASK = {spec.task_name: spec.queue for spec in registry.runnable_methods()}
 
 
-TASKS_BY_METHOD: dict[str, Task] = {
-    "mc": score_gpu_mc,
-    "judge": score_gpu_judge,
-    "prm": score_gpu_prm,
-    "arithmetic": score_arithmetic,
-}
+def route_by_method(
+    name: str, args: Any, kwargs: Any, options: Any, task: Any = None, **kw: Any
+) -> dict[str, str] | None:
+    """Route a method's task to the method's queue (a Celery router, named in CELERY_TASK_ROUTES)."""
+    queue = QUEUE_BY_TASK.get(name)
+    return {"queue": queue} if queue else None
 
 
 def task_for_method(method: str) -> Task:
@@ -123,7 +125,7 @@ def task_for_method(method: str) -> Task:
         ) from None
 
 
-@shared_task(name="scoring.tasks.start_scoring_run", acks_late=True, reject_on_worker_lost=True)
+@shared_task(name=START_RUN_TASK, acks_late=True, reject_on_worker_lost=True)
 def start_scoring_run(run_id: int, limit: int | None = None) -> int:
     """Compute a scoring run's targets and enqueue its batches; return the number of targets."""
     run = ScoringRun.objects.select_related("dataset").filter(pk=run_id).first()

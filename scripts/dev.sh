@@ -14,10 +14,10 @@ if [ ! -x .venv/bin/python ]; then
   echo "== creating .venv"
   "${PYTHON:-python3}" -m venv .venv
 fi
-stamp=".venv/.base-installed-$(sha256sum requirements/base.txt | cut -c1-16)"
+stamp=".venv/.base-installed-$(sha256sum requirements.txt | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
-  echo "== installing requirements/base.txt"
-  if ! .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements/base.txt >.venv/pip.log 2>&1; then
+  echo "== installing requirements.txt"
+  if ! .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt >.venv/pip.log 2>&1; then
     grep -v "is ignored" .venv/pip.log >&2
     exit 1
   fi

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 python_bin=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$python_bin" -m venv .venv
-reqs="requirements/base.txt requirements/models.txt requirements/dev.txt"
+reqs="requirements.txt requirements/models.txt requirements/dev.txt"
 stamp=".venv/.installed-$(cat $reqs | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   echo "== installing pinned requirements (first run takes a few minutes)"
@@ -39,5 +39,7 @@ echo "== django checks"
 .venv/bin/python manage.py makemigrations --check --dry-run
 echo "== mypy"
 .venv/bin/mypy .
+echo "== import contracts (pyproject.toml [tool.importlinter])"
+.venv/bin/lint-imports
 echo "== pytest"
 .venv/bin/python -m pytest "$@"

@@ -4,6 +4,7 @@ import factory
 from django.contrib.auth import get_user_model
 
 from annotations.models import (
+    DERIVED_ENGINE,
     Annotation,
     Dataset,
     DatasetMembership,
@@ -88,6 +89,8 @@ class SuggestionFactory(factory.django.DjangoModelFactory):
     status = SuggestionStatus.SUCCEEDED
     label = -1
     step_count = factory.LazyAttribute(lambda suggestion: suggestion.solution.num_steps)
+    # As stored by scoring: consensus is derived from other suggestions, the others ran on an engine.
+    engine = factory.LazyAttribute(lambda suggestion: DERIVED_ENGINE if suggestion.method == "consensus" else "")
 
 
 class FinalLabelFactory(factory.django.DjangoModelFactory):

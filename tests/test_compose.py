@@ -123,4 +123,6 @@ def test_dockerfile_targets_install_the_right_requirements():
     gpu_stage = dockerfile.split("FROM common AS gpu", 1)[1]
     assert "pip install -r requirements/gpu.txt" in gpu_stage
     assert "models.txt" not in gpu_stage
-    assert "-r requirements/models.txt" in dockerfile.split("FROM web AS models", 1)[1]
+    assert "-r requirements.txt -r requirements/models.txt" in dockerfile.split("FROM web AS models", 1)[1]
+    web_stage = dockerfile.split("FROM common AS web", 1)[1].split("FROM web AS models", 1)[0]
+    assert "RUN pip install -r requirements.txt\n" in web_stage

@@ -1,78 +1,28 @@
-"""What every API view shares: the dataset behind a URL, pagination, the error body, the 403 message."""
+"""The dataset behind an API request: in the URL (`/datasets/<slug>/...`) or in a POST body (`{"dataset": ...}`).
 
+Both apps' dataset-bound views build on these two classes; the rest of the shared plumbing (errors,
+strict serializers, pagination) is in `prmweb.api`.
+"""
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
-from rest_framework import serializers
-from rest_framework.pagination import PageNumberPagination
+from django.db.models import Model, QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
-from rest_framework.views import APIView
+from rest_framework.response import Response
 
+from annotations.models import Dataset
+from annotations.permissions import IsDatasetManager, IsDatasetMember, IsStaff
 from annotations.selectors.datasets import DatasetAccess, dataset_access_get
-
-
-class ErrorSerializer(serializers.Serializer):
-    """Every error: a sentence for people and the problems by field (by item index for a bulk)."""
-
-    message = serializers.CharField()
-    errors = serializers.DictField(child=serializers.JSONField())  # type: ignore[assignment]
-
-
-def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
-    """Return the documented error responses for `extend_schema(responses=...)`."""
-    descriptions = {
-        400: "Invalid input; `errors` names each field (by item index for a list).",
-        401: "No valid token or session.",
-        403: "Authenticated but not allowed.",
-        404: "Not found, or a dataset you are not a member of.",
-        409: "Conflicts with the current state; `errors` names the field.",
-        413: "Request body or batch over its limit.",
-    }
-    return {code: OpenApiResponse(ErrorSerializer, description=descriptions[code]) for code in codes}
-
-
-def paginated(name: str, item_serializer: serializers.BaseSerializer) -> serializers.Serializer:
-    """Return the schema of a page of `Pagination`: count, next, previous and the results."""
-    return inline_serializer(
-        name=name,
-        fields={
-            "count": serializers.IntegerField(),
-            "next": serializers.URLField(allow_null=True),
-            "previous": serializers.URLField(allow_null=True),
-            "results": item_serializer,
-        },
-    )
-
-
-class StrictSerializerMixin:
-    """Refuse fields the serializer does not know instead of silently dropping them."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict):
-            known = {name for name, field in self.fields.items() if not field.read_only}  # type: ignore[attr-defined]
-            unknown = sorted(str(name) for name in set(data) - known)
-            if unknown:
-                raise serializers.ValidationError(
-                    {name: [f"Unknown field. Allowed fields: {', '.join(sorted(known))}."] for name in unknown}
-                )
-        return super().to_internal_value(data)  # type: ignore[misc]
-
-
-class Pagination(PageNumberPagination):
-    """`?page=N` (from 1) and `?page_size=N` (default 50, at most 500)."""
-
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 500
-
-
-class BaseAPIView(APIView):
-    """An API view whose 403 says what was refused (composed permission classes carry no message)."""
-
-    denied_message = "You do not have permission to perform this action."
-
-    def permission_denied(self, request: Request, message: str | None = None, code: str | None = None) -> Any:
-        super().permission_denied(request, message=message or self.denied_message, code=code)
+from prmweb.api.errors import error_responses
+from prmweb.api.serializers import paginated
+from prmweb.api.views import BaseAPIView
 
 
 class DatasetScopedAPIView(BaseAPIView):
@@ -87,7 +37,104 @@ class DatasetScopedAPIView(BaseAPIView):
         return cached
 
 
-PAGE_PARAMETERS = [
-    OpenApiParameter("page", int, description="Page number, from 1."),
-    OpenApiParameter("page_size", int, description=f"Rows per page (default 50, at most {Pagination.max_page_size})."),
-]
+class DatasetInBodyAPIView(BaseAPIView):
+    """A list-and-start view (exports, scoring runs): any user lists; a POST names its dataset in the body.
+
+    POST is for the named dataset's managers and staff; a dataset the user may not see answers 404.
+    `body_purpose` completes the message for a missing slug ("the slug of the dataset to <purpose>").
+    """
+
+    body_purpose = "use"
+
+    def get_permissions(self) -> list[Any]:
+        if self.request.method == "POST":
+            return [IsAuthenticated(), (IsStaff | IsDatasetMember)(), (IsStaff | IsDatasetManager)()]
+        return [IsAuthenticated()]
+
+    def get_access(self) -> DatasetAccess:
+        """Return the dataset named in the POST body as the user sees it (404 when not visible)."""
+        slug = self.request.data.get("dataset") if isinstance(self.request.data, dict) else None
+        if not isinstance(slug, str) or not slug:
+            message = f"This field is required: the slug of the dataset to {self.body_purpose}."
+            raise ValidationError({"dataset": [message]})
+        return dataset_access_get(slug=slug, user=self.request.user)
+
+
+class DatasetFilterSerializer(serializers.Serializer):
+    dataset = serializers.SlugField(required=False, help_text="Only this dataset's rows (slug).")
+
+
+@dataclass(frozen=True)
+class DatasetJobs:
+    """What a jobs view lists and starts: its serializers, its list selector, its verb and its 403 message.
+
+    `job_list(user=..., dataset_slug=...)` returns the jobs a user may see, newest first; `verb` completes
+    the message for a POST without a dataset ("the slug of the dataset to <verb>").
+    """
+
+    in_serializer: type[serializers.Serializer]
+    out_serializer: type[serializers.ModelSerializer]
+    job_list: Callable[..., QuerySet[Any]]
+    verb: str
+    denied_message: str
+
+
+class DatasetJobsAPIView(DatasetInBodyAPIView):
+    """Background jobs of datasets (exports, scoring runs): GET lists them, POST starts one (202).
+
+    A subclass declares its `jobs` and implements `start`, whose docstring is the POST's summary in the
+    schema; the operations are named after the model of `jobs.out_serializer`.
+    """
+
+    jobs: DatasetJobs
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.denied_message = cls.jobs.denied_message
+        cls.body_purpose = cls.jobs.verb
+        _document_jobs(cls)
+
+    def start(self, *, dataset: Dataset, data: dict[str, Any]) -> Any:
+        """Start a job on the dataset with the validated body (less `dataset`); return it."""
+        raise NotImplementedError
+
+    def get(self, request: Request) -> Response:
+        query = DatasetFilterSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        rows = self.jobs.job_list(user=request.user, dataset_slug=query.validated_data.get("dataset"))
+        return self.paginated_response(rows, lambda page: self._out(page, many=True))
+
+    def post(self, request: Request) -> Response:
+        serializer = self.jobs.in_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = {name: value for name, value in serializer.validated_data.items() if name != "dataset"}
+        job = self.start(dataset=self.get_access().dataset, data=data)
+        job = self.jobs.job_list(user=request.user).get(pk=job.pk)  # re-read: in the embedded default it has run
+        return Response(self._out(job), status=status.HTTP_202_ACCEPTED)
+
+    def _out(self, instance: Any, *, many: bool = False) -> Any:
+        return self.jobs.out_serializer(instance, many=many, context={"request": self.request}).data
+
+
+def _document_jobs(view: type[DatasetJobsAPIView]) -> None:
+    """Describe a jobs view's two operations in the OpenAPI schema, named after its jobs' model."""
+    model: type[Model] = view.jobs.out_serializer.Meta.model
+    plural = str(model._meta.verbose_name_plural)
+    prefix = plural.replace(" ", "_")
+    extend_schema_view(
+        get=extend_schema(
+            operation_id=f"{prefix}_list",
+            summary=f"List {plural} of the datasets you manage (staff: all), newest first",
+            parameters=[OpenApiParameter("dataset", str, description=f"Only this dataset's {plural} (slug).")],
+            responses={
+                200: paginated(f"Paginated{model.__name__}List", view.jobs.out_serializer(many=True)),
+                **error_responses(400, 401),
+            },
+        ),
+        post=extend_schema(
+            operation_id=f"{prefix}_create",
+            summary=(inspect.getdoc(view.start) or "").splitlines()[0],
+            request=view.jobs.in_serializer,
+            responses={202: view.jobs.out_serializer, **error_responses(400, 401, 403, 404)},
+        ),
+    )(view)

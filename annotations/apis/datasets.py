@@ -9,21 +9,16 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from annotations.apis.common import (
-    PAGE_PARAMETERS,
-    BaseAPIView,
-    DatasetScopedAPIView,
-    Pagination,
-    StrictSerializerMixin,
-    error_responses,
-    paginated,
-)
+from annotations.apis.common import DatasetScopedAPIView
 from annotations.models import Dataset, MembershipRole
 from annotations.permissions import InManagerGroup, IsDatasetManager, IsDatasetMember, IsReadOnly, IsStaff
 from annotations.segmentation import pattern_errors
 from annotations.selectors.datasets import dataset_get_with_counts, dataset_list_for_user
 from annotations.services.datasets import DATASET_SETTINGS_FIELDS, dataset_create, dataset_update
 from annotations.validators import scoring_method_names, scoring_methods_errors
+from prmweb.api.errors import error_responses
+from prmweb.api.serializers import StrictSerializerMixin, paginated
+from prmweb.api.views import PAGE_PARAMETERS, BaseAPIView
 
 
 class ScoringMethodsField(serializers.Field):
@@ -112,9 +107,9 @@ class DatasetListCreateAPI(BaseAPIView):
         responses={200: paginated("PaginatedDatasetList", DatasetOutSerializer(many=True)), **error_responses(401)},
     )
     def get(self, request: Request) -> Response:
-        paginator = Pagination()
-        page = paginator.paginate_queryset(dataset_list_for_user(user=request.user), request, view=self)
-        return paginator.get_paginated_response(DatasetOutSerializer(page, many=True).data)
+        return self.paginated_response(
+            dataset_list_for_user(user=request.user), lambda page: DatasetOutSerializer(page, many=True).data
+        )
 
     @extend_schema(
         operation_id="datasets_create",

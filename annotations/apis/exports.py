@@ -11,36 +11,32 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.http import FileResponse
-from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers, status
-from rest_framework.exceptions import ValidationError
+from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from annotations.apis.common import BaseAPIView, ErrorSerializer, Pagination, error_responses, paginated
+from annotations.apis.common import DatasetJobs, DatasetJobsAPIView
 from annotations.exporters import FILE_FORMATS, FORMATTERS
-from annotations.models import Export, ExportStatus
+from annotations.models import Dataset, Export, ExportStatus
 from annotations.permissions import IsDatasetManager, IsDatasetMember, IsStaff
 from annotations.selectors.datasets import DatasetAccess, dataset_access_get
 from annotations.selectors.exports import export_file_get, export_get, export_list_for_user
 from annotations.services.exports import export_create
+from prmweb.api.errors import ErrorSerializer, error_responses
+from prmweb.api.serializers import StrictSerializerMixin, progress
+from prmweb.api.views import BaseAPIView, absolute_url
 from prmweb.errors import ConflictError, NotFoundError
 
 DENIED = "Only the dataset's managers and staff may export it or see its exports."
 
 
-def _url(request: Request, name: str, **kwargs: Any) -> str:
-    namespace = request.resolver_match.namespace if request.resolver_match else ""
-    return request.build_absolute_uri(reverse(f"{namespace}:{name}" if namespace else name, kwargs=kwargs))
-
-
-class ExportInSerializer(serializers.Serializer):
+class ExportInSerializer(StrictSerializerMixin, serializers.Serializer):
     """What to export: dataset, format, files, splits and filters."""
 
     dataset = serializers.SlugField(help_text="Slug of the dataset to export.")
-    format = serializers.ChoiceField(choices=list(FORMATTERS))
+    format = serializers.ChoiceField(choices=list(FORMATTERS), source="export_format")
     file_format = serializers.ChoiceField(choices=list(FILE_FORMATS), default="jsonl")
     split_ratios = serializers.JSONField(
         required=False,
@@ -51,15 +47,6 @@ class ExportInSerializer(serializers.Serializer):
         required=False,
         help_text="label_sources, min_agreement, exclude_flagged, subsets, generators, decided_after, decided_before.",
     )
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict):
-            unknown = sorted(str(name) for name in set(data) - set(self.fields))
-            if unknown:
-                raise ValidationError(
-                    {name: [f"Unknown field. Allowed: {', '.join(self.fields)}."] for name in unknown}
-                )
-        return super().to_internal_value(data)
 
 
 class ExportOutSerializer(serializers.ModelSerializer):
@@ -100,17 +87,15 @@ class ExportOutSerializer(serializers.ModelSerializer):
         return self.context["request"]
 
     def get_progress(self, export: Export) -> float:
-        if export.status == ExportStatus.SUCCEEDED:
-            return 1.0
-        return round(export.rows_done / export.rows_total, 4) if export.rows_total else 0.0
+        return progress(export.rows_done, export.rows_total, finished=export.status == ExportStatus.SUCCEEDED)
 
     def get_url(self, export: Export) -> str:
-        return _url(self._request(), "export-detail", export_id=export.pk)
+        return absolute_url(self._request(), "export-detail", export_id=export.pk)
 
     def get_download_url(self, export: Export) -> str | None:
         if export.status != ExportStatus.SUCCEEDED:
             return None
-        return _url(self._request(), "export-download", export_id=export.pk)
+        return absolute_url(self._request(), "export-download", export_id=export.pk)
 
     def get_files(self, export: Export) -> list[dict[str, Any]]:
         download = self.get_download_url(export)
@@ -137,54 +122,14 @@ class _ExportAPIView(BaseAPIView):
         return dataset_access_get(slug=self.get_export().dataset.slug, user=self.request.user)
 
 
-class ExportListCreateAPI(BaseAPIView):
-    denied_message = DENIED
+class ExportListCreateAPI(DatasetJobsAPIView):
+    """Exports of the datasets you manage (staff: all): list them, or start one (it runs in the background)."""
 
-    def get_permissions(self) -> list[Any]:
-        if self.request.method == "POST":
-            return [IsAuthenticated(), (IsStaff | IsDatasetMember)(), (IsStaff | IsDatasetManager)()]
-        return [IsAuthenticated()]
+    jobs = DatasetJobs(ExportInSerializer, ExportOutSerializer, export_list_for_user, "export", DENIED)
 
-    def get_access(self) -> DatasetAccess:
-        """Return the dataset named in the POST body as the user sees it (404 when not visible)."""
-        slug = self.request.data.get("dataset") if isinstance(self.request.data, dict) else None
-        if not isinstance(slug, str) or not slug:
-            raise ValidationError({"dataset": ["This field is required: the slug of the dataset to export."]})
-        return dataset_access_get(slug=slug, user=self.request.user)
-
-    @extend_schema(
-        operation_id="exports_list",
-        summary="List exports of the datasets you manage (staff: all), newest first",
-        parameters=[OpenApiParameter("dataset", str, description="Only this dataset's exports (slug).")],
-        responses={200: paginated("PaginatedExportList", ExportOutSerializer(many=True)), **error_responses(401)},
-    )
-    def get(self, request: Request) -> Response:
-        exports = export_list_for_user(user=request.user, dataset_slug=request.query_params.get("dataset"))
-        paginator = Pagination()
-        page = paginator.paginate_queryset(exports, request, view=self)
-        return paginator.get_paginated_response(ExportOutSerializer(page, many=True, context={"request": request}).data)
-
-    @extend_schema(
-        operation_id="exports_create",
-        summary="Start an export (runs in the background; poll its url for status and progress)",
-        request=ExportInSerializer,
-        responses={202: ExportOutSerializer, **error_responses(400, 401, 403, 404)},
-    )
-    def post(self, request: Request) -> Response:
-        serializer = ExportInSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        export = export_create(
-            dataset=self.get_access().dataset,
-            created_by=request.user,
-            export_format=data["format"],
-            file_format=data["file_format"],
-            filters=data.get("filters"),
-            split_ratios=data.get("split_ratios"),
-            seed=data["seed"],
-        )
-        export = export_get(export_id=export.pk)  # re-read: in the embedded default it has already run
-        return Response(ExportOutSerializer(export, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
+    def start(self, *, dataset: Dataset, data: dict[str, Any]) -> Export:
+        """Start an export (runs in the background; poll its url for status and progress)"""
+        return export_create(dataset=dataset, created_by=self.request.user, **data)
 
 
 class ExportDetailAPI(_ExportAPIView):

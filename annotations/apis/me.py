@@ -5,9 +5,10 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from annotations.apis.common import BaseAPIView, error_responses
 from annotations.models import DatasetMembership
 from annotations.selectors.datasets import memberships_for_user, user_can_create_datasets, user_is_staff
+from prmweb.api.errors import error_responses
+from prmweb.api.views import BaseAPIView
 
 
 class MembershipSerializer(serializers.ModelSerializer):

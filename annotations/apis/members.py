@@ -11,18 +11,14 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from annotations.apis.common import (
-    PAGE_PARAMETERS,
-    DatasetScopedAPIView,
-    Pagination,
-    StrictSerializerMixin,
-    error_responses,
-    paginated,
-)
+from annotations.apis.common import DatasetScopedAPIView
 from annotations.models import DatasetMembership, MembershipRole
 from annotations.permissions import IsDatasetManager, IsDatasetMember, IsDatasetReviewer, IsReadOnly, IsStaff
 from annotations.selectors.memberships import membership_list
 from annotations.services.datasets import membership_remove, membership_set
+from prmweb.api.errors import error_responses
+from prmweb.api.serializers import StrictSerializerMixin, paginated
+from prmweb.api.views import PAGE_PARAMETERS
 
 DENIED = "Only the dataset's managers may change its members; its reviewers and managers may list them."
 
@@ -62,9 +58,8 @@ class DatasetMemberListAPI(DatasetScopedAPIView):
         },
     )
     def get(self, request: Request, slug: str) -> Response:
-        paginator = Pagination()
-        page = paginator.paginate_queryset(membership_list(dataset=self.get_access().dataset), request, view=self)
-        return paginator.get_paginated_response(MemberOutSerializer(page, many=True).data)
+        members = membership_list(dataset=self.get_access().dataset)
+        return self.paginated_response(members, lambda page: MemberOutSerializer(page, many=True).data)
 
     @extend_schema(
         operation_id="dataset_members_set",

@@ -14,14 +14,14 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from annotations.apis.common import DatasetScopedAPIView, error_responses
+from annotations.apis.common import DatasetScopedAPIView
 from annotations.metrics import PositionHistogram, ProcessBenchReport
-from annotations.models import Solution
 from annotations.permissions import IsDatasetManager, IsDatasetReviewer, IsStaff
+from annotations.selectors.gold import gold_count
 from annotations.selectors.quality import MethodRow, QualityFigures, dataset_quality
 from annotations.services.gold import solutions_set_gold
+from prmweb.api.errors import error_responses
 from prmweb.core.metrics import SubsetMetrics
-from prmweb.errors import ApplicationError
 
 MAX_GOLD_BATCH = 1000
 
@@ -208,18 +208,11 @@ class DatasetGoldAPI(DatasetScopedAPIView):
         payload = GoldInSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         dataset = self.get_access().dataset
-        ids = sorted(set(payload.validated_data["solution_ids"]))
-        found = set(Solution.objects.filter(dataset=dataset, pk__in=ids).values_list("pk", flat=True))
-        missing = [pk for pk in ids if pk not in found]
-        if missing:
-            raise ApplicationError(
-                f"{len(missing)} solution id(s) are not in dataset {slug!r}.",
-                errors={"solution_ids": [f"Not in this dataset: {', '.join(map(str, missing[:20]))}."]},
-            )
         changed = solutions_set_gold(
-            solution_ids=ids,
+            dataset=dataset,
+            solution_ids=payload.validated_data["solution_ids"],
             is_gold=payload.validated_data["is_gold"],
             changed_by=request.user,  # type: ignore[arg-type]
         )
-        gold = Solution.objects.filter(dataset=dataset, is_gold=True).count()
+        gold = gold_count(dataset=dataset)
         return Response(GoldOutSerializer({"changed": changed, "gold": gold}).data)

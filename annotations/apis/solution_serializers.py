@@ -11,7 +11,7 @@ from rest_framework import serializers
 
 from annotations.models import Annotation, FinalLabel, Solution, Suggestion
 from annotations.segmentation import SEGMENTATION_LABELS
-from annotations.services.solution_input import (
+from annotations.solution_input import (
     MAX_METADATA_BYTES,
     MAX_PROBLEM_CHARS,
     MAX_RESPONSE_CHARS,
@@ -109,6 +109,12 @@ class SolutionListItemSerializer(serializers.ModelSerializer):
     final_label = FinalLabelSerializer(
         read_only=True, allow_null=True, help_text="The accepted label (null: none yet)."
     )
+    ingested_by = serializers.CharField(
+        source="ingested_by.username",
+        read_only=True,
+        allow_null=True,
+        help_text="Who ingested it (null: an import command without --user, or an account since deleted).",
+    )
 
     class Meta:
         model = Solution
@@ -128,6 +134,7 @@ class SolutionListItemSerializer(serializers.ModelSerializer):
             "annotation_count",
             "needs_humans",
             "is_gold",
+            "ingested_by",
             "created_at",
         )
         read_only_fields: tuple[str, ...] = fields

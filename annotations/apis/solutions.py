@@ -9,7 +9,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from annotations.apis.common import PAGE_PARAMETERS, DatasetScopedAPIView, Pagination, error_responses, paginated
+from annotations.apis.common import DatasetScopedAPIView
 from annotations.apis.solution_serializers import (
     IngestResultSerializer,
     SolutionDetailSerializer,
@@ -21,6 +21,9 @@ from annotations.models import SolutionStatus
 from annotations.permissions import IsDatasetManager, IsDatasetMember, IsReadOnly, IsStaff
 from annotations.selectors.solutions import SolutionFilters, solution_get_for_viewer, solution_list
 from annotations.services.ingestion import MAX_BATCH_ITEMS, solutions_ingest_json
+from prmweb.api.errors import error_responses
+from prmweb.api.serializers import paginated
+from prmweb.api.views import PAGE_PARAMETERS
 
 
 class SolutionFilterSerializer(serializers.Serializer):
@@ -64,9 +67,7 @@ class SolutionListCreateAPI(DatasetScopedAPIView):
         filters.is_valid(raise_exception=True)
         access = self.get_access()
         solutions = solution_list(access=access, user=request.user, filters=SolutionFilters(**filters.validated_data))
-        paginator = Pagination()
-        page = paginator.paginate_queryset(solutions, request, view=self)
-        return paginator.get_paginated_response(SolutionListItemSerializer(page, many=True).data)
+        return self.paginated_response(solutions, lambda page: SolutionListItemSerializer(page, many=True).data)
 
     @extend_schema(
         operation_id="solutions_ingest",

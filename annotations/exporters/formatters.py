@@ -42,7 +42,8 @@ class Formatter:
 
 
 def _final_label(row: SolutionRecord) -> int:
-    assert row.final_label is not None  # Formatter.format checked it
+    if row.final_label is None:  # Formatter.format refuses such rows first
+        raise UnrepresentableRow("no final label")
     return row.final_label.label
 
 

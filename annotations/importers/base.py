@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from annotations.services.solution_input import Errors, SolutionInput
+from annotations.solution_input import Errors, SolutionInput
 
 READ_CHUNK_CHARS = 1 << 20
 

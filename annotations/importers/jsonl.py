@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
 from annotations.importers.base import ParsedRecord
-from annotations.services.solution_input import Errors, SolutionInput, solution_input_from_mapping
+from annotations.solution_input import Errors, SolutionInput, solution_input_from_mapping
 
 RecordBuilder = Callable[[Any], tuple[SolutionInput | None, Errors]]
 

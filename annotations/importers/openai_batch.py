@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from annotations.importers.base import ParsedRecord
 from annotations.importers.batch_problems import BatchProblem
-from annotations.services.solution_input import Errors, SolutionInput
+from annotations.solution_input import Errors, SolutionInput
 
 SOURCE = "openai-batch"
 

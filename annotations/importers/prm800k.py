@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from annotations.importers.base import ParsedRecord, file_error, iter_json_values
-from annotations.services.solution_input import Errors, SolutionInput
+from annotations.solution_input import Errors, SolutionInput
 
 SUBSET = "prm800k"
 BAD_RATING = -1
@@ -111,9 +111,8 @@ def _question_and_label(record: dict[str, Any]) -> tuple[dict[str, Any], dict[st
             errors["label.steps"] = ["Must be a list of rated steps."]
         if not isinstance(label.get("finish_reason"), str):
             errors["label.finish_reason"] = ["This field is required and must be a string."]
-    if errors:
+    if errors or not isinstance(question, dict) or not isinstance(label, dict):
         raise _Invalid(errors)
-    assert isinstance(question, dict) and isinstance(label, dict)
     return question, label
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, TextIO
 
 from annotations.importers.base import ParsedRecord, file_error
-from annotations.services.solution_input import SolutionInput
+from annotations.solution_input import SolutionInput
 from prmweb.errors import ApplicationError
 
 REQUIRED_KEYS = ("id", "problem", "steps", "label")

@@ -12,7 +12,7 @@ from typing import Any, TextIO
 
 from annotations.importers.base import ParsedRecord
 from annotations.importers.jsonl import parse_json_lines
-from annotations.services.solution_input import Errors, SolutionInput, solution_input_from_mapping
+from annotations.solution_input import Errors, SolutionInput, solution_input_from_mapping
 
 
 def parse_responses(stream: TextIO) -> Iterator[ParsedRecord]:

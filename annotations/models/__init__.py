@@ -4,6 +4,7 @@ from annotations.models.claims import Claim
 from annotations.models.datasets import Dataset, DatasetMembership, MembershipRole
 from annotations.models.exports import Export, ExportStatus
 from annotations.models.labels import (
+    DERIVED_ENGINE,
     Annotation,
     FinalLabel,
     FinalLabelChange,
@@ -14,6 +15,7 @@ from annotations.models.labels import (
 from annotations.models.solutions import Problem, Solution, SolutionStatus
 
 __all__ = [
+    "DERIVED_ENGINE",
     "Annotation",
     "Claim",
     "Dataset",

@@ -50,6 +50,11 @@ class Annotation(models.Model):
         return self.flag_ambiguous or self.flag_reference_wrong or self.flag_unsure
 
 
+# The engine of a suggestion derived from other suggestions (consensus): such a suggestion may succeed
+# without a label ("no consensus"); every other succeeded suggestion has one.
+DERIVED_ENGINE = "derived"
+
+
 class SuggestionStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
@@ -91,7 +96,7 @@ class Suggestion(models.Model):
             ),
             models.CheckConstraint(condition=Q(seconds__gte=0), name="suggestion_seconds_non_negative"),
             models.CheckConstraint(
-                condition=~Q(status="succeeded") | Q(label__isnull=False) | Q(method="consensus"),
+                condition=~Q(status="succeeded") | Q(label__isnull=False) | Q(engine=DERIVED_ENGINE),
                 name="suggestion_succeeded_has_label",
             ),
         ]
@@ -138,9 +143,21 @@ class FinalLabel(models.Model):
 
 
 class FinalLabelChange(models.Model):
-    """History: every change of a solution's final label (who, when, from, to, why)."""
+    """History: every change of a solution's final label (who, when, from, to, why).
 
-    solution = models.ForeignKey(Solution, on_delete=models.CASCADE, related_name="final_label_changes")
+    The history outlives its solution: deleting a solution (through `solution_delete`) writes a last row
+    and keeps the others, which then name the solution by `solution_ref` and its dataset.
+    """
+
+    solution = models.ForeignKey(
+        Solution, null=True, blank=True, on_delete=models.SET_NULL, related_name="final_label_changes"
+    )
+    dataset = models.ForeignKey(
+        "annotations.Dataset", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    solution_ref = models.CharField(
+        max_length=250, blank=True, help_text="The solution's external id or number, kept when it is deleted."
+    )
     from_label = models.IntegerField(null=True, blank=True)
     to_label = models.IntegerField(null=True, blank=True, help_text="Null when the label was reopened.")
     from_source = models.CharField(max_length=20, blank=True)
@@ -155,4 +172,4 @@ class FinalLabelChange(models.Model):
         ordering = ["-changed_at"]
 
     def __str__(self) -> str:
-        return f"{self.solution_id}: {self.from_label} → {self.to_label}"
+        return f"{self.solution_ref or self.solution_id}: {self.from_label} → {self.to_label}"

@@ -1,5 +1,6 @@
 """Problems and the model-written solutions to them."""
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -64,6 +65,14 @@ class Solution(models.Model):
     status = models.CharField(max_length=20, choices=SolutionStatus.choices, default=SolutionStatus.OPEN)
     annotation_count = models.PositiveIntegerField(default=0)
     needs_humans = models.BooleanField(default=True, help_text="False when triage auto-accepted it.")
+    ingested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who ingested it (over the API, from the admin, or named by the import command).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

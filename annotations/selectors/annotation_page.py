@@ -11,6 +11,7 @@ from enum import StrEnum
 
 from django.contrib.auth.models import User
 
+from annotations import suggestion_methods
 from annotations.models import Annotation, Dataset, Solution, Suggestion
 from annotations.rendering import render_answer, render_markdown
 from annotations.selectors.gold import annotation_editable
@@ -19,21 +20,6 @@ from annotations.selectors.workbench import (
     solution_for_workbench,
     suggestions_for_workbench,
 )
-
-METHOD_TITLES = {
-    "mc": "Monte-Carlo estimation",
-    "judge": "LLM judge",
-    "prm": "Process reward model",
-    "consensus": "Consensus (MC and judge)",
-    "arithmetic": "Arithmetic check",
-}
-# what a method's label can claim, where it is less than a whole verdict: (label -1, label k with {step})
-METHOD_VERDICTS = {
-    "arithmetic": (
-        "No arithmetic slip in the checked claims",
-        "First arithmetic slip at step {step}; an earlier step may hold another kind of error",
-    ),
-}
 
 
 class PageMode(StrEnum):
@@ -82,6 +68,8 @@ class SuggestionView:
     rationale_html: str
     confidence: float | None
     has_step_scores: bool
+    rationale_title: str = "Details"
+    rationale_open: bool = False
 
 
 @dataclass(frozen=True)
@@ -123,11 +111,12 @@ def verdict_text(label: int | None) -> str:
 
 def suggestion_verdict(method: str, label: int | None) -> str:
     """Return a suggestion's label in words, as far as its method can tell (an arithmetic check finds slips)."""
-    wording = METHOD_VERDICTS.get(method)
-    if wording is None or label is None:
+    registered = suggestion_methods.method_get(method)
+    if registered is None or label is None or not (registered.verdict_all_correct and registered.verdict_error):
         return verdict_text(label)
-    clean, flagged = wording
-    return clean if label == -1 else flagged.format(step=label + 1)
+    if label == -1:
+        return registered.verdict_all_correct
+    return registered.verdict_error.format(step=label + 1)
 
 
 def _scores(suggestion: Suggestion, num_steps: int) -> list[float | None]:
@@ -156,20 +145,20 @@ def _latest_per_method(suggestions: list[Suggestion]) -> list[Suggestion]:
     return list(latest.values())
 
 
-def _suggestion_views(suggestions: list[Suggestion], num_steps: int) -> list[SuggestionView]:
-    return [
-        SuggestionView(
-            method=suggestion.method,
-            title=METHOD_TITLES.get(suggestion.method, suggestion.method),
-            model_name=suggestion.model_name,
-            label=suggestion.label,
-            verdict=suggestion_verdict(suggestion.method, suggestion.label),
-            rationale_html=render_markdown(suggestion.rationale),
-            confidence=suggestion.confidence,
-            has_step_scores=any(score is not None for score in _scores(suggestion, num_steps)),
-        )
-        for suggestion in suggestions
-    ]
+def _suggestion_view(suggestion: Suggestion, num_steps: int) -> SuggestionView:
+    method = suggestion_methods.method_get(suggestion.method)
+    return SuggestionView(
+        method=suggestion.method,
+        title=method.title if method is not None else suggestion.method,
+        model_name=suggestion.model_name,
+        label=suggestion.label,
+        verdict=suggestion_verdict(suggestion.method, suggestion.label),
+        rationale_html=render_markdown(suggestion.rationale),
+        confidence=suggestion.confidence,
+        has_step_scores=any(score is not None for score in _scores(suggestion, num_steps)),
+        rationale_title=method.rationale_title if method is not None else "Details",
+        rationale_open=method.rationale_open if method is not None else False,
+    )
 
 
 def _mode(solution: Solution, annotation: Annotation | None) -> PageMode:
@@ -198,5 +187,5 @@ def annotation_page_get(*, solution_id: int, user: User) -> AnnotationPage:
         reference_solution_html=render_markdown(problem.reference_solution) if dataset.show_reference else "",
         guidelines_html=render_markdown(dataset.guidelines),
         steps=_steps(solution, suggestions),
-        suggestions=_suggestion_views(suggestions, solution.num_steps),
+        suggestions=[_suggestion_view(suggestion, solution.num_steps) for suggestion in suggestions],
     )

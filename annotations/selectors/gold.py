@@ -64,3 +64,8 @@ def annotation_editable(solution: Solution) -> bool:
     if solution.is_gold:
         return not gold_looks_settled(solution)
     return solution.status in EDITABLE_STATUSES
+
+
+def gold_count(*, dataset: Dataset) -> int:
+    """Return how many of the dataset's solutions are gold (one query)."""
+    return Solution.objects.filter(dataset=dataset, is_gold=True).count()

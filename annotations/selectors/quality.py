@@ -7,10 +7,10 @@ label counts of each solution, so that one query returns one row per (solution, 
 
 Reference labels: methods and annotators are scored against final labels decided by people or imported
 (`unanimous`, `majority`, `review`, `imported`); `consensus_auto` labels are left out, since they come
-from the `mc` and `judge` suggestions themselves. A method is scored on every finished suggestion
-(succeeded, failed, skipped): one without a label counts as a miss, as ProcessBench's `run_eval.py` counts
-a None prediction, and its coverage (the share with a label) is shown beside it; queued or running ones
-do not count yet.
+from the suggestions themselves (the consensus method's inputs, `mc` and `judge`). A method is scored on every
+finished suggestion (succeeded, failed, skipped): one without a label counts as a miss, as ProcessBench's
+`run_eval.py` counts a None prediction, and its coverage (the share with a label) is shown beside it; queued
+or running ones do not count yet.
 
 Positions: the "people" histogram holds final labels people decided (`unanimous`, `majority`, `review`);
 labels that came with the data (`imported`, gold included) get their own "imported" histogram when there
@@ -27,7 +27,7 @@ from typing import Any
 from django.db.models import Avg, Count, F, Max, Q, Sum
 from django.db.models.functions import TruncDate
 
-from annotations import metrics
+from annotations import metrics, suggestion_methods
 from annotations.models import (
     Annotation,
     Dataset,
@@ -343,9 +343,12 @@ def _anchoring(dataset: Dataset) -> list[metrics.AnchoringRow]:
 
 
 def _audit(dataset: Dataset) -> Audit:
+    consensus = suggestion_methods.triage_method()
+    if consensus is None:
+        return Audit(0, 0)
     figures = Suggestion.objects.filter(
         solution__dataset=dataset,
-        method="consensus",
+        method=consensus.name,
         status=SuggestionStatus.SUCCEEDED,
         label__isnull=False,
         solution__final_label__source__in=HUMAN_SOURCES,

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from django.db.models import Count, QuerySet
 
-from annotations import protocol
+from annotations import protocol, suggestion_methods
 from annotations.models import (
     Annotation,
     Dataset,
@@ -24,10 +24,9 @@ from annotations.models import (
     Suggestion,
 )
 from annotations.rendering import render_answer, render_markdown
-from annotations.selectors.annotation_page import METHOD_TITLES, ScoreBar, suggestion_verdict
+from annotations.selectors.annotation_page import ScoreBar, suggestion_verdict
 from annotations.selectors.datasets import AnyUser, user_id_of, user_is_staff
 from annotations.selectors.review_queue import DEFAULT_SORT, label_text, next_needing_review
-from annotations.services.agreement import protocol_for
 from prmweb.errors import NotFoundError
 
 
@@ -180,7 +179,7 @@ def _suggestion_views(suggestions: list[Suggestion]) -> list[SuggestionView]:
     return [
         SuggestionView(
             method=suggestion.method,
-            title=METHOD_TITLES.get(suggestion.method, suggestion.method),
+            title=suggestion_methods.method_title(suggestion.method),
             config_key=suggestion.config_key,
             model_name=suggestion.model_name,
             status=suggestion.status,
@@ -241,7 +240,7 @@ def review_page_get(*, solution_id: int, sort: str = DEFAULT_SORT) -> ReviewPage
     )
     labels = [annotation.earliest_error_step for annotation in annotations]
     decision = protocol.decide(
-        protocol_for(solution.dataset), labels, final_answer_correct=solution.final_answer_correct
+        protocol.protocol_for(solution.dataset), labels, final_answer_correct=solution.final_answer_correct
     )
     views = _annotation_views(annotations)
     return ReviewPage(

@@ -62,7 +62,7 @@ def solution_list(*, access: DatasetAccess, user: AnyUser, filters: SolutionFilt
     An annotator's list holds only the solutions they annotated. Two queries per page whatever the
     page size: the count and the rows.
     """
-    solutions = _visible_solutions(access, user).select_related("problem", "final_label")
+    solutions = _visible_solutions(access, user).select_related("problem", "final_label", "ingested_by")
     exact = {"status": filters.status, "generator": filters.generator, "subset": filters.subset}
     exact["external_id"] = filters.external_id
     solutions = solutions.filter(**{name: value for name, value in exact.items() if value is not None})
@@ -86,7 +86,7 @@ def solution_get_for_viewer(*, access: DatasetAccess, user: AnyUser, solution_id
     solution = (
         _visible_solutions(access, user)
         .filter(pk=solution_id)
-        .select_related("problem", "final_label")
+        .select_related("problem", "final_label", "ingested_by")
         .prefetch_related(
             Prefetch("annotations", queryset=annotations, to_attr="visible_annotations"),
             Prefetch("suggestions", queryset=suggestions, to_attr="visible_suggestions"),

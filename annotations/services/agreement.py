@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 from django.db import transaction
 
-from annotations import protocol
+from annotations import protocol, suggestion_methods
 from annotations.models import (
     Annotation,
     Dataset,
@@ -28,28 +28,13 @@ from annotations.models import (
     SuggestionStatus,
 )
 from annotations.services.final_labels import final_label_clear, final_label_write
-
-CONSENSUS_METHOD = "consensus"
-
-
-def protocol_for(dataset: Dataset) -> protocol.Protocol:
-    """Return the dataset's agreement settings as a pure `Protocol`."""
-    return protocol.Protocol(
-        annotations_per_solution=dataset.annotations_per_solution,
-        max_annotations=dataset.max_annotations,
-        agreement_mode=dataset.agreement_mode,
-        on_max_reached=dataset.on_max_reached,
-    )
+from annotations.services.locks import solution_lock
 
 
 def _labels(solution: Solution) -> list[int]:
     return list(
         Annotation.objects.filter(solution=solution).order_by("id").values_list("earliest_error_step", flat=True)
     )
-
-
-def _lock(solution_id: int) -> Solution:
-    return Solution.objects.select_for_update().get(pk=solution_id)
 
 
 def solution_required_annotations(solution: Solution) -> int:
@@ -66,7 +51,7 @@ def solution_required_annotations(solution: Solution) -> int:
     if solution.annotation_count < dataset.annotations_per_solution:
         return dataset.annotations_per_solution
     return protocol.required_annotations(
-        protocol_for(dataset), _labels(solution), final_answer_correct=solution.final_answer_correct
+        protocol.protocol_for(dataset), _labels(solution), final_answer_correct=solution.final_answer_correct
     )
 
 
@@ -80,20 +65,22 @@ def solution_evaluate(*, solution_id: int) -> Solution:
     not open, and gold solutions (whose imported label is the truth), only get their count refreshed.
     Idempotent: calling it again with the same annotations changes nothing.
     """
-    solution = _lock(solution_id)
+    solution = solution_lock(solution_id=solution_id)
     labels = _labels(solution)
     solution.annotation_count = len(labels)
     if solution.status != SolutionStatus.OPEN or solution.is_gold:
         solution.save(update_fields=["annotation_count"])
         return solution
     dataset = Dataset.objects.get(pk=solution.dataset_id)
-    decision = protocol.decide(protocol_for(dataset), labels, final_answer_correct=solution.final_answer_correct)
+    decision = protocol.decide(
+        protocol.protocol_for(dataset), labels, final_answer_correct=solution.final_answer_correct
+    )
     if decision.outcome is protocol.Outcome.FINAL:
-        assert decision.label is not None and decision.source is not None
+        label, source = decision.final_choice()
         final_label_write(
             solution=solution,
-            label=decision.label,
-            source=decision.source,
+            label=label,
+            source=source,
             agreement=decision.agreement,
             reason=decision.reason,
         )
@@ -108,9 +95,12 @@ def solution_evaluate(*, solution_id: int) -> Solution:
 
 
 def _consensus_label(solution: Solution) -> int | None:
+    method = suggestion_methods.triage_method()
+    if method is None:
+        return None
     consensus = (
         Suggestion.objects.filter(
-            solution=solution, method=CONSENSUS_METHOD, status=SuggestionStatus.SUCCEEDED, label__isnull=False
+            solution=solution, method=method.name, status=SuggestionStatus.SUCCEEDED, label__isnull=False
         )
         .order_by("-updated_at", "-id")
         .first()
@@ -141,7 +131,7 @@ def solution_triage(*, solution_id: int) -> Solution:
     to people) is reopened for people, with a history row. Solutions people have started, reviewed,
     finalized or discarded, and gold solutions, are left alone. Idempotent.
     """
-    solution = _lock(solution_id)
+    solution = solution_lock(solution_id=solution_id)
     final = FinalLabel.objects.filter(solution=solution).first()
     if _triage_settled(solution, final):
         return solution
@@ -153,9 +143,11 @@ def solution_triage(*, solution_id: int) -> Solution:
         final_answer_correct=solution.final_answer_correct,
     )
     if decision.outcome is protocol.TriageOutcome.AUTO_ACCEPT:
-        assert decision.label is not None
         final_label_write(
-            solution=solution, label=decision.label, source=FinalLabelSource.CONSENSUS_AUTO, reason=decision.reason
+            solution=solution,
+            label=decision.accepted_label(),
+            source=FinalLabelSource.CONSENSUS_AUTO,
+            reason=decision.reason,
         )
         solution.status = SolutionStatus.FINAL
         solution.needs_humans = False
@@ -166,11 +158,6 @@ def solution_triage(*, solution_id: int) -> Solution:
         solution.needs_humans = True
     solution.save(update_fields=["status", "needs_humans"])
     return solution
-
-
-def triage_apply(solution: Solution) -> Solution:
-    """Apply triage to one solution (see `solution_triage`)."""
-    return solution_triage(solution_id=solution.pk)
 
 
 def dataset_triage(*, dataset: Dataset, solution_ids: Iterable[int] | None = None) -> int:

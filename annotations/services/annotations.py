@@ -7,12 +7,13 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from annotations.models import Annotation, Claim, DatasetMembership, Solution, SolutionStatus
+from annotations.models import Annotation, Claim, Solution, SolutionStatus
 from annotations.selectors.gold import annotation_editable
 from annotations.selectors.workbench import solution_has_visible_suggestions
 from annotations.services.agreement import solution_evaluate
 from annotations.services.claims import solution_has_room
-from prmweb.errors import ApplicationError, ConflictError, NotFoundError
+from annotations.services.locks import solution_lock
+from prmweb.errors import ApplicationError, ConflictError
 
 ALL_CORRECT = -1
 MAX_RATIONALE_CHARS = 10_000
@@ -130,12 +131,7 @@ def annotation_submit(*, solution_id: int, annotator: User, data: AnnotationInpu
     ConflictError (final label, or claim lost).
     """
     now = timezone.now()
-    solution = Solution.objects.select_for_update(of=("self",)).select_related("dataset").filter(pk=solution_id).first()
-    if (
-        solution is None
-        or not DatasetMembership.objects.filter(dataset_id=solution.dataset_id, user_id=annotator.pk).exists()
-    ):
-        raise NotFoundError("Solution not found.", errors={"solution": [f"No solution {solution_id} is yours to see."]})
+    solution = solution_lock(solution_id=solution_id, member=annotator)
     annotation_validate(solution=solution, data=data)
     existing = Annotation.objects.filter(solution=solution, annotator=annotator).first()
     if existing is not None:

@@ -11,6 +11,7 @@ locks, the same code runs without them (SQLite serializes writers).
 import datetime
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
@@ -25,7 +26,8 @@ from annotations.selectors.workbench import (
     solution_queue_candidates,
 )
 from annotations.services.agreement import solution_required_annotations
-from prmweb.errors import ConflictError, NotFoundError
+from annotations.services.locks import solution_lock
+from prmweb.errors import ConflictError
 
 CLAIM_ATTEMPTS = 8
 LOCKED_RETRY_SECONDS = 0.02  # times the attempt number: a short wait while other claimers hold the rows
@@ -69,40 +71,17 @@ def _claim_gold(*, dataset: Dataset, annotator: User, now: datetime.datetime, sk
         return None
 
 
-def _claim_from_queue(
-    *, dataset: Dataset, annotator: User, now: datetime.datetime, skipped: Sequence[int]
-) -> Claim | None:
-    tried: list[int] = list(skipped)
-    for attempt in range(1, CLAIM_ATTEMPTS + 1):
-        candidates = solution_queue_candidates(dataset=dataset, user=annotator, now=now, exclude_ids=tried)
-        solution = _lock_candidates(candidates).first()
-        if solution is None:
-            # Nothing unlocked: either the queue is empty, or other claimers hold its last rows for a moment.
-            if attempt == CLAIM_ATTEMPTS or not candidates.exists():
-                return None
-            time.sleep(LOCKED_RETRY_SECONDS * attempt)
-            continue
-        solution.dataset = dataset
-        others = live_claim_counts(solution_ids=[solution.pk], now=now, exclude_user_id=int(annotator.pk))
-        if solution.annotation_count + others.get(solution.pk, 0) < solution_required_annotations(solution):
-            return Claim.objects.create(solution=solution, annotator=annotator, expires_at=claim_expiry(dataset, now))
-        tried.append(solution.pk)
-    return None
+@dataclass(frozen=True)
+class _Attempt:
+    """One try: the claim, or the solution found full, or whether others held every candidate row."""
+
+    claim: Claim | None = None
+    full_solution_id: int | None = None
+    busy: bool = False
 
 
-@transaction.atomic
-def claim_next(*, dataset: Dataset, annotator: User, skipped_ids: Sequence[int] = ()) -> Claim | None:
-    """Claim the next solution of the dataset for the annotator and return the claim; None when none is left.
-
-    An annotator who still holds an unexpired claim in the dataset gets it back (renewed). Otherwise their
-    expired claims there are dropped and a solution is taken in the dataset's queue order: open, needing
-    people, not annotated by them, not in `skipped_ids`, and below the protocol's count once live claims
-    of others are added. With `gold_rate` > 0, a gold solution the annotator has not seen comes first
-    whenever `gold_should_serve` says so (deterministic: their gold share stays at the rate, so at 0.1 their
-    1st, 11th, 21st... item is gold); the ordinary queue serves when no such gold solution is left.
-    Side effects: deletes the annotator's expired claims in the dataset; creates or renews one claim.
-    """
-    now = timezone.now()
+def _held_or_gold(*, dataset: Dataset, annotator: User, now: datetime.datetime, skipped: Sequence[int]) -> Claim | None:
+    """Renew the annotator's live claim in the dataset, or claim a gold solution when one is due; else None."""
     Claim.objects.filter(annotator=annotator, solution__dataset=dataset, expires_at__lte=now).delete()
     held = (
         Claim.objects.filter(annotator=annotator, solution__dataset=dataset)
@@ -115,28 +94,61 @@ def claim_next(*, dataset: Dataset, annotator: User, skipped_ids: Sequence[int] 
         held.save(update_fields=["expires_at"])
         return held
     if gold_should_serve(dataset, annotator):
-        gold = _claim_gold(dataset=dataset, annotator=annotator, now=now, skipped=skipped_ids)
-        if gold is not None:
-            return gold
-    return _claim_from_queue(dataset=dataset, annotator=annotator, now=now, skipped=skipped_ids)
+        return _claim_gold(dataset=dataset, annotator=annotator, now=now, skipped=skipped)
+    return None
 
 
-def _locked_solution(solution_id: int, member: User) -> Solution:
-    solution = (
-        Solution.objects.select_for_update(of=("self",))
-        .select_related("dataset")
-        .filter(pk=solution_id, dataset__memberships__user_id=member.pk)
-        .first()
-    )
-    if solution is None:
-        raise NotFoundError("Solution not found.", errors={"solution": [f"No solution {solution_id}."]})
-    return solution
+@transaction.atomic
+def _claim_attempt(
+    *, dataset: Dataset, annotator: User, now: datetime.datetime, tried: Sequence[int], first: bool
+) -> _Attempt:
+    """Make one try in one transaction: (the first time) the held claim or a due gold item, then the queue."""
+    if first and (claim := _held_or_gold(dataset=dataset, annotator=annotator, now=now, skipped=tried)):
+        return _Attempt(claim)
+    candidates = solution_queue_candidates(dataset=dataset, user=annotator, now=now, exclude_ids=tried)
+    solution = _lock_candidates(candidates).first()
+    if solution is None:  # the queue is empty, or other claimers hold its last rows for a moment
+        return _Attempt(busy=candidates.exists())
+    solution.dataset = dataset
+    others = live_claim_counts(solution_ids=[solution.pk], now=now, exclude_user_id=int(annotator.pk))
+    if solution.annotation_count + others.get(solution.pk, 0) < solution_required_annotations(solution):
+        expires_at = claim_expiry(dataset, now)
+        return _Attempt(Claim.objects.create(solution=solution, annotator=annotator, expires_at=expires_at))
+    return _Attempt(full_solution_id=solution.pk)
+
+
+def claim_next(*, dataset: Dataset, annotator: User, skipped_ids: Sequence[int] = ()) -> Claim | None:
+    """Claim the next solution of the dataset for the annotator and return the claim; None when none is left.
+
+    An annotator who still holds an unexpired claim in the dataset gets it back (renewed). Otherwise their
+    expired claims there are dropped and a solution is taken in the dataset's queue order: open, needing
+    people, not annotated by them, not in `skipped_ids`, and below the protocol's count once live claims
+    of others are added. With `gold_rate` > 0, a gold solution the annotator has not seen comes first
+    whenever `gold_should_serve` says so (deterministic: their gold share stays at the rate, so at 0.1 their
+    1st, 11th, 21st... item is gold); the ordinary queue serves when no such gold solution is left.
+    Side effects: deletes the annotator's expired claims in the dataset; creates or renews one claim.
+    Each try is one short transaction (the first usually succeeds); while other claimers hold every
+    candidate row, the short wait before the next try happens between transactions, holding no lock.
+    """
+    now = timezone.now()
+    tried: list[int] = list(skipped_ids)
+    for attempt in range(1, CLAIM_ATTEMPTS + 1):
+        result = _claim_attempt(dataset=dataset, annotator=annotator, now=now, tried=tried, first=attempt == 1)
+        if result.claim is not None:
+            return result.claim
+        if result.full_solution_id is not None:
+            tried.append(result.full_solution_id)
+            continue
+        if not result.busy or attempt == CLAIM_ATTEMPTS:
+            return None
+        time.sleep(LOCKED_RETRY_SECONDS * attempt)  # outside any transaction of ours: no row stays locked
+    return None
 
 
 @transaction.atomic
 def _renew_or_drop(*, solution_id: int, annotator: User) -> Claim | None:
     now = timezone.now()
-    solution = _locked_solution(solution_id, annotator)
+    solution = solution_lock(solution_id=solution_id, member=annotator)
     claim = Claim.objects.filter(solution=solution, annotator=annotator).first()
     if claim is not None and claim.expires_at > now:
         claim.expires_at = claim_expiry(solution.dataset, now)

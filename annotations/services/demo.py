@@ -91,7 +91,7 @@ def demo_load(*, password: str = DEMO_PASSWORD) -> DemoResult:
         )
     report = solutions_import(dataset=dataset, records=_demo_records(), user=manager)
     gold_ids = [report.solution_ids[external_id] for external_id in DEMO_GOLD_IDS]
-    solutions_set_gold(solution_ids=gold_ids, is_gold=True, changed_by=manager)
+    solutions_set_gold(dataset=dataset, solution_ids=gold_ids, is_gold=True, changed_by=manager)
     accounts = [_account(manager, "manager, admin", password)]
     accounts += [_account(annotator, "annotator", password) for annotator in annotators]
     return DemoResult(

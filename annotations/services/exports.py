@@ -26,11 +26,13 @@ from annotations.exporters.filters import ExportFilters, InvalidFilters, parse_e
 from annotations.exporters.folder import MANIFEST_FILE, FolderResult, write_export_folder
 from annotations.models import Dataset, Export, ExportStatus, FinalLabelSource
 from annotations.selectors.exports import solution_records, solutions_for_export
+from prmweb.celery import task_by_name
 from prmweb.errors import ApplicationError, NotFoundError
 
 logger = logging.getLogger(__name__)
 
 EXPORT_CHUNK_SIZE = 2000
+RUN_EXPORT_TASK = "annotations.tasks.run_export"
 MAX_SEED = 2**31 - 1
 
 ProgressCallback = Callable[[int, int], None]
@@ -115,10 +117,8 @@ def export_create(
 
 
 def _enqueue(export_id: int) -> None:
-    from annotations.tasks import run_export  # tasks import services; import late to avoid a cycle
-
     try:
-        run_export.delay(export_id)
+        task_by_name(RUN_EXPORT_TASK).delay(export_id)
     except Exception as exc:  # the broker is unreachable: say so on the row instead of leaving it queued
         logger.exception("could not enqueue export %s", export_id)
         Export.objects.filter(pk=export_id, status=ExportStatus.QUEUED).update(

@@ -14,6 +14,18 @@ def _current(solution: Solution) -> FinalLabel | None:
     return FinalLabel.objects.filter(solution=solution).first()
 
 
+def history_add(*, solution: Solution, reason: str, changed_by: User | None = None, **change: object) -> None:
+    """Write one history row of the solution (from/to label and source in `change`), naming it for good."""
+    FinalLabelChange.objects.create(
+        solution=solution,
+        dataset_id=solution.dataset_id,
+        solution_ref=str(solution),
+        changed_by=changed_by,
+        reason=reason,
+        **change,
+    )
+
+
 def final_label_write(
     *,
     solution: Solution,
@@ -43,14 +55,14 @@ def final_label_write(
     final.note = note
     final.save()
     if (from_label, from_source) != (label, source):
-        FinalLabelChange.objects.create(
+        history_add(
             solution=solution,
+            reason=reason,
+            changed_by=decided_by,
             from_label=from_label,
             to_label=label,
             from_source=from_source,
             to_source=source,
-            changed_by=decided_by,
-            reason=reason,
         )
     return final
 
@@ -66,18 +78,16 @@ def final_label_clear(
     existing = _current(solution)
     if existing is None:
         if from_source:
-            FinalLabelChange.objects.create(
-                solution=solution, from_source=from_source, changed_by=changed_by, reason=reason
-            )
+            history_add(solution=solution, reason=reason, changed_by=changed_by, from_source=from_source)
         return False
-    FinalLabelChange.objects.create(
+    history_add(
         solution=solution,
+        reason=reason,
+        changed_by=changed_by,
         from_label=existing.label,
         to_label=None,
         from_source=existing.source,
         to_source="",
-        changed_by=changed_by,
-        reason=reason,
     )
     existing.delete()
     return True

@@ -10,10 +10,11 @@ from collections.abc import Sequence
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from annotations.models import FinalLabel, FinalLabelSource, Solution, SolutionStatus
+from annotations.models import Dataset, FinalLabel, FinalLabelSource, Solution, SolutionStatus
 from annotations.services.agreement import solution_evaluate
 from annotations.services.final_labels import final_label_write
-from prmweb.errors import ApplicationError, NotFoundError
+from annotations.services.locks import solution_lock
+from prmweb.errors import ApplicationError
 
 
 def _mark(solution: Solution, changed_by: User | None) -> None:
@@ -53,9 +54,7 @@ def solution_set_gold(*, solution_id: int, is_gold: bool, changed_by: User | Non
     label was the imported one to `open`, and the protocol then judges the annotations it already has.
     Idempotent.
     """
-    solution = Solution.objects.select_for_update().filter(pk=solution_id).first()
-    if solution is None:
-        raise NotFoundError(f"Solution {solution_id} not found.", errors={"solution": ["No such solution."]})
+    solution = solution_lock(solution_id=solution_id)
     if is_gold and not solution.is_gold:
         _mark(solution, changed_by)
     elif not is_gold and solution.is_gold:
@@ -65,24 +64,33 @@ def solution_set_gold(*, solution_id: int, is_gold: bool, changed_by: User | Non
 
 
 @transaction.atomic
-def solutions_set_gold(*, solution_ids: Sequence[int], is_gold: bool, changed_by: User | None = None) -> int:
-    """Mark (or unmark) several solutions as gold, all or nothing; return how many changed.
+def solutions_set_gold(
+    *, dataset: Dataset, solution_ids: Sequence[int], is_gold: bool, changed_by: User | None = None
+) -> int:
+    """Mark (or unmark) solutions of the dataset as gold, all or nothing; return how many changed.
 
-    Marking fails as a whole, naming the first solutions that lack an imported label.
+    Every id must be a solution of `dataset` (the rest are named in `solution_ids`), and marking needs
+    an imported label on each (the first that lack one are named in `is_gold`); nothing changes then.
     """
-    if is_gold:
-        missing = list(
-            Solution.objects.filter(pk__in=solution_ids, imported_label__isnull=True).values_list("pk", flat=True)[:10]
+    ids = sorted(set(solution_ids))
+    found = set(Solution.objects.filter(dataset=dataset, pk__in=ids).values_list("pk", flat=True))
+    missing = [pk for pk in ids if pk not in found]
+    if missing:
+        raise ApplicationError(
+            f"{len(missing)} solution id(s) are not in dataset {dataset.slug!r}.",
+            errors={"solution_ids": [f"Not in this dataset: {', '.join(map(str, missing[:20]))}."]},
         )
-        if missing:
+    if is_gold:
+        unlabelled = list(
+            Solution.objects.filter(pk__in=ids, imported_label__isnull=True).values_list("pk", flat=True)[:10]
+        )
+        if unlabelled:
             raise ApplicationError(
-                f"{len(missing)} of the chosen solutions have no imported label, so they cannot be gold.",
-                errors={"is_gold": [f"No imported label: solutions {', '.join(map(str, missing))}."]},
+                f"{len(unlabelled)} of the chosen solutions have no imported label, so they cannot be gold.",
+                errors={"is_gold": [f"No imported label: solutions {', '.join(map(str, unlabelled))}."]},
             )
     changed = 0
-    for solution_id in (
-        Solution.objects.filter(pk__in=solution_ids).exclude(is_gold=is_gold).values_list("pk", flat=True)
-    ):
+    for solution_id in Solution.objects.filter(pk__in=ids).exclude(is_gold=is_gold).values_list("pk", flat=True):
         solution_set_gold(solution_id=solution_id, is_gold=is_gold, changed_by=changed_by)
         changed += 1
     return changed

@@ -16,7 +16,7 @@ from annotations.models import Dataset
 from annotations.segmentation import SEGMENTATIONS, Segmenter
 from annotations.services.ingestion import solutions_ingest
 from annotations.services.response_input import merge_split_errors, segment_input, segmenter_for
-from annotations.services.solution_input import MAX_BATCH_ITEMS, Errors, SolutionInput, validate_solution_input
+from annotations.solution_input import MAX_BATCH_ITEMS, Errors, SolutionInput, validate_solution_input
 from prmweb.errors import ApplicationError
 
 DEFAULT_CHUNK_SIZE = 500

@@ -14,11 +14,11 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, OperationalError, transaction
 
-from annotations import hooks
+from annotations import hooks, suggestion_methods
 from annotations.models import Dataset, FinalLabel, FinalLabelSource, Problem, Solution
 from annotations.models.datasets import TriageMode
 from annotations.services.response_input import merge_split_errors, segment_inputs, segmenter_for
-from annotations.services.solution_input import (
+from annotations.solution_input import (
     INPUT_FIELDS,
     MAX_BATCH_ITEMS,
     MAX_METADATA_BYTES,
@@ -33,7 +33,8 @@ from annotations.services.solution_input import (
     validate_batch,
     validate_solution_input,
 )
-from prmweb.errors import ApplicationError, ConflictError
+from prmweb.celery import task_by_name
+from prmweb.errors import ApplicationError, ConflictError, TooLargeError
 
 __all__ = [
     "INPUT_FIELDS",
@@ -57,6 +58,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+CHECK_ANSWERS_TASK = "annotations.tasks.check_final_answers"
+AnyUser = AbstractBaseUser | AnonymousUser | None
 # Concurrent batches sharing items collide on the unique constraints; each retry sees more of them stored.
 MAX_STORE_ATTEMPTS = 5
 
@@ -85,12 +88,18 @@ class IngestResult:
 def waits_for_machine_consensus(dataset: Dataset) -> bool:
     """Return whether new solutions wait for triage before people see them.
 
-    With `triage_mode=disagreement_only` and both `mc` and `judge` configured, the consensus decides:
-    `solution_triage` then auto-accepts the solution or hands it to people (no consensus, a failed or
-    skipped method, or the audit sample). Without both methods no consensus can come, so people label.
+    With `triage_mode=disagreement_only` and every input of the consensus method configured (mc and
+    judge; see `annotations.suggestion_methods.triage_method`), the consensus decides: `solution_triage`
+    then auto-accepts the solution or hands it to people (no consensus, a failed or skipped method, or
+    the audit sample). Without those methods no consensus can come, so people label.
     """
+    consensus = suggestion_methods.triage_method()
     methods = dataset.scoring_methods if isinstance(dataset.scoring_methods, list) else []
-    return dataset.triage_mode == TriageMode.DISAGREEMENT_ONLY and {"mc", "judge"} <= set(methods)
+    return (
+        dataset.triage_mode == TriageMode.DISAGREEMENT_ONLY
+        and consensus is not None
+        and set(consensus.inputs) <= set(methods)
+    )
 
 
 def content_hash(problem: str, steps: Sequence[str], response: str | None = None) -> str:
@@ -119,10 +128,9 @@ def _first_error(errors: dict[str, Any]) -> str:
 
 def _check_batch_size(count: int) -> None:
     if count > MAX_BATCH_ITEMS:
-        raise ApplicationError(
+        raise TooLargeError(
             f"A batch holds at most {MAX_BATCH_ITEMS} solutions (this one has {count}); nothing was stored.",
             errors={"batch": [f"Ensure this list has no more than {MAX_BATCH_ITEMS} items (it has {count})."]},
-            status_code=413,
         )
     if count == 0:
         raise ApplicationError(
@@ -137,9 +145,7 @@ def _reject(errors: dict[str, Errors], total: int) -> ApplicationError:
     )
 
 
-def solutions_ingest_json(
-    *, dataset: Dataset, payload: Any, user: AbstractBaseUser | AnonymousUser | None = None
-) -> IngestResult:
+def solutions_ingest_json(*, dataset: Dataset, payload: Any, user: AnyUser = None) -> IngestResult:
     """Ingest decoded JSON: one solution object or a list of them (see `solutions_ingest`).
 
     A rejected single object reports errors by field; a rejected list reports them by item index.
@@ -165,25 +171,24 @@ def solutions_ingest_json(
             raise ApplicationError(message, errors=errors)
         ordered = {key: errors_by_index[key] for key in sorted(errors_by_index, key=int)}
         raise _reject(ordered, len(records))
-    return _ingest_valid(dataset=dataset, items=[item for item in items if item is not None])
+    return _ingest_valid(dataset=dataset, items=[item for item in items if item is not None], user=user)
 
 
-def solutions_ingest(
-    *, dataset: Dataset, items: Sequence[SolutionInput], user: AbstractBaseUser | AnonymousUser | None = None
-) -> IngestResult:
+def solutions_ingest(*, dataset: Dataset, items: Sequence[SolutionInput], user: AnyUser = None) -> IngestResult:
     """Validate and store a batch of solutions, all or nothing; return which were created or existed.
 
     Responses are split into steps first (the dataset's segmentation, unless an item names its own).
     Idempotent: an item whose external id (or, without one, whose problem+steps+response content) is already in
     the dataset is reported as existing and left unchanged; concurrent batches with the same items store
-    each once. After the commit, the ids of new solutions go to the final-answer check and the scoring
-    hook. Raises ApplicationError (400, or 413 for an oversized batch) naming each bad field.
+    each once. New solutions record `user` as who ingested them (`ingested_by`; none for an anonymous
+    caller). After the commit, the ids of new solutions go to the final-answer check and the scoring
+    hook. Raises ApplicationError naming each bad field (TooLargeError for an oversized batch).
     """
     _check_batch_size(len(items))
     segmented, errors = _split_and_validate(dataset, items)
     if errors:
         raise _reject({key: errors[key] for key in sorted(errors, key=int)}, len(items))
-    return _ingest_valid(dataset=dataset, items=[item for item in segmented if item is not None])
+    return _ingest_valid(dataset=dataset, items=[item for item in segmented if item is not None], user=user)
 
 
 def _split_and_validate(
@@ -206,10 +211,11 @@ def _is_lock_conflict(exc: OperationalError) -> bool:
     return getattr(exc.__cause__, "sqlstate", None) in {"40P01", "40001"}
 
 
-def _ingest_valid(*, dataset: Dataset, items: Sequence[SolutionInput]) -> IngestResult:
+def _ingest_valid(*, dataset: Dataset, items: Sequence[SolutionInput], user: AnyUser) -> IngestResult:
+    ingested_by = user if user is not None and user.is_authenticated else None
     for _attempt in range(MAX_STORE_ATTEMPTS):
         try:
-            return _store(dataset=dataset, items=items)
+            return _store(dataset=dataset, items=items, ingested_by=ingested_by)
         except IntegrityError:
             # A concurrent request stored some of the same items first; on retry they are "existing".
             logger.info("ingestion collided with a concurrent batch for dataset %s; retrying", dataset.pk)
@@ -225,7 +231,7 @@ def _ingest_valid(*, dataset: Dataset, items: Sequence[SolutionInput]) -> Ingest
 
 
 @transaction.atomic
-def _store(*, dataset: Dataset, items: Sequence[SolutionInput]) -> IngestResult:
+def _store(*, dataset: Dataset, items: Sequence[SolutionInput], ingested_by: AbstractBaseUser | None) -> IngestResult:
     hashes = [content_hash(item.problem, item.steps, item.response) for item in items]
     existing_by_index = _existing_solution_ids(dataset, items, hashes)
     results: dict[int, IngestedItem] = {}
@@ -243,7 +249,7 @@ def _store(*, dataset: Dataset, items: Sequence[SolutionInput]) -> IngestResult:
                 first_with_content[digest] = index
     # Every batch writes rows in the same (key) order, so concurrent batches wait for each other, never deadlock.
     to_create.sort(key=lambda row: (row[1].external_id, row[2]))
-    created = _create_solutions(dataset, to_create)
+    created = _create_solutions(dataset, to_create, ingested_by)
     for (index, item, _), solution in zip(to_create, created, strict=True):
         results[index] = IngestedItem(index, "created", solution.pk, item.external_id)
     for index in duplicates:
@@ -288,7 +294,9 @@ def _existing_solution_ids(dataset: Dataset, items: Sequence[SolutionInput], has
     return found
 
 
-def _create_solutions(dataset: Dataset, to_create: list[tuple[int, SolutionInput, str]]) -> list[Solution]:
+def _create_solutions(
+    dataset: Dataset, to_create: list[tuple[int, SolutionInput, str]], ingested_by: AbstractBaseUser | None
+) -> list[Solution]:
     if not to_create:
         return []
     problems = _problems_for(dataset, [item for _, item, _ in to_create])
@@ -311,6 +319,7 @@ def _create_solutions(dataset: Dataset, to_create: list[tuple[int, SolutionInput
             imported_label=item.label,
             metadata=item.metadata,
             needs_humans=needs_humans,
+            ingested_by_id=ingested_by.pk if ingested_by is not None else None,
         )
         for _, item, digest in to_create
     ]
@@ -370,9 +379,7 @@ def _problems_for(dataset: Dataset, items: Sequence[SolutionInput]) -> dict[str,
 def _after_commit(dataset_id: int, solution_ids: list[int]) -> None:
     """Enqueue the final-answer check and the scoring hook; a failure here never undoes stored rows."""
     try:
-        from annotations.tasks import check_final_answers  # tasks import services: import late
-
-        check_final_answers.delay(solution_ids)
+        task_by_name(CHECK_ANSWERS_TASK).delay(solution_ids)
     except Exception:  # the solutions are stored; the periodic sweep re-enqueues what this missed
         logger.exception("could not enqueue the final-answer check for %d solutions", len(solution_ids))
     hooks.notify_solutions_ingested(dataset_id=dataset_id, solution_ids=solution_ids)

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from annotations import segmentation as segmentation_core
 from annotations.segmentation import SEGMENTATIONS, SegmentationError, Segmenter
-from annotations.services.solution_input import MAX_RESPONSE_CHARS, Errors, SolutionInput
+from annotations.solution_input import MAX_RESPONSE_CHARS, Errors, SolutionInput
 
 
 def segmenter_for(*, segmentation: str, pattern: str, default: str | None = None) -> Segmenter:

@@ -9,17 +9,11 @@ from django.db import transaction
 
 from annotations.models import Annotation, FinalLabel, FinalLabelSource, Solution, SolutionStatus
 from annotations.services.final_labels import final_label_clear, final_label_write
-from prmweb.errors import ApplicationError, ConflictError, NotFoundError
+from annotations.services.locks import solution_lock
+from prmweb.errors import ApplicationError, ConflictError
 
 MAX_NOTE_CHARS = 5000
 REOPEN_TARGETS = (SolutionStatus.OPEN, SolutionStatus.NEEDS_REVIEW)
-
-
-def _lock(solution_id: int) -> Solution:
-    solution = Solution.objects.select_for_update().filter(pk=solution_id).first()
-    if solution is None:
-        raise NotFoundError(f"Solution {solution_id} not found.", errors={"solution": ["No such solution."]})
-    return solution
 
 
 def _validate_note(note: str, *, required: bool, why: str = "") -> str:
@@ -51,7 +45,7 @@ def review_decide(*, solution_id: int, reviewer: User, label: int, note: str = "
     created or replaced, one history row is written, the solution becomes `final`. Works on solutions
     in any state (a reviewer may also overrule a final label directly).
     """
-    solution = _lock(solution_id)
+    solution = solution_lock(solution_id=solution_id)
     _validate_label(solution, label)
     wrong_answer = label == -1 and solution.final_answer_correct is False
     note = _validate_note(
@@ -90,7 +84,7 @@ def review_reopen(*, solution_id: int, reviewer: User, target: str, reason: str)
             f"Cannot reopen to {target!r}.", errors={"target": [f"Must be one of: {', '.join(REOPEN_TARGETS)}."]}
         )
     reason = _validate_note(reason, required=True, why="Say why the label is reopened.")
-    solution = _lock(solution_id)
+    solution = solution_lock(solution_id=solution_id)
     if solution.status not in (SolutionStatus.FINAL, SolutionStatus.DISCARDED):
         raise ConflictError(
             f"Solution {solution_id} is {solution.get_status_display().lower()}, not final or discarded.",

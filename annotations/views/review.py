@@ -29,6 +29,7 @@ from annotations.selectors.review_queue import (
 )
 from annotations.services.review import REOPEN_TARGETS, review_decide, review_reopen
 from annotations.views.reviewer_access import reviewer_access
+from prmweb.api.errors import http_status
 from prmweb.errors import ApplicationError, NotFoundError
 
 QUEUE_PAGE_SIZE = 50
@@ -149,7 +150,7 @@ def _render(
         "chosen_text": _chosen_text(request.POST.get("label") if error else None, page.solution.num_steps),
         "reopen_targets": [(value, SolutionStatus(value).label) for value in REOPEN_TARGETS],
     }
-    return render(request, "annotations/review/solution.html", context, status=error.status_code if error else 200)
+    return render(request, "annotations/review/solution.html", context, status=http_status(error) if error else 200)
 
 
 def _sort_or_404(request: HttpRequest) -> str:

@@ -13,6 +13,7 @@ from annotations.selectors.annotation_page import AnnotationPage, PageMode, anno
 from annotations.selectors.workbench import workbench_dataset_get
 from annotations.services.annotations import annotation_submit
 from annotations.services.claims import claim_next, claim_release, claim_renew
+from prmweb.api.errors import http_status
 from prmweb.errors import ApplicationError, NotFoundError
 
 DEFAULT_HEARTBEAT_SECONDS = 60
@@ -132,7 +133,7 @@ def annotate(request: HttpRequest, solution_id: int) -> HttpResponse:
         raise Http404(error.message) from error
     except ApplicationError as error:
         _add_errors(form, error)
-        return _render_page(request, page, form, status=error.status_code)
+        return _render_page(request, page, form, status=http_status(error))
     verdict = verdict_text(annotation.earliest_error_step)
     if page.mode is PageMode.EDIT:
         messages.success(request, f"Annotation of solution {solution_id} changed: {verdict.lower()}.")
@@ -159,5 +160,5 @@ def heartbeat(request: HttpRequest, solution_id: int) -> JsonResponse:
     try:
         claim = claim_renew(solution_id=solution_id, annotator=request.user)  # type: ignore[arg-type]
     except ApplicationError as error:
-        return JsonResponse({"message": error.message, "errors": error.errors}, status=error.status_code)
+        return JsonResponse({"message": error.message, "errors": error.errors}, status=http_status(error))
     return JsonResponse({"solution": solution_id, "expires_at": claim.expires_at.isoformat()})

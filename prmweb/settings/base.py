@@ -119,7 +119,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "prmweb.errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "prmweb.api.errors.api_exception_handler",
     "DEFAULT_PARSER_CLASSES": ["prmweb.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
@@ -160,10 +160,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_QUEUES_NAMES = ("default", "gpu")
-CELERY_TASK_ROUTES = {
-    "scoring.tasks.score_gpu_*": {"queue": "gpu"},
-    "annotations.tasks.run_export": {"queue": "default"},
-}
+# Each scoring method's task goes to the queue the method registry names (scoring.methods.registry).
+CELERY_TASK_ROUTES = ["scoring.tasks.route_by_method", {"annotations.tasks.run_export": {"queue": "default"}}]
 # Must exceed the slowest task, or Redis redelivers a task that is still running.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=6 * 3600),
@@ -187,9 +185,8 @@ CELERY_BEAT_SCHEDULE = {
 
 # Called after ingestion commits, with the ids of new solutions (annotations never imports scoring).
 PRMWEB_SOLUTIONS_INGESTED_HOOK = "scoring.services.solutions_ingested"
-# The suggestion methods a dataset's `scoring_methods` may name (annotations.validators reads this lazily;
-# tests/scoring/test_method_names_setting.py keeps it equal to scoring.methods.registry.METHODS).
-SCORING_METHOD_NAMES = ("mc", "judge", "prm", "consensus", "arithmetic")
+# The suggestion methods (names, titles, queues, options) are scoring.methods.registry's; the scoring app
+# registers them with annotations at start-up (scoring.apps), so no setting lists them.
 
 # Scoring engines and methods (read lazily by scoring.engines.config and scoring.configuration).
 # Each role names an engine (transformers | openai | vllm) and a model: a local folder for transformers

@@ -194,7 +194,8 @@ class OpenAIEngine:
     def _chat_job(self, params: SamplingParams) -> Callable[[tuple[int, Prompt, int]], Generation]:
         def run(job: tuple[int, Prompt, int]) -> Generation:
             _, prompt, budget = job
-            assert isinstance(prompt, ChatPrompt)
+            if not isinstance(prompt, ChatPrompt):
+                raise EngineError("chat mode sends chat prompts only; set the role's OPENAI_API to completions")
             payload = {
                 **self._sampling(params, budget),
                 "messages": prompt.as_dicts(),

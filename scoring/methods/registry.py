@@ -1,17 +1,22 @@
-"""The table of suggestion methods: queue, engine need, configuration class and entry point.
+"""The suggestion methods: the one table every other part of the project reads.
 
+A method's name, title and role (what people read), queue and Celery task, engine, settings section,
+options (its configuration class), batch entry point and the methods it is derived from live here and
+nowhere else: settings route tasks with `scoring.tasks.route_by_method`, the task factory declares one task
+per runnable method, `scoring.configuration` reads each method's settings section, the API offers the
+runnable methods, and the scoring app registers the table with annotations at start-up (`scoring.apps`),
+which validates datasets' `scoring_methods`, titles suggestions and finds the consensus from it.
 Workers look a method up here (`get_method`), build its configuration from stored JSON parameters
-(`build_config`) and record the parameters they used (`config_parameters`). `consensus` is derived from
-existing `mc` and `judge` suggestions (`scoring.methods.consensus.derive`), so it has no batch runner.
+(`build_config`) and record the parameters they used (`config_parameters`).
 """
 
 import dataclasses
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from scoring.engines.base import SamplingParams
-from scoring.methods import arithmetic, judge, mc, prm
+from scoring.methods import arithmetic, consensus, judge, mc, prm
 from scoring.methods.base import MethodConfigError
 
 Queue = Literal["gpu", "default"]
@@ -19,46 +24,115 @@ EngineNeed = Literal["generation", "step_scoring"]
 
 
 @dataclass(frozen=True)
-class ConsensusConfig:
-    """Consensus has no settings; it records which suggestions it was derived from."""
-
-    inputs: tuple[str, ...] = ("mc", "judge")
-
-
-@dataclass(frozen=True)
 class MethodSpec:
-    """How to run one method: Celery queue, engine kind, configuration class and batch entry point.
+    """Everything about one method.
 
-    `run` is `run(tasks, engine, config)` for methods that need an engine, `run(tasks, config)` for
-    `arithmetic`, and None for `consensus`. `depends_on` lists the methods a derived method reads.
+    `role` is one sentence saying what the method does. `run` is `run(tasks, engine, config)` for
+    methods that need an engine (`needs`, found under `engine_role` in SCORING_ENGINES), `run(tasks,
+    config)` for the others, and None for a derived method, whose label comes from its `inputs`.
+    `settings_key` names the settings section its configured options come from (`setting_names` maps
+    a key of it to an option where the names differ). `rationale_title` and `rationale_open` say how
+    the annotation page shows its rationale. `verdict_all_correct` and `verdict_error` (with `{step}`, 1-based)
+    word its label where it can claim less than a whole verdict (empty: the plain wording).
     """
 
     name: str
+    title: str
+    role: str
     queue: Queue
-    needs: EngineNeed | None
     config_class: type
-    run: Callable[..., Any] | None
-    depends_on: tuple[str, ...] = ()
-    description: str = ""
+    run: Callable[..., Any] | None = None
+    needs: EngineNeed | None = None
+    engine_role: str | None = None
+    settings_key: str | None = None
+    setting_names: Mapping[str, str] = field(default_factory=dict)
+    inputs: tuple[str, ...] = ()
+    rationale_title: str = "Details"
+    rationale_open: bool = False
+    verdict_all_correct: str = ""
+    verdict_error: str = ""
+
+    @property
+    def derived(self) -> bool:
+        """Return whether the method is derived from other methods' suggestions instead of run."""
+        return bool(self.inputs)
+
+    @property
+    def task_name(self) -> str | None:
+        """Return the name of the Celery task that runs the method (None for a derived method)."""
+        if self.derived:
+            return None
+        return f"scoring.tasks.score_gpu_{self.name}" if self.queue == "gpu" else f"scoring.tasks.score_{self.name}"
 
 
-METHODS: dict[str, MethodSpec] = {
-    "mc": MethodSpec(
-        "mc", "gpu", "generation", mc.MCConfig, mc.estimate, description="Monte-Carlo rollouts per step prefix"
+_SPECS = (
+    MethodSpec(
+        "mc",
+        "Monte-Carlo estimation",
+        "Samples completions from each step prefix; a step is wrong when none of them reaches the reference answer.",
+        "gpu",
+        mc.MCConfig,
+        mc.estimate,
+        needs="generation",
+        engine_role="generation",
+        settings_key="SCORING_MC",
     ),
-    "judge": MethodSpec(
-        "judge", "gpu", "generation", judge.JudgeConfig, judge.judge, description="LLM critique, ProcessBench prompt"
+    MethodSpec(
+        "judge",
+        "LLM judge",
+        "A language model critiques the steps with ProcessBench's prompt and names the earliest wrong one.",
+        "gpu",
+        judge.JudgeConfig,
+        judge.judge,
+        needs="generation",
+        engine_role="judge",
+        settings_key="SCORING_JUDGE",
+        setting_names={"TEMPLATE": "template_path"},
+        rationale_title="Critique",
+        rationale_open=True,
     ),
-    "prm": MethodSpec(
-        "prm", "gpu", "step_scoring", prm.PRMConfig, prm.score, description="process reward model step scores"
+    MethodSpec(
+        "prm",
+        "Process reward model",
+        "A process reward model scores every step; the earliest step under the threshold is the error.",
+        "gpu",
+        prm.PRMConfig,
+        prm.score,
+        needs="step_scoring",
+        engine_role="prm",
+        settings_key="SCORING_PRM",
     ),
-    "arithmetic": MethodSpec(
-        "arithmetic", "default", None, arithmetic.ArithmeticConfig, arithmetic.check, description="SymPy checks"
+    MethodSpec(
+        "arithmetic",
+        "Arithmetic check",
+        "SymPy checks the explicit arithmetic of every step; no model, it runs anywhere.",
+        "default",
+        arithmetic.ArithmeticConfig,
+        arithmetic.check,
+        verdict_all_correct="No arithmetic slip in the checked claims",
+        verdict_error="First arithmetic slip at step {step}; an earlier step may hold another kind of error",
     ),
-    "consensus": MethodSpec(
-        "consensus", "default", None, ConsensusConfig, None, ("mc", "judge"), description="mc and judge agree"
+    MethodSpec(
+        consensus.METHOD,
+        "Consensus (MC and judge)",
+        "The label mc and judge agree on; no label when they disagree (then people decide).",
+        "default",
+        consensus.ConsensusConfig,
+        inputs=consensus.INPUTS,
     ),
-}
+)
+METHODS: dict[str, MethodSpec] = {spec.name: spec for spec in _SPECS}
+
+
+def is_derived(name: str) -> bool:
+    """Return whether `name` is a known method derived from others (consensus)."""
+    spec = METHODS.get(name)
+    return spec is not None and spec.derived
+
+
+def runnable_methods() -> list[MethodSpec]:
+    """Return the methods that run over solutions (each has a Celery task), in table order."""
+    return [spec for spec in METHODS.values() if not spec.derived]
 
 
 def get_method(name: str) -> MethodSpec:
@@ -145,6 +219,30 @@ def _sampling(values: Mapping[str, Any]) -> SamplingParams:
     if isinstance(values.get("stop"), list):
         values["stop"] = tuple(values["stop"])
     return SamplingParams(**values)
+
+
+def parameters_from_settings(spec: MethodSpec, section: Mapping[str, Any], *, seed: int | None) -> dict[str, Any]:
+    """Return a method's JSON parameters from its settings section (e.g. SCORING_MC) for `build_config`.
+
+    A key names an option in upper case (`ROLLOUTS_PER_STEP`), or a sampling setting (`MAX_TOKENS`,
+    `TEMPERATURE`, `TOP_P`: they go under `sampling`, with `seed`), or is renamed by `setting_names`.
+    An empty string stands for an option whose default is None. Unknown keys raise MethodConfigError.
+    """
+    options = {item.name: item for item in dataclasses.fields(spec.config_class)}
+    sampling_names = {item.name for item in dataclasses.fields(SamplingParams)}
+    parameters: dict[str, Any] = {}
+    sampling: dict[str, Any] = {}
+    for key, value in section.items():
+        name = spec.setting_names.get(key, key.lower())
+        if name in options and name != "sampling":
+            parameters[name] = None if value == "" and options[name].default is None else value
+        elif "sampling" in options and name in sampling_names:
+            sampling[name] = value
+        else:
+            raise MethodConfigError(key, f"{spec.settings_key} has no such setting for method {spec.name!r}")
+    if sampling:
+        parameters["sampling"] = {**sampling, "seed": seed}
+    return parameters
 
 
 def config_parameters(config: Any) -> dict[str, Any]:

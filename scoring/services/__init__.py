@@ -2,12 +2,12 @@
 
 from scoring.services.consensus import consensus_derive
 from scoring.services.enqueue import missing_suggestions_sweep, solutions_ingested, suggestions_enqueue
-from scoring.services.runner import RunOutcome, suggestions_give_up, suggestions_run
+from scoring.services.outcome import RunOutcome
+from scoring.services.run_progress import scoring_run_fail, scoring_run_record
+from scoring.services.runner import suggestions_give_up, suggestions_run
 from scoring.services.runs import (
     scoring_run_create,
     scoring_run_execute,
-    scoring_run_fail,
-    scoring_run_record,
     scoring_run_start,
     scoring_run_submit,
     scoring_run_targets,

@@ -1,11 +1,12 @@
-"""Derive the `consensus` suggestion of solutions from their latest finished `mc` and `judge` suggestions."""
+"""Derive the `consensus` suggestion of solutions from the latest finished suggestions of its inputs (mc, judge)."""
 
 import logging
 from collections.abc import Sequence
 
+from annotations.models import DERIVED_ENGINE
 from annotations.services.agreement import solution_triage
 from scoring.configuration import method_configuration
-from scoring.methods import consensus
+from scoring.methods import consensus, registry
 from scoring.selectors import latest_results, solutions_for_scoring, suggestions_by_solution
 from scoring.services.suggestions import SuggestionValues, suggestions_upsert
 
@@ -13,7 +14,7 @@ logger = logging.getLogger(__name__)
 
 
 def consensus_derive(*, solution_ids: Sequence[int]) -> list[int]:
-    """Store a consensus suggestion for each solution whose mc and judge suggestions are both finished.
+    """Store a consensus suggestion for each solution whose input suggestions (mc, judge) are all finished.
 
     Agreement gives that label; disagreement gives a succeeded suggestion without a label ("no
     consensus"); a failed or skipped input gives a skipped consensus with the reason. Solutions whose
@@ -21,16 +22,16 @@ def consensus_derive(*, solution_ids: Sequence[int]) -> list[int]:
     Return the ids of the solutions whose consensus was written.
     """
     configuration = method_configuration(consensus.METHOD)
-    mc_results = latest_results(method="mc", solution_ids=solution_ids)
-    judge_results = latest_results(method="judge", solution_ids=solution_ids)
-    ready = [pk for pk in solution_ids if pk in mc_results and pk in judge_results]
+    inputs = registry.get_method(consensus.METHOD).inputs
+    results = {name: latest_results(method=name, solution_ids=solution_ids) for name in inputs}
+    ready = [pk for pk in solution_ids if all(pk in results[name] for name in inputs)]
     if not ready:
         return []
     previous = suggestions_by_solution(method=consensus.METHOD, config_key=configuration.config_key, solution_ids=ready)
     rows: list[SuggestionValues] = []
     for solution in solutions_for_scoring(ready):
-        (mc_row, mc_result), (judge_row, judge_result) = mc_results[solution.pk], judge_results[solution.pk]
-        result = consensus.derive(mc_result, judge_result, solution.pk)
+        found = {name: results[name][solution.pk] for name in inputs}
+        result = consensus.derive([(name, found[name][1]) for name in inputs], solution.pk)
         rows.append(
             SuggestionValues(
                 solution_id=solution.pk,
@@ -39,11 +40,11 @@ def consensus_derive(*, solution_ids: Sequence[int]) -> list[int]:
                 label=result.label,
                 rationale=result.rationale,
                 error=result.error,
-                engine="derived",
+                engine=DERIVED_ENGINE,
                 parameters={
                     "config": configuration.parameters,
                     "details": result.details,
-                    "inputs": {"mc": mc_row.pk, "judge": judge_row.pk},
+                    "inputs": {name: row.pk for name, (row, _result) in found.items()},
                 },
             )
         )

@@ -10,11 +10,14 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from celery import Task
 from django.conf import settings
 
 from annotations.models import Dataset, Solution, Suggestion, SuggestionStatus
+from prmweb.celery import task_by_name
 from prmweb.errors import ApplicationError
-from scoring.configuration import DERIVED_METHODS, method_configuration
+from scoring.configuration import method_configuration
+from scoring.methods import registry
 from scoring.selectors import FINAL_STATUSES, solution_ids_missing
 from scoring.services.consensus import consensus_derive
 from scoring.services.suggestions import suggestions_mark
@@ -65,11 +68,9 @@ def suggestions_enqueue(
 
     Raises the broker's error after dropping the placeholders of the batch that could not be sent.
     """
-    from scoring.tasks import task_for_method  # tasks import services; import late
-
     configuration = method_configuration(method, parameters)
     key = config_key or configuration.config_key
-    task = task_for_method(method)
+    task = _task_for(method)
     sent = 0
     for batch in _batches(list(solution_ids), settings.SCORING_TASK_BATCH_SIZE):
         _mark_queued(method, key, batch)
@@ -89,6 +90,16 @@ def suggestions_enqueue(
     return sent
 
 
+def _task_for(method: str) -> Task:
+    task_name = registry.get_method(method).task_name
+    if task_name is None:
+        runnable = ", ".join(spec.name for spec in registry.runnable_methods())
+        raise ApplicationError(
+            f"No scoring task runs method {method!r}.", errors={"method": [f"Choose one of {runnable}."]}
+        )
+    return task_by_name(task_name)
+
+
 def _dataset_methods(dataset: Dataset) -> list[str]:
     methods = dataset.scoring_methods if isinstance(dataset.scoring_methods, list) else []
     return [str(method) for method in methods]
@@ -106,8 +117,8 @@ def solutions_ingested(*, dataset_id: int, solution_ids: Sequence[int]) -> dict[
     sent: dict[str, int] = {}
     failures: list[str] = []
     for method in _dataset_methods(dataset):
-        if method in DERIVED_METHODS:
-            continue  # consensus is derived when mc and judge are stored
+        if registry.is_derived(method):
+            continue  # consensus is derived when its inputs are stored
         try:
             sent[method] = suggestions_enqueue(method=method, solution_ids=solution_ids)
         except ApplicationError as error:
@@ -147,7 +158,7 @@ def missing_suggestions_sweep(*, dataset_ids: Sequence[int] | None = None) -> di
             )
             if not missing:
                 continue
-            if method in DERIVED_METHODS:
+            if registry.is_derived(method):
                 found = len(consensus_derive(solution_ids=missing))
             else:
                 suggestions_enqueue(method=method, solution_ids=missing)

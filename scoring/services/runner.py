@@ -10,17 +10,16 @@ configuration errors are stored as `failed` suggestions with the message.
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 from django.db import transaction
 
 from annotations.models import Solution, Suggestion, SuggestionStatus
-from scoring.configuration import ROLE_BY_METHOD, MethodConfiguration, build_method_config, method_configuration
+from scoring.configuration import MethodConfiguration, build_method_config, method_configuration
 from scoring.engines.base import EngineError, EngineInfo, TransientEngineError
 from scoring.engines.factory import get_generation_engine, get_step_scoring_engine
-from scoring.methods import registry
+from scoring.methods import consensus, registry
 from scoring.methods.base import MethodConfigError, MethodResult
 from scoring.selectors import (
     DONE_STATUSES,
@@ -29,6 +28,9 @@ from scoring.selectors import (
     solutions_for_scoring,
     suggestions_by_solution,
 )
+from scoring.services.consensus import consensus_derive
+from scoring.services.outcome import RunOutcome
+from scoring.services.run_progress import scoring_run_record
 from scoring.services.suggestions import (
     SuggestionValues,
     suggestions_mark,
@@ -41,44 +43,15 @@ logger = logging.getLogger(__name__)
 CPU_ENGINE = EngineInfo(engine="cpu", model_name="")
 
 
-@dataclass
-class RunOutcome:
-    """What one batch did: counts by status, summed cost, and the error lines of failed solutions."""
-
-    succeeded: int = 0
-    failed: int = 0
-    skipped: int = 0
-    rollouts: int = 0
-    prompt_tokens: int = 0
-    generated_tokens: int = 0
-    seconds: float = 0.0
-    errors: list[str] = field(default_factory=list)
-    solution_ids: list[int] = field(default_factory=list)
-
-    def add(self, values: SuggestionValues) -> None:
-        """Count one stored suggestion."""
-        if values.status == SuggestionStatus.SUCCEEDED:
-            self.succeeded += 1
-        elif values.status == SuggestionStatus.SKIPPED:
-            self.skipped += 1
-        else:
-            self.failed += 1
-            self.errors.append(f"solution {values.solution_id}: {values.error}")
-        self.rollouts += values.rollouts
-        self.prompt_tokens += values.prompt_tokens
-        self.generated_tokens += values.generated_tokens
-        self.solution_ids.append(values.solution_id)
-
-
 def _run_method(method: str, config: Any, tasks: list[Any]) -> tuple[list[MethodResult], EngineInfo]:
     spec = registry.get_method(method)
     if spec.run is None:
         raise MethodConfigError("method", f"{method!r} is derived, not run over solutions")
-    if spec.needs == "generation":
-        engine = get_generation_engine(ROLE_BY_METHOD[method])
+    if spec.needs == "generation" and spec.engine_role:
+        engine = get_generation_engine(spec.engine_role)
         return spec.run(tasks, engine, config), engine.info
-    if spec.needs == "step_scoring":
-        scorer = get_step_scoring_engine(ROLE_BY_METHOD[method])
+    if spec.needs == "step_scoring" and spec.engine_role:
+        scorer = get_step_scoring_engine(spec.engine_role)
         return spec.run(tasks, scorer, config), scorer.info
     return spec.run(tasks, config), CPU_ENGINE
 
@@ -198,9 +171,6 @@ def suggestions_run(
     any) counts them in the same transaction; once `mc` or `judge` change, `consensus` is derived for
     these solutions. Raises TransientEngineError (rows back to `queued`) for Celery to retry.
     """
-    from scoring.services.consensus import consensus_derive
-    from scoring.services.runs import scoring_run_record
-
     configured = method_configuration(method, parameters)
     configuration = MethodConfiguration(method, configured.parameters, config_key, configured.queue)
     solutions = solutions_for_scoring(solution_ids)
@@ -220,7 +190,7 @@ def suggestions_run(
         if run_id is not None:
             uncounted = [row for row in already if row.parameters.get("scoring_run") != run_id]
             scoring_run_record(run_id=run_id, outcome=outcome, already=uncounted)
-    if method in registry.get_method("consensus").depends_on and outcome.solution_ids:
+    if method in registry.get_method(consensus.METHOD).inputs and outcome.solution_ids:
         consensus_derive(solution_ids=outcome.solution_ids)
     return outcome
 
@@ -229,8 +199,6 @@ def suggestions_give_up(
     *, method: str, solution_ids: Sequence[int], config_key: str, error: str, run_id: int | None = None
 ) -> RunOutcome:
     """Mark the unfinished suggestions of a batch failed after its last retry, and count them in the run."""
-    from scoring.services.runs import scoring_run_record
-
     solutions = solutions_for_scoring(solution_ids)
     existing = suggestions_by_solution(method=method, config_key=config_key, solution_ids=[s.pk for s in solutions])
     pending = [s for s in solutions if existing.get(s.pk) is None or existing[s.pk].status not in FINAL_STATUSES]

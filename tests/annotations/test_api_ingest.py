@@ -28,6 +28,10 @@ def test_one_solution_is_created_and_reported(manager, dataset):
     }
     assert stored.steps == solution(0)["steps"]
     assert stored.generator == "test-model"
+    assert stored.ingested_by == manager  # who ingested it, read back over the API
+    listed = token_client(manager).get(solutions_url()).json()["results"][0]
+    assert (listed["id"], listed["ingested_by"]) == (stored.pk, manager.username)
+    assert token_client(manager).get(solution_url(stored.pk)).json()["ingested_by"] == manager.username
 
 
 def test_a_bulk_reports_each_item_in_order(manager, dataset):

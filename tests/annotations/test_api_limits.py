@@ -7,7 +7,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.test import override_settings
 
 from annotations.models import Solution
-from prmweb.errors import api_exception_handler
+from prmweb.api.errors import api_exception_handler
 from tests.annotations.api_support import post_json, post_raw, solution, solutions_url, token_client
 
 pytestmark = pytest.mark.django_db

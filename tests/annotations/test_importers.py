@@ -13,7 +13,7 @@ from annotations.importers import base as importers_base
 from annotations.importers.prm800k import parse_prm800k
 from annotations.importers.processbench import parse_processbench, subset_from_id
 from annotations.models import Dataset, FinalLabel, FinalLabelSource, Problem, Solution
-from tests.factories import DatasetFactory
+from tests.factories import DatasetFactory, UserFactory
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 GSM8K = FIXTURES / "processbench" / "gsm8k.json"
@@ -380,3 +380,22 @@ def test_jsonl_reports_bad_lines_by_number(tmp_path):
     ]
     assert out.splitlines()[-1] == "created 0, existing 0, rejected 3 (nothing was stored)"
     assert Solution.objects.count() == 0
+
+
+def test_the_command_records_the_user_it_is_told_ingested_the_solutions(tmp_path):
+    importer = UserFactory(username="importer")
+    path = tmp_path / "who.jsonl"
+    path.write_text(json.dumps({"id": "w-1", "problem": "1 + 1?", "steps": ["\\boxed{2}"]}) + "\n", encoding="utf-8")
+
+    run_import(path, "--format", "jsonl", "--create-dataset", "--no-progress", "--user", "importer")
+    message, _, _ = run_failing_import(path, "--format", "jsonl", "--no-progress", "--user", "nobody")
+
+    assert Solution.objects.get(external_id="w-1").ingested_by == importer
+    assert message == "--user 'nobody': no such user."
+
+
+def test_without_a_user_the_command_records_nobody(tmp_path):
+    path = tmp_path / "anon.jsonl"
+    path.write_text(json.dumps({"id": "a-1", "problem": "1 + 1?", "steps": ["\\boxed{2}"]}) + "\n", encoding="utf-8")
+    run_import(path, "--format", "jsonl", "--create-dataset", "--no-progress")
+    assert Solution.objects.get(external_id="a-1").ingested_by is None

@@ -12,8 +12,8 @@ from annotations.services.ingestion import (
     solutions_ingest,
     solutions_ingest_json,
 )
-from annotations.services.solution_input import solution_input_from_mapping, validate_solution_input
-from prmweb.errors import ApplicationError
+from annotations.solution_input import solution_input_from_mapping, validate_solution_input
+from prmweb.errors import ApplicationError, TooLargeError
 from tests.factories import DatasetFactory
 
 pytestmark = pytest.mark.django_db
@@ -90,7 +90,7 @@ def test_one_bad_item_rejects_the_batch_with_every_bad_items_errors(dataset):
     items = [_item(0), _item(1, label=5), _item(2), _item(3, steps=["ok", ""])]
     with pytest.raises(ApplicationError) as caught:
         solutions_ingest(dataset=dataset, items=items)
-    assert caught.value.status_code == 400
+    assert type(caught.value) is ApplicationError  # a plain invalid input: the API answers 400
     assert caught.value.errors == {
         "1": {"label": ["Must be -1 (all steps correct) or a step index from 0 to 1."]},
         "3": {"steps[1]": ["This field may not be blank."]},
@@ -111,7 +111,7 @@ def test_duplicate_ids_in_one_batch_are_refused(dataset):
 def test_a_batch_over_the_maximum_is_a_413_naming_the_batch(dataset):
     with pytest.raises(ApplicationError) as caught:
         solutions_ingest(dataset=dataset, items=[_item(i) for i in range(MAX_BATCH_ITEMS + 1)])
-    assert caught.value.status_code == 413
+    assert isinstance(caught.value, TooLargeError)  # the API answers 413
     assert caught.value.errors == {"batch": ["Ensure this list has no more than 1000 items (it has 1001)."]}
     assert not Solution.objects.exists()
 

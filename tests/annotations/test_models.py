@@ -31,6 +31,21 @@ def test_annotation_label_must_be_minus_one_or_a_step_index(label, ok):
     assert _violates(AnnotationFactory, solution=solution, earliest_error_step=label) is not ok
 
 
+@pytest.mark.parametrize(
+    "method, engine, status, ok",
+    [
+        ("judge", "vllm", "succeeded", False),  # a method that ran and succeeded names a label
+        ("consensus", "derived", "succeeded", True),  # "no consensus": derived, succeeded, no label
+        ("whatever", "derived", "succeeded", True),  # the rule follows the engine, not a method's name
+        ("judge", "vllm", "failed", True),
+    ],
+)
+def test_only_a_derived_suggestion_may_succeed_without_a_label(method, engine, status, ok):
+    solution = SolutionFactory()
+    kwargs = {"solution": solution, "method": method, "engine": engine, "status": status, "label": None}
+    assert _violates(SuggestionFactory, **kwargs) is not ok
+
+
 @pytest.mark.parametrize("factory, field", [(SuggestionFactory, "label"), (FinalLabelFactory, "label")])
 def test_suggestion_and_final_label_are_bounded_by_step_count(factory, field):
     solution = SolutionFactory()

@@ -194,3 +194,18 @@ def test_triage(mode, consensus, audited, final_ok, outcome, label):
 def test_triage_rejects_unknown_modes():
     with pytest.raises(ValueError, match=r"^triage_mode:"):
         triage(triage_mode="some", consensus_label=1, audited=False)
+
+
+def test_a_final_decision_gives_its_label_and_source_and_no_other_decision_does():
+    assert decide(PROCESSBENCH, [2, 2, 2]).final_choice() == (2, "unanimous")
+    assert decide(PROCESSBENCH, [2, 2, 1, 2]).final_choice() == (2, "majority")
+    with pytest.raises(ValueError, match=r"^A review decision has no final label\.$"):
+        decide(REVIEW_MODE, [2, 1, 1]).final_choice()
+
+
+def test_only_an_auto_accepting_triage_gives_a_label():
+    accepted = triage(triage_mode="disagreement_only", consensus_label=1, audited=False, final_answer_correct=None)
+    assert accepted.accepted_label() == 1
+    people = triage(triage_mode="all", consensus_label=1, audited=False, final_answer_correct=None)
+    with pytest.raises(ValueError, match="triage decision accepts no label"):
+        people.accepted_label()

@@ -2,9 +2,9 @@
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
-from django.test import override_settings
 from django.urls import reverse
 
+from annotations import suggestion_methods
 from annotations.models import Dataset
 from annotations.services.datasets import dataset_create
 from prmweb.errors import ApplicationError
@@ -13,7 +13,7 @@ from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
-ALLOWED = "Allowed methods: mc, judge, prm, consensus, arithmetic."
+ALLOWED = "Allowed methods: mc, judge, prm, arithmetic, consensus."
 
 
 @pytest.mark.parametrize(
@@ -61,8 +61,9 @@ def test_create_refuses_an_unknown_method_and_stores_nothing(db):
     assert not Dataset.objects.exists()
 
 
-@override_settings(SCORING_METHOD_NAMES=("arithmetic",))
-def test_the_allowed_names_are_read_from_the_setting_at_each_call(manager, dataset):
+def test_the_allowed_names_are_those_registered_read_at_each_call(manager, dataset, monkeypatch):
+    only = {"arithmetic": suggestion_methods.method_get("arithmetic")}
+    monkeypatch.setattr(suggestion_methods, "_registered", only)
     response = token_client(manager).patch("/api/v1/datasets/demo/", {"scoring_methods": ["mc"]}, format="json")
     assert response.json()["errors"] == {"scoring_methods": ["Unknown method: 'mc'. Allowed methods: arithmetic."]}
 
@@ -73,7 +74,7 @@ def test_the_schema_lists_the_known_names(client):
     field = components["DatasetInRequest"]["properties"]["scoring_methods"]
     assert (field["type"], field["uniqueItems"]) == ("array", True)
     names = components[field["items"]["$ref"].rsplit("/", 1)[1]]
-    assert names["enum"] == ["mc", "judge", "prm", "consensus", "arithmetic"]
+    assert names["enum"] == ["mc", "judge", "prm", "arithmetic", "consensus"]
 
 
 def test_the_service_refuses_unknown_methods_for_every_caller(db):
@@ -89,7 +90,6 @@ def _admin_form(**overrides):
         "slug": "admin-made",
         "description": "",
         "guidelines": "",
-        "created_by": "",
         "annotations_per_solution": "3",
         "max_annotations": "5",
         "agreement_mode": "add_annotators",
@@ -100,7 +100,6 @@ def _admin_form(**overrides):
         "show_reference": "on",
         "claim_minutes": "30",
         "queue_order": "oldest_first",
-        "scoring_methods": "[]",
         "segmentation": "paragraphs",
         "memberships-TOTAL_FORMS": "0",
         "memberships-INITIAL_FORMS": "0",
@@ -117,24 +116,27 @@ def admin_client(client):
     return client
 
 
+def test_the_admin_form_offers_the_registered_methods_with_their_titles_and_roles(admin_client):
+    body = admin_client.get(reverse("admin:annotations_dataset_add")).content.decode()
+    for method in suggestion_methods.registered_methods():
+        assert f'value="{method.name}"' in body
+        assert f"{method.name}: {method.title}." in body
+    assert "arithmetic: Arithmetic check. SymPy checks the explicit arithmetic of every step" in body
+
+
 def test_the_admin_form_refuses_an_unknown_method(admin_client):
-    response = admin_client.post(reverse("admin:annotations_dataset_add"), _admin_form(scoring_methods='["foo", 1]'))
+    response = admin_client.post(reverse("admin:annotations_dataset_add"), _admin_form(scoring_methods=["foo"]))
     assert response.status_code == 200  # the form again, with the error
-    assert f"Each method must be a string. {ALLOWED}" in response.content.decode()
-    assert not Dataset.objects.exists()
-    response = admin_client.post(reverse("admin:annotations_dataset_add"), _admin_form(scoring_methods='["foo"]'))
-    assert "Unknown method: &#x27;foo&#x27;. " + ALLOWED in response.content.decode()
+    assert "Select a valid choice. foo is not one of the available choices." in response.content.decode()
     assert not Dataset.objects.exists()
 
 
-def test_the_admin_form_stores_known_methods_and_an_empty_field_as_none(admin_client):
+def test_the_admin_form_stores_the_ticked_methods_or_none(admin_client):
     response = admin_client.post(
-        reverse("admin:annotations_dataset_add"), _admin_form(scoring_methods='["arithmetic", "mc"]')
+        reverse("admin:annotations_dataset_add"), _admin_form(scoring_methods=["arithmetic", "mc"])
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     assert Dataset.objects.get(slug="admin-made").scoring_methods == ["arithmetic", "mc"]
-    response = admin_client.post(
-        reverse("admin:annotations_dataset_add"), _admin_form(slug="emptied", scoring_methods="")
-    )
+    response = admin_client.post(reverse("admin:annotations_dataset_add"), _admin_form(slug="emptied"))
     assert response.status_code == 302
     assert Dataset.objects.get(slug="emptied").scoring_methods == []

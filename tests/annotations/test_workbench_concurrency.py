@@ -80,3 +80,40 @@ def test_claim_and_submit_storm_loses_no_submit_and_never_exceeds_k():
     counts = dict(Solution.objects.values_list("pk", "annotation_count"))
     assert counts == dict(per_solution)
     assert not Claim.objects.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_claimer_waits_for_locked_rows_outside_any_transaction(monkeypatch):
+    dataset = DatasetFactory(slug="busy")
+    solution = SolutionFactory(dataset=dataset)
+    user = member(dataset, "waiter")
+    locked, release, done = threading.Event(), threading.Event(), threading.Event()
+
+    def hold_the_row():
+        from django.db import transaction
+
+        with transaction.atomic():
+            Solution.objects.select_for_update().get(pk=solution.pk)
+            locked.set()
+            release.wait(timeout=30)
+        connection.close()
+        done.set()
+
+    waits = []
+
+    def sleep(seconds):
+        waits.append((seconds, connection.in_atomic_block))
+        release.set()
+        done.wait(timeout=30)
+
+    monkeypatch.setattr("annotations.services.claims.time.sleep", sleep)
+    holder = threading.Thread(target=hold_the_row)
+    holder.start()
+    assert locked.wait(timeout=30)
+
+    claim = claim_next(dataset=dataset, annotator=user)
+    holder.join(timeout=30)
+
+    assert waits == [(0.02, False)]  # one short wait, with no transaction (and so no row lock) open
+    assert claim is not None and claim.solution_id == solution.pk

@@ -9,6 +9,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from annotations import suggestion_methods
 from annotations.models import Annotation, Claim, SolutionStatus
 from annotations.services.annotations import AnnotationInput, annotation_submit
 from annotations.services.claims import claim_next
@@ -328,6 +329,28 @@ def test_suggestions_panel_highlights_but_never_preselects(logged_in, dataset, a
     assert "Suggested as the earliest error by judge, mc" in html
     assert 'style="width: 90%"' in html
     assert " checked" not in html
+
+
+def test_suggestions_carry_the_titles_and_rationale_names_the_methods_registered(
+    logged_in, dataset, alice, monkeypatch
+):
+    solution = SolutionFactory(dataset=dataset)
+    SuggestionFactory(solution=solution, method="judge", label=1, rationale="Step 2 is off.")
+    SuggestionFactory(solution=solution, method="mc", label=1, rationale="0 of 8 rollouts reach 4.")
+    SuggestionFactory(solution=solution, method="oracle", label=1, rationale="Unregistered.")
+    claim_for(dataset, alice)
+    html = logged_in.get(reverse("annotations:annotate", args=[solution.pk])).content.decode()
+    assert "<h3>LLM judge</h3>" in html and "<h3>Monte-Carlo estimation</h3>" in html and "<h3>oracle</h3>" in html
+    assert re.search(r'<details class="critique" open>\s*<summary>Critique</summary>', html)
+    assert len(re.findall(r'<details class="critique">\s*<summary>Details</summary>', html)) == 2
+
+    renamed = suggestion_methods.SuggestionMethod(
+        "mc", "Rollouts", "Samples.", rationale_title="Rollouts", rationale_open=True
+    )
+    monkeypatch.setattr(suggestion_methods, "_registered", {"mc": renamed})
+    html = logged_in.get(reverse("annotations:annotate", args=[solution.pk])).content.decode()
+    assert "<h3>Rollouts</h3>" in html and "<h3>judge</h3>" in html  # read from the registration, at each request
+    assert re.search(r'<details class="critique" open>\s*<summary>Rollouts</summary>', html)
 
 
 def test_blind_datasets_show_no_suggestions(logged_in, dataset, alice):

@@ -11,7 +11,14 @@ from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
 
-from prmweb.errors import ApplicationError
+from prmweb.api.errors import http_status
+from prmweb.errors import (
+    ApplicationError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    TooLargeError,
+)
 from prmweb.logging import JsonFormatter, RequestIdFilter, request_id_var
 
 
@@ -21,7 +28,7 @@ class EchoView(APIView):
 
     def post(self, request):
         if request.data == {"fail": "app"}:
-            raise ApplicationError("Nope.", errors={"steps[2]": ["Bad step."]}, status_code=409)
+            raise ConflictError("Nope.", errors={"steps[2]": ["Bad step."]})
         if request.data == {"fail": "db"}:
             raise OperationalError("server closed the connection unexpectedly")
         if request.data == {"fail": "bug"}:
@@ -89,10 +96,30 @@ def test_valid_unicode_passes_through_unchanged():
     assert data["received"] == payload
 
 
-def test_application_error_keeps_its_status_and_fields():
+def test_application_error_is_answered_with_its_kinds_status_and_its_fields():
     status, data = _post(b'{"fail": "app"}')
     assert status == 409
     assert data == {"message": "Nope.", "errors": {"steps[2]": ["Bad step."]}}
+
+
+class GoneError(NotFoundError):
+    """A subclass maps like its parent."""
+
+
+@pytest.mark.parametrize(
+    "error, expected",
+    [
+        (ApplicationError("x"), 400),
+        (NotFoundError("x"), 404),
+        (GoneError("x"), 404),
+        (ConflictError("x"), 409),
+        (PermissionDeniedError("x"), 403),
+        (TooLargeError("x"), 413),
+    ],
+)
+def test_the_api_layer_maps_each_error_kind_to_its_status(error, expected):
+    assert not hasattr(error, "status_code")  # services raise errors without HTTP statuses
+    assert http_status(error) == expected
 
 
 def test_database_outage_is_a_503_not_a_traceback():

@@ -7,7 +7,7 @@ from prmweb.celery import app
 from prmweb.errors import ApplicationError
 from scoring.engines.base import TransientEngineError
 from scoring.methods.registry import METHODS
-from scoring.tasks import SCORING_TASK_OPTIONS, TASKS_BY_METHOD, score_gpu_judge, task_for_method
+from scoring.tasks import SCORING_TASK_OPTIONS, TASKS_BY_METHOD, task_for_method
 from tests.factories import SolutionFactory
 
 
@@ -43,7 +43,7 @@ def test_after_the_last_retry_the_batch_is_stored_as_failed(monkeypatch):
     monkeypatch.setattr("scoring.services.runner._run_method", unavailable)
     solution = SolutionFactory()
 
-    result = score_gpu_judge.apply(kwargs={"solution_ids": [solution.pk], "config_key": "k"}, retries=5)
+    result = TASKS_BY_METHOD["judge"].apply(kwargs={"solution_ids": [solution.pk], "config_key": "k"}, retries=5)
 
     assert result.get() == {"succeeded": 0, "failed": 1, "skipped": 0}
     row = Suggestion.objects.get(solution=solution, method="judge")

@@ -5,7 +5,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.validators import validate_slug
@@ -63,6 +64,7 @@ class Command(BaseCommand):
         parser.add_argument("--create-dataset", action="store_true", help="Create the dataset when it does not exist.")
         parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, help="Solutions per ingestion batch.")
         parser.add_argument("--no-progress", action="store_true", help="Do not draw the progress bar.")
+        parser.add_argument("--user", help="Username recorded as who ingested the new solutions (default: nobody).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["path"]
@@ -71,6 +73,7 @@ class Command(BaseCommand):
             raise CommandError(f"{path}: no such file.")
         answers = self._answers(options["answers"]) if options["answers"] else None
         problems = self._problems(options["problems"]) if options["problems"] else None
+        user = self._user(options["user"]) if options["user"] else None
         parse = parser_for(
             options["file_format"], answers=answers, problems=problems, skip_failed=options["skip_failed"]
         )
@@ -82,6 +85,7 @@ class Command(BaseCommand):
                 report = solutions_import(
                     dataset=dataset,
                     records=records,
+                    user=user,
                     chunk_size=options["chunk_size"],
                     segmentation=options["segmentation"],
                 )
@@ -121,6 +125,12 @@ class Command(BaseCommand):
                 raise CommandError(f"--problems {path}: {exc.message}") from exc
             except UnicodeDecodeError as exc:
                 raise CommandError(f"--problems {path}: not UTF-8 text ({exc.reason} at byte {exc.start}).") from exc
+
+    def _user(self, username: str) -> AbstractBaseUser:
+        user = get_user_model()._default_manager.filter(username=username).first()
+        if user is None:
+            raise CommandError(f"--user {username!r}: no such user.")
+        return user
 
     def _answers(self, path: Path) -> dict[str, str]:
         if not path.is_file():

@@ -2,7 +2,7 @@
 
 import pytest
 
-from annotations.models import FinalLabel, FinalLabelChange, SolutionStatus
+from annotations.models import FinalLabel, FinalLabelChange, Solution, SolutionStatus
 from annotations.selectors.gold import gold_accuracy_by_annotator, gold_should_serve
 from annotations.services.agreement import solution_evaluate
 from annotations.services.gold import solution_set_gold, solutions_set_gold
@@ -158,9 +158,9 @@ def test_gold_needs_an_imported_label():
     with pytest.raises(ApplicationError) as error:
         solution_set_gold(solution_id=solution.pk, is_gold=True)
     assert error.value.errors == {"is_gold": ["Only solutions with an imported label can be gold."]}
-    good = SolutionFactory(imported_label=0)
+    good = SolutionFactory(dataset=solution.dataset, imported_label=0)
     with pytest.raises(ApplicationError) as error:
-        solutions_set_gold(solution_ids=[good.pk, solution.pk], is_gold=True)
+        solutions_set_gold(dataset=solution.dataset, solution_ids=[good.pk, solution.pk], is_gold=True)
     assert error.value.errors == {"is_gold": [f"No imported label: solutions {solution.pk}."]}
     good.refresh_from_db()
     assert good.is_gold is False
@@ -169,8 +169,19 @@ def test_gold_needs_an_imported_label():
 def test_bulk_gold_counts_changes():
     dataset = DatasetFactory()
     solutions = [SolutionFactory(dataset=dataset, imported_label=-1) for _ in range(3)]
-    assert solutions_set_gold(solution_ids=[s.pk for s in solutions], is_gold=True) == 3
-    assert solutions_set_gold(solution_ids=[s.pk for s in solutions], is_gold=True) == 0
+    assert solutions_set_gold(dataset=dataset, solution_ids=[s.pk for s in solutions], is_gold=True) == 3
+    assert solutions_set_gold(dataset=dataset, solution_ids=[s.pk for s in solutions], is_gold=True) == 0
+
+
+def test_bulk_gold_refuses_ids_of_another_dataset_and_changes_nothing():
+    dataset = DatasetFactory(slug="mine")
+    mine = SolutionFactory(dataset=dataset, imported_label=-1)
+    theirs = SolutionFactory(imported_label=-1)
+    with pytest.raises(ApplicationError) as error:
+        solutions_set_gold(dataset=dataset, solution_ids=[mine.pk, theirs.pk, 999999], is_gold=True)
+    assert error.value.message == "2 solution id(s) are not in dataset 'mine'."
+    assert error.value.errors == {"solution_ids": [f"Not in this dataset: {theirs.pk}, 999999."]}
+    assert not Solution.objects.filter(is_gold=True).exists()
 
 
 def test_gold_is_served_at_the_dataset_rate():

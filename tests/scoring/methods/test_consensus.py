@@ -9,7 +9,7 @@ def ok(label: int) -> MethodResult:
 
 
 def test_same_error_step_is_the_consensus_label():
-    result = derive(ok(2), ok(2), solution_id=5)
+    result = derive([("mc", ok(2)), ("judge", ok(2))], solution_id=5)
 
     assert (result.status, result.label) == ("succeeded", 2)
     assert result.details == {"consensus": True, "mc_label": 2, "judge_label": 2}
@@ -17,14 +17,14 @@ def test_same_error_step_is_the_consensus_label():
 
 
 def test_both_all_correct_is_the_consensus_label():
-    result = derive(ok(-1), ok(-1), solution_id=5)
+    result = derive([("mc", ok(-1)), ("judge", ok(-1))], solution_id=5)
 
     assert (result.status, result.label) == ("succeeded", -1)
     assert result.rationale == "mc and judge agree: all steps correct."
 
 
 def test_disagreement_is_a_labelless_success_with_the_reason():
-    result = derive(ok(1), ok(-1), solution_id=5)
+    result = derive([("mc", ok(1)), ("judge", ok(-1))], solution_id=5)
 
     assert (result.status, result.label) == ("succeeded", None)
     assert result.details["consensus"] is False
@@ -33,7 +33,7 @@ def test_disagreement_is_a_labelless_success_with_the_reason():
 
 
 def test_missing_suggestion_is_skipped_with_the_reason():
-    result = derive(None, ok(1), solution_id=5)
+    result = derive([("mc", None), ("judge", ok(1))], solution_id=5)
 
     assert (result.status, result.label, result.error) == ("skipped", None, "no mc suggestion yet")
 
@@ -42,7 +42,17 @@ def test_unsuccessful_inputs_are_skipped_with_their_errors():
     mc = MethodResult(solution_id=5, status="skipped", error="no reference answer")
     judge = MethodResult(solution_id=5, status="failed", error="unparseable critique")
 
-    result = derive(mc, judge, solution_id=5)
+    result = derive([("mc", mc), ("judge", judge)], solution_id=5)
 
     assert result.status == "skipped"
     assert result.error == "mc suggestion skipped: no reference answer; judge suggestion failed: unparseable critique"
+
+
+def test_the_inputs_are_named_by_the_caller_in_order():
+    result = derive([("judge", ok(0)), ("prm", ok(3))], solution_id=5)
+
+    assert result.details == {"consensus": False, "reason": result.details["reason"], "judge_label": 0, "prm_label": 3}
+    assert result.rationale == (
+        "No consensus: judge says step 1 (index 0) is the earliest error; "
+        "prm says step 4 (index 3) is the earliest error."
+    )

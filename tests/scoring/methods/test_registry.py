@@ -5,7 +5,14 @@ import pytest
 from scoring.engines.base import SamplingParams
 from scoring.methods import arithmetic, judge, mc, prm
 from scoring.methods.base import MethodConfigError
-from scoring.methods.registry import METHODS, build_config, config_parameters, get_method
+from scoring.methods.registry import (
+    METHODS,
+    build_config,
+    config_parameters,
+    get_method,
+    parameters_from_settings,
+    runnable_methods,
+)
 
 
 def test_table_routes_model_methods_to_gpu_and_cheap_ones_to_default():
@@ -18,7 +25,15 @@ def test_table_routes_model_methods_to_gpu_and_cheap_ones_to_default():
         "arithmetic": ("default", None, arithmetic.check),
         "consensus": ("default", None, None),
     }
-    assert METHODS["consensus"].depends_on == ("mc", "judge")
+    assert METHODS["consensus"].inputs == ("mc", "judge")
+    assert [spec.name for spec in runnable_methods()] == ["mc", "judge", "prm", "arithmetic"]
+    assert {name: spec.task_name for name, spec in METHODS.items()} == {
+        "mc": "scoring.tasks.score_gpu_mc",
+        "judge": "scoring.tasks.score_gpu_judge",
+        "prm": "scoring.tasks.score_gpu_prm",
+        "arithmetic": "scoring.tasks.score_arithmetic",
+        "consensus": None,
+    }
 
 
 def test_unknown_method_names_the_choices():
@@ -82,3 +97,24 @@ def test_bad_parameters_name_the_field(name, parameters, field, message):
 
 def test_integer_threshold_is_accepted_as_a_float():
     assert build_config("prm", {"threshold": 1}) == prm.PRMConfig(threshold=1)
+
+
+def test_a_settings_section_becomes_options_and_sampling_with_the_seed():
+    section = {"SAMPLES": 3, "MAX_TOKENS": 8192, "TEMPERATURE": 0.7, "TOP_P": 0.95, "TEMPLATE": ""}
+
+    parameters = parameters_from_settings(METHODS["judge"], section, seed=11)
+
+    assert parameters == {
+        "samples": 3,
+        "template_path": None,  # empty: the default prompt
+        "sampling": {"max_tokens": 8192, "temperature": 0.7, "top_p": 0.95, "seed": 11},
+    }
+    assert build_config("judge", parameters).sampling.seed == 11
+    assert parameters_from_settings(METHODS["prm"], {"THRESHOLD": 0.4}, seed=0) == {"threshold": 0.4}
+
+
+def test_an_unknown_settings_key_names_the_key_and_the_section():
+    with pytest.raises(MethodConfigError) as raised:
+        parameters_from_settings(METHODS["mc"], {"ROLLOUTS": 4}, seed=0)
+
+    assert (raised.value.field, raised.value.message) == ("ROLLOUTS", "SCORING_MC has no such setting for method 'mc'")

@@ -1,4 +1,4 @@
-"""Admin side of exports: actions on datasets (with an intermediate form page) and download links.
+"""Admin side of exports: actions on datasets (with a form page first), the export list and download links.
 
 The actions only call `export_create`; the work runs in the `run_export` task after the commit.
 """
@@ -7,13 +7,12 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from annotations.admin.base import ReadOnlyAdmin, bound_form, form_action_page
 from annotations.exporters import FILE_FORMATS, FORMATTERS
 from annotations.models import Dataset, Export, ExportStatus, FinalLabelSource
 from annotations.services.exports import export_create
@@ -102,7 +101,7 @@ def _add_service_errors(form: ExportForm, exc: ApplicationError) -> None:
 @admin.action(description="Export labels… (choose format, splits and filters)", permissions=["view"])
 def export_labels(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Dataset]) -> Any:
     """Show the export form for the selected datasets; on submit start one export per dataset."""
-    form = ExportForm(request.POST if "apply" in request.POST else None, initial={"export_format": DEFAULT_FORMAT})
+    form = bound_form(ExportForm, request, initial={"export_format": DEFAULT_FORMAT})
     if form.is_bound and form.is_valid():
         try:
             exports = _create_all(request, queryset, form)
@@ -111,16 +110,10 @@ def export_labels(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: 
         else:
             _started_message(request, exports)
             return None
-    context = {
-        **modeladmin.admin_site.each_context(request),
-        "title": "Export labels",
-        "form": form,
-        "datasets": queryset,
-        "opts": modeladmin.model._meta,
-        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-        "media": modeladmin.media + form.media,
-    }
-    return TemplateResponse(request, "admin/annotations/dataset/export_labels.html", context)
+    intro = "One export per dataset; each becomes a row under Exports, where it can be followed and downloaded."
+    return form_action_page(
+        modeladmin, request, queryset, action="export_labels", form=form, intro=intro, submit="Start export"
+    )
 
 
 @admin.action(description=f"Export labels as {DEFAULT_FORMAT} {DEFAULT_FILE_FORMAT} (default splits, no filters)")
@@ -156,3 +149,29 @@ def export_zip_link(export: Export) -> str:
     if export.status != ExportStatus.SUCCEEDED:
         return "—"
     return format_html('<a href="{}">zip</a>', reverse("api:export-download", kwargs={"export_id": export.pk}))
+
+
+@admin.register(Export)
+class ExportAdmin(ReadOnlyAdmin):
+    """Exports are jobs: started by the actions on datasets (or the API, or the command), never edited."""
+
+    list_display = (
+        "id",
+        "dataset",
+        "format",
+        "file_format",
+        "status",
+        "rows_done",
+        "rows_total",
+        "created_by",
+        "created_at",
+        export_zip_link,
+    )
+    list_select_related = ("dataset", "created_by")
+    list_filter = ("status", "format")
+    raw_id_fields = ("dataset", "created_by")
+    readonly_fields = ("download",)
+
+    @admin.display(description="download")
+    def download(self, obj: Export) -> str:
+        return export_download_links(obj)

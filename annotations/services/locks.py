@@ -1,0 +1,27 @@
+"""The solution row lock every writer of a solution's claims, annotations, status or final label takes first.
+
+Holding it (`SELECT ... FOR UPDATE` of the solution row, until the transaction ends) serializes those
+writers per solution, so concurrent submits, claims, reviews and triage never decide on stale counts.
+SQLite has no row locks; there the same code runs without them (SQLite serializes writers).
+"""
+
+from django.contrib.auth.models import AbstractBaseUser
+
+from annotations.models import Solution
+from prmweb.errors import NotFoundError
+
+
+def solution_lock(*, solution_id: int, member: AbstractBaseUser | None = None) -> Solution:
+    """Lock the solution's row and return the solution with its dataset (call inside a transaction).
+
+    With `member`, only a solution of a dataset that user belongs to is found. Raises NotFoundError
+    naming `solution` otherwise.
+    """
+    solutions = Solution.objects.select_for_update(of=("self",)).select_related("dataset").filter(pk=solution_id)
+    if member is not None:
+        solutions = solutions.filter(dataset__memberships__user_id=member.pk)
+    solution = solutions.first()
+    if solution is None:
+        why = f"No solution {solution_id} is yours to see." if member is not None else "No such solution."
+        raise NotFoundError(f"Solution {solution_id} not found.", errors={"solution": [why]})
+    return solution

@@ -29,6 +29,7 @@ from annotations.services.solution_input import (
     Errors,
     SolutionInput,
     solution_input_from_mapping,
+    subset_from_id,
     validate_batch,
     validate_solution_input,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "SolutionInput",
     "content_hash",
     "problem_hash",
+    "solution_subset",
     "solutions_ingest",
     "solutions_ingest_json",
     "validate_batch",
@@ -90,6 +92,14 @@ def waits_for_machine_consensus(dataset: Dataset) -> bool:
     """
     methods = dataset.scoring_methods if isinstance(dataset.scoring_methods, list) else []
     return dataset.triage_mode == TriageMode.DISAGREEMENT_ONLY and {"mc", "judge"} <= set(methods)
+
+
+def solution_subset(item: SolutionInput) -> str:
+    """Return the subset to store: the one given, else the one the id names ("omnimath-7" -> "omnimath").
+
+    The one rule for every way in (REST, file imports, the admin), so the same record gets the same subset.
+    """
+    return item.subset or subset_from_id(item.external_id)
 
 
 def content_hash(problem: str, steps: Sequence[str]) -> str:
@@ -280,7 +290,7 @@ def _create_solutions(dataset: Dataset, to_create: list[tuple[int, SolutionInput
             steps=list(item.steps),
             num_steps=len(item.steps),
             generator=item.generator,
-            subset=item.subset,
+            subset=solution_subset(item),
             final_answer=item.final_answer,
             final_answer_correct=item.final_answer_correct,
             imported_label=item.label,

@@ -39,6 +39,12 @@ class PermissionDeniedError(ApplicationError):
     status_code = 403
 
 
+class ServiceUnavailableError(ApplicationError):
+    """A service the request needs (the task queue) cannot be reached; nothing was done. Try again later."""
+
+    status_code = 503
+
+
 def body_too_large_error(size: int | None, limit: int) -> ApplicationError:
     """Return the 413 for a request body over DATA_UPLOAD_MAX_MEMORY_SIZE (size None: not declared)."""
     has = f"{size} bytes" if size is not None else "more than that"
@@ -76,7 +82,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         # DRF reads `request.body` for JSON; Django refuses, from CONTENT_LENGTH alone, a body over the limit.
         exc = body_too_large_error(_declared_length(context), settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0)
     if isinstance(exc, ApplicationError):
-        return Response({"message": exc.message, "errors": exc.errors}, status=exc.status_code)
+        headers = {"Retry-After": "30"} if isinstance(exc, ServiceUnavailableError) else None
+        return Response({"message": exc.message, "errors": exc.errors}, status=exc.status_code, headers=headers)
     if isinstance(exc, OperationalError | InterfaceError):
         logger.warning("database unavailable during API call", exc_info=True)
         return Response(

@@ -14,7 +14,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from annotations.apis.common import BaseAPIView, Pagination, error_responses, paginated
+from annotations.apis.common import PAGE_PARAMETERS, BaseAPIView, Pagination, error_responses, paginated
 from annotations.permissions import IsDatasetManager, IsDatasetMember, IsStaff
 from annotations.selectors.datasets import DatasetAccess, dataset_access_get
 from scoring.models import ScoringRun
@@ -123,10 +123,10 @@ class ScoringRunListCreateAPI(BaseAPIView):
     @extend_schema(
         operation_id="scoring_runs_list",
         summary="List scoring runs of the datasets you manage (staff: all), newest first",
-        parameters=[OpenApiParameter("dataset", str, description="Only this dataset's runs (slug).")],
+        parameters=[OpenApiParameter("dataset", str, description="Only this dataset's runs (slug)."), *PAGE_PARAMETERS],
         responses={
             200: paginated("PaginatedScoringRunList", ScoringRunOutSerializer(many=True)),
-            **error_responses(401),
+            **error_responses(400, 401),
         },
     )
     def get(self, request: Request) -> Response:

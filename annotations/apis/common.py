@@ -27,6 +27,7 @@ def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
         404: "Not found, or a dataset you are not a member of.",
         409: "Conflicts with the current state; `errors` names the field.",
         413: "Request body or batch over its limit.",
+        503: "A service the request needs (the task queue) is unavailable; nothing was done. Retry later.",
     }
     return {code: OpenApiResponse(ErrorSerializer, description=descriptions[code]) for code in codes}
 
@@ -59,11 +60,21 @@ class StrictSerializerMixin:
 
 
 class Pagination(PageNumberPagination):
-    """`?page=N` (from 1) and `?page_size=N` (default 50, at most 500)."""
+    """`?page=N` (from 1) and `?page_size=N` (default 50, at most 500; anything but a positive integer is a 400)."""
 
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def get_page_size(self, request: Request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not raw.isascii() or not raw.isdigit() or int(raw) < 1:
+            raise serializers.ValidationError(
+                {"page_size": [f"Must be a positive integer (at most {self.max_page_size} rows are sent)."]}
+            )
+        return min(int(raw), self.max_page_size)
 
 
 class BaseAPIView(APIView):

@@ -1,7 +1,8 @@
 """Exports over REST: start one (`POST /exports/`), watch it (`GET /exports/`, `/exports/<id>/`), download it.
 
 Dataset managers and staff only. A POST answers 202 with the queued export; the work runs in the
-`run_export` Celery task on the `default` queue (in-process after the commit in the embedded default).
+`run_export` Celery task on the `default` queue. In the embedded default (no broker) the export runs in
+the request and the POST answers 201 with the finished export; when the broker is down, 503.
 """
 
 import tempfile
@@ -19,13 +20,20 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from annotations.apis.common import BaseAPIView, ErrorSerializer, Pagination, error_responses, paginated
+from annotations.apis.common import (
+    PAGE_PARAMETERS,
+    BaseAPIView,
+    ErrorSerializer,
+    Pagination,
+    error_responses,
+    paginated,
+)
 from annotations.exporters import FILE_FORMATS, FORMATTERS
 from annotations.models import Export, ExportStatus
 from annotations.permissions import IsDatasetManager, IsDatasetMember, IsStaff
 from annotations.selectors.datasets import DatasetAccess, dataset_access_get
-from annotations.selectors.exports import export_file_get, export_get, export_list_for_user
-from annotations.services.exports import export_create
+from annotations.selectors.exports import export_file_get, export_get, export_list_for_user, export_missing_error
+from annotations.services.exports import export_create, export_runs_in_process
 from prmweb.errors import ConflictError, NotFoundError
 
 DENIED = "Only the dataset's managers and staff may export it or see its exports."
@@ -72,7 +80,7 @@ class ExportOutSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Export
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "url",
             "dataset",
@@ -94,7 +102,7 @@ class ExportOutSerializer(serializers.ModelSerializer):
             "started_at",
             "finished_at",
         )
-        read_only_fields = fields
+        read_only_fields: tuple[str, ...] = fields
 
     def _request(self) -> Request:
         return self.context["request"]
@@ -120,6 +128,22 @@ class ExportOutSerializer(serializers.ModelSerializer):
         ]
 
 
+class ExportStartedSerializer(ExportOutSerializer):
+    message = serializers.SerializerMethodField(help_text="Whether the export is queued or already ran.")
+
+    class Meta(ExportOutSerializer.Meta):
+        fields = ("message", *ExportOutSerializer.Meta.fields)
+        read_only_fields = fields
+
+    def get_message(self, export: Export) -> str:
+        if export.status == ExportStatus.QUEUED:
+            return "The export is queued; poll its url for status and progress."
+        return (
+            "No task queue is configured (the embedded default), so the export ran in this request: "
+            f"it has {export.status}."
+        )
+
+
 class _ExportAPIView(BaseAPIView):
     """A view under /exports/<id>/: the export and its dataset as the user sees it (404 when not visible)."""
 
@@ -134,7 +158,12 @@ class _ExportAPIView(BaseAPIView):
         return cached
 
     def get_access(self) -> DatasetAccess:
-        return dataset_access_get(slug=self.get_export().dataset.slug, user=self.request.user)
+        """Return the export's dataset as the user sees it; an invisible one is the missing-export 404."""
+        export = self.get_export()
+        try:
+            return dataset_access_get(slug=export.dataset.slug, user=self.request.user)
+        except NotFoundError:
+            raise export_missing_error(export.pk) from None
 
 
 class ExportListCreateAPI(BaseAPIView):
@@ -155,8 +184,11 @@ class ExportListCreateAPI(BaseAPIView):
     @extend_schema(
         operation_id="exports_list",
         summary="List exports of the datasets you manage (staff: all), newest first",
-        parameters=[OpenApiParameter("dataset", str, description="Only this dataset's exports (slug).")],
-        responses={200: paginated("PaginatedExportList", ExportOutSerializer(many=True)), **error_responses(401)},
+        parameters=[
+            OpenApiParameter("dataset", str, description="Only this dataset's exports (slug)."),
+            *PAGE_PARAMETERS,
+        ],
+        responses={200: paginated("PaginatedExportList", ExportOutSerializer(many=True)), **error_responses(400, 401)},
     )
     def get(self, request: Request) -> Response:
         exports = export_list_for_user(user=request.user, dataset_slug=request.query_params.get("dataset"))
@@ -168,7 +200,11 @@ class ExportListCreateAPI(BaseAPIView):
         operation_id="exports_create",
         summary="Start an export (runs in the background; poll its url for status and progress)",
         request=ExportInSerializer,
-        responses={202: ExportOutSerializer, **error_responses(400, 401, 403, 404)},
+        responses={
+            201: OpenApiResponse(ExportStartedSerializer, description="No broker: the export ran in this request."),
+            202: OpenApiResponse(ExportStartedSerializer, description="Queued; poll its url."),
+            **error_responses(400, 401, 403, 404, 503),
+        },
     )
     def post(self, request: Request) -> Response:
         serializer = ExportInSerializer(data=request.data)
@@ -184,7 +220,11 @@ class ExportListCreateAPI(BaseAPIView):
             seed=data["seed"],
         )
         export = export_get(export_id=export.pk)  # re-read: in the embedded default it has already run
-        return Response(ExportOutSerializer(export, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
+        ran_here = export_runs_in_process() and export.status != ExportStatus.QUEUED
+        return Response(
+            ExportStartedSerializer(export, context={"request": request}).data,
+            status=status.HTTP_201_CREATED if ran_here else status.HTTP_202_ACCEPTED,
+        )
 
 
 class ExportDetailAPI(_ExportAPIView):

@@ -39,6 +39,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "prmweb.middleware.RequestIdMiddleware",
+    "prmweb.middleware.LengthRequiredMiddleware",
     "prmweb.middleware.DatabaseUnavailableMiddleware",
     "prmweb.middleware.QueryStringGuardMiddleware",
     "prmweb.middleware.ContentSecurityPolicyMiddleware",

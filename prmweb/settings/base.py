@@ -15,7 +15,9 @@ _env_file = BASE_DIR / ".env"
 if _env_file.exists():
     env.read_env(str(_env_file))
 
-SECRET_KEY = env("SECRET_KEY", default="insecure-embedded-default-key-change-me-for-any-real-deployment")
+# The embedded default's key: public, so production settings refuse it (prmweb.settings.production).
+DEV_SECRET_KEY = "insecure-embedded-default-key-change-me-for-any-real-deployment"
+SECRET_KEY = env("SECRET_KEY", default=DEV_SECRET_KEY)
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotations.models import Annotation, Claim, DatasetMembership, Solution, SolutionStatus
+from annotations.selectors.datasets import user_is_staff
 from annotations.selectors.workbench import EDITABLE_STATUSES, solution_has_visible_suggestions
 from annotations.services.agreement import solution_evaluate
 from annotations.services.claims import solution_has_room
@@ -130,9 +131,9 @@ def annotation_submit(*, solution_id: int, annotator: User, data: AnnotationInpu
     """
     now = timezone.now()
     solution = Solution.objects.select_for_update(of=("self",)).select_related("dataset").filter(pk=solution_id).first()
-    if (
-        solution is None
-        or not DatasetMembership.objects.filter(dataset_id=solution.dataset_id, user_id=annotator.pk).exists()
+    if solution is None or not (
+        user_is_staff(annotator)
+        or DatasetMembership.objects.filter(dataset_id=solution.dataset_id, user_id=annotator.pk).exists()
     ):
         raise NotFoundError("Solution not found.", errors={"solution": [f"No solution {solution_id} is yours to see."]})
     annotation_validate(solution=solution, data=data)

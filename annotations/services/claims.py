@@ -23,6 +23,7 @@ from annotations.selectors.workbench import (
     gold_candidates,
     live_claim_counts,
     solution_queue_candidates,
+    workbench_access,
 )
 from annotations.services.agreement import solution_required_annotations
 from prmweb.errors import ConflictError, NotFoundError
@@ -125,7 +126,7 @@ def _locked_solution(solution_id: int, member: User) -> Solution:
     solution = (
         Solution.objects.select_for_update(of=("self",))
         .select_related("dataset")
-        .filter(pk=solution_id, dataset__memberships__user_id=member.pk)
+        .filter(workbench_access(user=member, dataset_path="dataset__"), pk=solution_id)
         .first()
     )
     if solution is None:

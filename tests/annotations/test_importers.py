@@ -242,7 +242,7 @@ def test_prm800k_phase1_trajectory_takes_chosen_and_human_steps_and_skips_give_u
     )
 
     assert out.splitlines() == [
-        "Created dataset 'bench'.",
+        "Created dataset 'bench' (no members yet: add them with add_member).",
         "record 1 (line 129): skipped: finish_reason is 'give_up' (the labeler did not finish), "
         "so there is no trustworthy label",
         "created 2, existing 0, rejected 0, skipped 1",

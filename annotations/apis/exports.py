@@ -136,8 +136,8 @@ class ExportStartedSerializer(ExportOutSerializer):
         read_only_fields = fields
 
     def get_message(self, export: Export) -> str:
-        if export.status == ExportStatus.QUEUED:
-            return "The export is queued; poll its url for status and progress."
+        if not self.context.get("ran_in_request"):
+            return "The export was handed to the task queue; poll its url for status and progress."
         return (
             "No task queue is configured (the embedded default), so the export ran in this request: "
             f"it has {export.status}."
@@ -222,7 +222,7 @@ class ExportListCreateAPI(BaseAPIView):
         export = export_get(export_id=export.pk)  # re-read: in the embedded default it has already run
         ran_here = export_runs_in_process() and export.status != ExportStatus.QUEUED
         return Response(
-            ExportStartedSerializer(export, context={"request": request}).data,
+            ExportStartedSerializer(export, context={"request": request, "ran_in_request": ran_here}).data,
             status=status.HTTP_201_CREATED if ran_here else status.HTTP_202_ACCEPTED,
         )
 

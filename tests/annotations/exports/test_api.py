@@ -200,9 +200,25 @@ def test_with_a_broker_the_export_is_queued_with_202(transactional_db, pb_manage
     body = response.json()
     assert (body["status"], body["message"]) == (
         "queued",
-        "The export is queued; poll its url for status and progress.",
+        "The export was handed to the task queue; poll its url for status and progress.",
     )
     assert sent == [body["id"]]
+
+
+def test_with_a_broker_a_fast_worker_still_gets_a_202(transactional_db, pb_manager, export_root, monkeypatch):
+    from annotations import tasks
+    from annotations.apis import exports as export_apis
+    from annotations.services.exports import export_run
+
+    monkeypatch.setattr(export_apis, "export_runs_in_process", lambda: False)
+    monkeypatch.setattr(tasks.run_export, "delay", lambda export_id: export_run(export_id=export_id))
+    response = _post(client_for(pb_manager), {"dataset": "pb-sample", "format": "trl"})
+    assert response.status_code == 202
+    body = response.json()
+    assert (body["status"], body["message"]) == (
+        "succeeded",
+        "The export was handed to the task queue; poll its url for status and progress.",
+    )
 
 
 def test_an_export_that_cannot_be_queued_is_a_503_and_leaves_nothing(

@@ -52,7 +52,10 @@ def _shim_venv(root: Path) -> None:
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     (site_packages,) = (venv / "lib").glob("python3*/site-packages")
     (site_packages / "prmweb-test-packages.pth").write_text("\n".join(site.getsitepackages()) + "\n")
-    digest = hashlib.sha256((root / "requirements" / "base.txt").read_bytes()).hexdigest()[:16]
+    # dev.sh skips its install when the stamp of its requirements file exists: read which file from dev.sh itself
+    found = re.search(r"\.venv/\.base-installed-\$\(sha256sum (\S+) ", (root / "scripts" / "dev.sh").read_text())
+    assert found is not None, "scripts/dev.sh no longer stamps its install as this test expects"
+    digest = hashlib.sha256((root / found.group(1)).read_bytes()).hexdigest()[:16]
     (venv / f".base-installed-{digest}").touch()
 
 
@@ -147,9 +150,11 @@ def _poll(url: str, answers: list[int], stop: threading.Event) -> None:
 def test_the_test_command_sets_up_its_own_environment_while_the_dev_server_keeps_answering(demo, tmp_path):
     root = demo.root
     _probe_wheel(tmp_path / "wheels")
-    requirements = {name: (root / "requirements" / f"{name}.txt").read_text() for name in ("base", "models", "dev")}
+    listed = re.search(r'^reqs="([^"]+)"', (root / "scripts" / "test.sh").read_text(), flags=re.M)
+    assert listed is not None, "scripts/test.sh no longer lists its requirements as this test expects"
+    requirements = {name: (root / name).read_text() for name in listed.group(1).split()}
     for name in requirements:  # the real files pin ~1.9 GB (torch included): the same steps on one tiny wheel
-        (root / "requirements" / f"{name}.txt").write_text("prmweb-probe==1.0\n")
+        (root / name).write_text("prmweb-probe==1.0\n")
     before = _tree(root / ".venv")
     answers: list[int] = []
     stop = threading.Event()
@@ -165,7 +170,7 @@ def test_the_test_command_sets_up_its_own_environment_while_the_dev_server_keeps
         stop.set()
         poller.join()
         for name, text in requirements.items():
-            (root / "requirements" / f"{name}.txt").write_text(text)
+            (root / name).write_text(text)
 
     assert setup.returncode == 0, setup.stdout + setup.stderr
     assert "== installing pinned requirements into .venv-test" in setup.stdout

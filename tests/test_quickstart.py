@@ -236,3 +236,20 @@ def test_the_import_example_makes_a_dataset_the_demo_manager_can_use(demo):
         "created 400, existing 0, rejected 0",
     ]
     assert re.fullmatch(r"importing: 100%\|█+\| 400/400 \[.*\]\n", result.stderr), result.stderr
+
+
+def test_the_add_member_example_runs_on_the_demo_and_again(demo):
+    block = _bash_block("api.md", "add_member --dataset demo")
+    first = _run_example(demo, block)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert first.stdout.splitlines() == [
+        "annotator2 is reviewer of dataset 'demo' (was annotator).",
+        "Created user 'nina'.",
+        "nina is annotator of dataset 'demo' (added).",
+    ]
+    again = _run_example(demo, block)
+    assert again.stdout.splitlines() == [
+        "annotator2 is reviewer of dataset 'demo' (unchanged).",
+        "User 'nina' exists; the password is left unchanged.",
+        "nina is annotator of dataset 'demo' (unchanged).",
+    ]

@@ -24,7 +24,8 @@ COPY requirements/ requirements/
 FROM common AS web
 RUN pip install -r requirements.txt
 COPY --chown=prmweb . .
-RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput -v 0
+# Base settings (their own, public key): production settings refuse any key a build could know.
+RUN DJANGO_SETTINGS_MODULE=prmweb.settings.base python manage.py collectstatic --noinput -v 0
 USER prmweb
 EXPOSE 8000
 CMD ["gunicorn", "prmweb.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "120"]

@@ -6,6 +6,7 @@ error keys are the ones a client sends (`id`, `problem`, `steps[3]`, ...).
 
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +40,8 @@ INPUT_FIELDS = REQUIRED_FIELDS + STEP_SOURCE_FIELDS + OPTIONAL_FIELDS
 
 Errors = dict[str, list[str]]
 
+_SUBSET_IN_ID = re.compile(r"^(?P<subset>.+)-\d+$")
+
 
 @dataclass(frozen=True)
 class SolutionInput:
@@ -63,6 +66,17 @@ class SolutionInput:
     final_answer_correct: bool | None = None
     label: int | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def subset_from_id(external_id: str) -> str:
+    """Return the subset an id names ("gsm8k-12" -> "gsm8k", "olympiadbench-3" -> "olympiadbench"), else "".
+
+    The id must end in "-<digits>" (ProcessBench's ids do) and the part before must fit the subset field.
+    """
+    match = _SUBSET_IN_ID.match(external_id) if isinstance(external_id, str) else None
+    if match is None or len(match.group("subset")) > MAX_SUBSET_CHARS:
+        return ""
+    return match.group("subset")
 
 
 def _unstorable(value: str) -> str | None:

@@ -1,12 +1,15 @@
 """Celery tasks of the labelling side: thin wrappers that re-read rows and call one service."""
 
+import logging
+
 from celery import shared_task
 
-from annotations.services.answers import solutions_check_answers
+from annotations.services.answers import CHECK_ANSWERS_TASK, answer_checks_sweep, solutions_check_answers
 from annotations.services.claims import claims_release_expired
 from annotations.services.exports import RUN_EXPORT_TASK, export_run
-from annotations.services.ingestion import CHECK_ANSWERS_TASK
 from prmweb.errors import NotFoundError
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name=CHECK_ANSWERS_TASK, ignore_result=True)
@@ -16,6 +19,18 @@ def check_final_answers(solution_ids: list[int]) -> int:
     Idempotent: running it twice stores the same verdicts. Unknown ids are ignored (deleted meanwhile).
     """
     return solutions_check_answers(solution_ids=solution_ids).checked
+
+
+@shared_task(name="annotations.tasks.sweep_missing_answer_checks", ignore_result=True)
+def sweep_missing_answer_checks() -> int:
+    """Re-enqueue the final-answer checks that never ran (Celery beat); return how many solutions were sent.
+
+    Idempotent: a solution checked twice keeps the same verdict.
+    """
+    count = answer_checks_sweep()
+    if count:
+        logger.info("sweep enqueued missing final-answer checks for %d solutions", count)
+    return count
 
 
 @shared_task(name=RUN_EXPORT_TASK, ignore_result=True)

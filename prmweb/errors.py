@@ -30,3 +30,7 @@ class PermissionDeniedError(ApplicationError):
 
 class TooLargeError(ApplicationError):
     """A request body or a batch is over its limit."""
+
+
+class ServiceUnavailableError(ApplicationError):
+    """A service the request needs (the task queue) cannot be reached; nothing was done. Try again later."""

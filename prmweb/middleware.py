@@ -1,4 +1,4 @@
-"""Cross-cutting HTTP concerns: request ids, a clean 503 when the database is away, and CSP."""
+"""Cross-cutting HTTP concerns: request ids, a clean 503 when the database is away, CSP, unreadable requests."""
 
 import logging
 import re
@@ -99,4 +99,25 @@ class QueryStringGuardMiddleware:
                 return JsonResponse(
                     {"message": f"Invalid input. {field}: {message}", "errors": {field: [message]}}, status=400
                 )
+        return self.get_response(request)
+
+
+class LengthRequiredMiddleware:
+    """Refuse a request body sent without a Content-Length (chunked transfer encoding) with a 411.
+
+    Django reads a body by its Content-Length; a chunked body (which gunicorn passes on with a
+    Transfer-Encoding header and no length) would be read as empty and, e.g., create an empty object.
+    """
+
+    MESSAGE = (
+        "Send the request body with a Content-Length header: chunked transfer encoding is not supported "
+        "(the body was not read)."
+    )
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.META.get("HTTP_TRANSFER_ENCODING", "").strip():
+            return JsonResponse({"message": self.MESSAGE, "errors": {"body": [self.MESSAGE]}}, status=411)
         return self.get_response(request)

@@ -26,10 +26,15 @@ def _bad_string(value: str) -> str | None:
 _SUSPECT_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
 
 
+class BadKeyError(ValueError):
+    """An object key the body cannot carry: a duplicate, or one with an unpaired surrogate."""
+
+
 def find_bad_text(value: Any, path: str = "", depth: int = 0, *, strings: bool = True) -> tuple[str, str] | None:
     """Return (path, problem) for the first string the database could not store, or over-deep nesting.
 
-    With `strings=False` only the nesting depth is checked.
+    With `strings=False` only the nesting depth is checked. Raises BadKeyError for an object key with an
+    unpaired surrogate: such a key cannot be named in a (UTF-8) error body, so the body as a whole is.
     """
     if depth > MAX_JSON_DEPTH:
         return path or "(root)", f"is nested deeper than {MAX_JSON_DEPTH} levels."
@@ -39,6 +44,8 @@ def find_bad_text(value: Any, path: str = "", depth: int = 0, *, strings: bool =
     children: list[tuple[str, Any]] = []
     if isinstance(value, dict):
         for key, item in value.items():
+            if strings:
+                _check_key(key, path)
             if strings or _nested(item):
                 sub = f"{path}.{key}" if path else str(key)
                 children += [(sub, key), (sub, item)] if strings else [(sub, item)]
@@ -51,12 +58,41 @@ def find_bad_text(value: Any, path: str = "", depth: int = 0, *, strings: bool =
     return None
 
 
+def _check_key(key: str, path: str) -> None:
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        where = f"an object in {path}" if path else "the top-level object"
+        raise BadKeyError(f"a key of {where} contains an unpaired surrogate, which is not valid Unicode.") from None
+
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """Build an object from its key/value pairs; raise BadKeyError naming a key that appears twice."""
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise BadKeyError(f"duplicate key {_quoted(key)} in an object; send each key once.")
+            seen.add(key)
+    return result
+
+
+def _quoted(key: str) -> str:
+    """Return the key in JSON quotes, escaped only where UTF-8 cannot carry it (a lone surrogate)."""
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(key)
+    return json.dumps(key, ensure_ascii=False)
+
+
 def _nested(value: Any) -> bool:
     return isinstance(value, dict | list)
 
 
 class StrictJSONParser(JSONParser):
-    """Parse JSON; refuse NaN, NUL bytes, lone surrogates and deep nesting with a clear 400."""
+    """Parse JSON; refuse NaN, NUL bytes, lone surrogates, duplicate keys and deep nesting with a clear 400."""
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         raw = stream.read() if stream is not None else b""
@@ -65,12 +101,12 @@ class StrictJSONParser(JSONParser):
         except UnicodeDecodeError as exc:
             raise ParseError(f"JSON parse error - the body is not valid UTF-8 (byte {exc.start}).") from exc
         try:
-            data = json.loads(text, parse_constant=_refuse_constant)
+            data = json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_refuse_duplicate_keys)
+            found = find_bad_text(data, strings=bool(_SUSPECT_ESCAPE.search(text)))
         except RecursionError as exc:
             raise ParseError(f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels.") from exc
-        except ValueError as exc:
+        except ValueError as exc:  # BadKeyError included: the body is named, never the unprintable key
             raise ParseError(f"JSON parse error - {exc}") from exc
-        found = find_bad_text(data, strings=bool(_SUSPECT_ESCAPE.search(text)))
         if found:
             field, problem = found
             raise ValidationError({field: [f"This value {problem}"]})

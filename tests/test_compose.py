@@ -109,6 +109,15 @@ def test_the_vllm_judge_is_optional_and_serves_a_local_model(compose):
     assert judge["deploy"]["resources"]["reservations"]["devices"][0]["capabilities"] == ["gpu"]
 
 
+def test_the_database_password_is_required_with_no_fallback():
+    raw = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
+    assert "POSTGRES_PASSWORD:-" not in raw
+    for missing in ({}, {"POSTGRES_PASSWORD": ""}):
+        with pytest.raises(ValueError) as refused:
+            interpolate(raw, missing)
+        assert str(refused.value) == "POSTGRES_PASSWORD: set POSTGRES_PASSWORD in .env (see .env.example)"
+
+
 def test_a_required_variable_without_value_is_an_error():
     with pytest.raises(ValueError, match=r"SECRET_KEY: set it in \.env"):
         interpolate("key: ${SECRET_KEY:?set it in .env}", {})

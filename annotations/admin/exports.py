@@ -119,16 +119,21 @@ def export_labels(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: 
 @admin.action(description=f"Export labels as {DEFAULT_FORMAT} {DEFAULT_FILE_FORMAT} (default splits, no filters)")
 def export_labels_default(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Dataset]) -> None:
     """Start one default-format export per selected dataset and link to the export rows."""
-    exports = [
-        export_create(
-            dataset=dataset,
-            created_by=request.user if request.user.is_authenticated else None,  # type: ignore[arg-type]
-            export_format=DEFAULT_FORMAT,
-            file_format=DEFAULT_FILE_FORMAT,
-        )
-        for dataset in queryset
-    ]
-    _started_message(request, exports)
+    exports: list[Export] = []
+    try:
+        for dataset in queryset:
+            exports.append(
+                export_create(
+                    dataset=dataset,
+                    created_by=request.user if request.user.is_authenticated else None,  # type: ignore[arg-type]
+                    export_format=DEFAULT_FORMAT,
+                    file_format=DEFAULT_FILE_FORMAT,
+                )
+            )
+    except ApplicationError as exc:  # e.g. the task queue is down: say so, keep what was started
+        messages.error(request, exc.message)
+    if exports:
+        _started_message(request, exports)
 
 
 @admin.display(description="download")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Model, QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
@@ -22,7 +22,7 @@ from annotations.permissions import IsDatasetManager, IsDatasetMember, IsStaff
 from annotations.selectors.datasets import DatasetAccess, dataset_access_get
 from prmweb.api.errors import error_responses
 from prmweb.api.serializers import paginated
-from prmweb.api.views import BaseAPIView
+from prmweb.api.views import PAGE_PARAMETERS, BaseAPIView
 
 
 class DatasetScopedAPIView(BaseAPIView):
@@ -69,7 +69,8 @@ class DatasetJobs:
     """What a jobs view lists and starts: its serializers, its list selector, its verb and its 403 message.
 
     `job_list(user=..., dataset_slug=...)` returns the jobs a user may see, newest first; `verb` completes
-    the message for a POST without a dataset ("the slug of the dataset to <verb>").
+    the message for a POST without a dataset ("the slug of the dataset to <verb>"). `started_serializer`
+    (default: `out_serializer`) renders a job just started; it gets `ran_in_request` in its context.
     """
 
     in_serializer: type[serializers.Serializer]
@@ -77,13 +78,16 @@ class DatasetJobs:
     job_list: Callable[..., QuerySet[Any]]
     verb: str
     denied_message: str
+    started_serializer: type[serializers.ModelSerializer] | None = None
 
 
 class DatasetJobsAPIView(DatasetInBodyAPIView):
-    """Background jobs of datasets (exports, scoring runs): GET lists them, POST starts one (202).
+    """Background jobs of datasets (exports, scoring runs): GET lists them, POST starts one.
 
     A subclass declares its `jobs` and implements `start`, whose docstring is the POST's summary in the
-    schema; the operations are named after the model of `jobs.out_serializer`.
+    schema; the operations are named after the model of `jobs.out_serializer`. A POST answers 202 with
+    the queued job, or 201 when `ran_in_request` says the job already ran in this request (no broker);
+    a service the start needs being down is the 503 of ServiceUnavailableError.
     """
 
     jobs: DatasetJobs
@@ -98,6 +102,10 @@ class DatasetJobsAPIView(DatasetInBodyAPIView):
         """Start a job on the dataset with the validated body (less `dataset`); return it."""
         raise NotImplementedError
 
+    def ran_in_request(self, job: Any) -> bool:
+        """Return whether the job already ran in this request (the embedded default runs tasks in-process)."""
+        return False
+
     def get(self, request: Request) -> Response:
         query = DatasetFilterSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -110,7 +118,10 @@ class DatasetJobsAPIView(DatasetInBodyAPIView):
         data = {name: value for name, value in serializer.validated_data.items() if name != "dataset"}
         job = self.start(dataset=self.get_access().dataset, data=data)
         job = self.jobs.job_list(user=request.user).get(pk=job.pk)  # re-read: in the embedded default it has run
-        return Response(self._out(job), status=status.HTTP_202_ACCEPTED)
+        ran_here = self.ran_in_request(job)
+        started = self.jobs.started_serializer or self.jobs.out_serializer
+        body = started(job, context={"request": request, "ran_in_request": ran_here}).data
+        return Response(body, status=status.HTTP_201_CREATED if ran_here else status.HTTP_202_ACCEPTED)
 
     def _out(self, instance: Any, *, many: bool = False) -> Any:
         return self.jobs.out_serializer(instance, many=many, context={"request": self.request}).data
@@ -121,11 +132,15 @@ def _document_jobs(view: type[DatasetJobsAPIView]) -> None:
     model: type[Model] = view.jobs.out_serializer.Meta.model
     plural = str(model._meta.verbose_name_plural)
     prefix = plural.replace(" ", "_")
+    started = view.jobs.started_serializer or view.jobs.out_serializer
     extend_schema_view(
         get=extend_schema(
             operation_id=f"{prefix}_list",
             summary=f"List {plural} of the datasets you manage (staff: all), newest first",
-            parameters=[OpenApiParameter("dataset", str, description=f"Only this dataset's {plural} (slug).")],
+            parameters=[
+                OpenApiParameter("dataset", str, description=f"Only this dataset's {plural} (slug)."),
+                *PAGE_PARAMETERS,
+            ],
             responses={
                 200: paginated(f"Paginated{model.__name__}List", view.jobs.out_serializer(many=True)),
                 **error_responses(400, 401),
@@ -135,6 +150,10 @@ def _document_jobs(view: type[DatasetJobsAPIView]) -> None:
             operation_id=f"{prefix}_create",
             summary=(inspect.getdoc(view.start) or "").splitlines()[0],
             request=view.jobs.in_serializer,
-            responses={202: view.jobs.out_serializer, **error_responses(400, 401, 403, 404)},
+            responses={
+                201: OpenApiResponse(started, description="No broker: the job ran in this request."),
+                202: OpenApiResponse(started, description="Queued; poll its url."),
+                **error_responses(400, 401, 403, 404, 503),
+            },
         ),
     )(view)

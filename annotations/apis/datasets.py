@@ -104,7 +104,10 @@ class DatasetListCreateAPI(BaseAPIView):
         tags=["datasets"],
         summary="List the datasets you are a member of (staff: all)",
         parameters=PAGE_PARAMETERS,
-        responses={200: paginated("PaginatedDatasetList", DatasetOutSerializer(many=True)), **error_responses(401)},
+        responses={
+            200: paginated("PaginatedDatasetList", DatasetOutSerializer(many=True)),
+            **error_responses(400, 401),
+        },
     )
     def get(self, request: Request) -> Response:
         return self.paginated_response(

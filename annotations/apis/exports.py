@@ -1,7 +1,8 @@
 """Exports over REST: start one (`POST /exports/`), watch it (`GET /exports/`, `/exports/<id>/`), download it.
 
 Dataset managers and staff only. A POST answers 202 with the queued export; the work runs in the
-`run_export` Celery task on the `default` queue (in-process after the commit in the embedded default).
+`run_export` Celery task on the `default` queue. In the embedded default (no broker) the export runs in
+the request and the POST answers 201 with the finished export; when the broker is down, 503.
 """
 
 import tempfile
@@ -22,8 +23,8 @@ from annotations.exporters import FILE_FORMATS, FORMATTERS
 from annotations.models import Dataset, Export, ExportStatus
 from annotations.permissions import IsDatasetManager, IsDatasetMember, IsStaff
 from annotations.selectors.datasets import DatasetAccess, dataset_access_get
-from annotations.selectors.exports import export_file_get, export_get, export_list_for_user
-from annotations.services.exports import export_create
+from annotations.selectors.exports import export_file_get, export_get, export_list_for_user, export_missing_error
+from annotations.services.exports import export_create, export_runs_in_process
 from prmweb.api.errors import ErrorSerializer, error_responses
 from prmweb.api.serializers import StrictSerializerMixin, progress
 from prmweb.api.views import BaseAPIView, absolute_url
@@ -59,7 +60,7 @@ class ExportOutSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Export
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "url",
             "dataset",
@@ -81,7 +82,7 @@ class ExportOutSerializer(serializers.ModelSerializer):
             "started_at",
             "finished_at",
         )
-        read_only_fields = fields
+        read_only_fields: tuple[str, ...] = fields
 
     def _request(self) -> Request:
         return self.context["request"]
@@ -105,6 +106,22 @@ class ExportOutSerializer(serializers.ModelSerializer):
         ]
 
 
+class ExportStartedSerializer(ExportOutSerializer):
+    message = serializers.SerializerMethodField(help_text="Whether the export is queued or already ran.")
+
+    class Meta(ExportOutSerializer.Meta):
+        fields = ("message", *ExportOutSerializer.Meta.fields)
+        read_only_fields = fields
+
+    def get_message(self, export: Export) -> str:
+        if not self.context.get("ran_in_request"):
+            return "The export was handed to the task queue; poll its url for status and progress."
+        return (
+            "No task queue is configured (the embedded default), so the export ran in this request: "
+            f"it has {export.status}."
+        )
+
+
 class _ExportAPIView(BaseAPIView):
     """A view under /exports/<id>/: the export and its dataset as the user sees it (404 when not visible)."""
 
@@ -119,17 +136,32 @@ class _ExportAPIView(BaseAPIView):
         return cached
 
     def get_access(self) -> DatasetAccess:
-        return dataset_access_get(slug=self.get_export().dataset.slug, user=self.request.user)
+        """Return the export's dataset as the user sees it; an invisible one is the missing-export 404."""
+        export = self.get_export()
+        try:
+            return dataset_access_get(slug=export.dataset.slug, user=self.request.user)
+        except NotFoundError:
+            raise export_missing_error(export.pk) from None
 
 
 class ExportListCreateAPI(DatasetJobsAPIView):
     """Exports of the datasets you manage (staff: all): list them, or start one (it runs in the background)."""
 
-    jobs = DatasetJobs(ExportInSerializer, ExportOutSerializer, export_list_for_user, "export", DENIED)
+    jobs = DatasetJobs(
+        ExportInSerializer,
+        ExportOutSerializer,
+        export_list_for_user,
+        "export",
+        DENIED,
+        started_serializer=ExportStartedSerializer,
+    )
 
     def start(self, *, dataset: Dataset, data: dict[str, Any]) -> Export:
         """Start an export (runs in the background; poll its url for status and progress)"""
         return export_create(dataset=dataset, created_by=self.request.user, **data)
+
+    def ran_in_request(self, job: Export) -> bool:
+        return export_runs_in_process() and job.status != ExportStatus.QUEUED
 
 
 class ExportDetailAPI(_ExportAPIView):

@@ -54,7 +54,7 @@ class DatasetMemberListAPI(DatasetScopedAPIView):
         parameters=PAGE_PARAMETERS,
         responses={
             200: paginated("PaginatedMemberList", MemberOutSerializer(many=True)),
-            **error_responses(401, 403, 404),
+            **error_responses(400, 401, 403, 404),
         },
     )
     def get(self, request: Request, slug: str) -> Response:

@@ -73,8 +73,21 @@ def card_header(description: ExportDescription, files: list[WrittenFile]) -> dic
     }
 
 
-def _table(title: str, counts: Counter[str] | dict[str, int]) -> str:
-    rows = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+def _label_order(name: str) -> tuple[float, str]:
+    """Sort key of a label count's name: all correct (-1) first, then by error step number, then the rest."""
+    if name == "all correct (-1)":
+        return -1, name
+    step = name.removeprefix("error at step ")
+    return (int(step), name) if step.isdigit() else (float("inf"), name)
+
+
+def labels_by_step(labels: Counter[str]) -> dict[str, int]:
+    """Return the label counts ordered by step number ("error at step 2" before "error at step 10")."""
+    return dict(sorted(labels.items(), key=lambda item: _label_order(item[0])))
+
+
+def _table(title: str, counts: Counter[str] | dict[str, int], *, keep_order: bool = False) -> str:
+    rows = list(counts.items()) if keep_order else sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     lines = [f"| {title} | rows |", "| --- | ---: |", *(f"| {name} | {count} |" for name, count in rows)]
     return "\n".join(lines) if rows else f"No {title} (no rows)."
 
@@ -118,7 +131,10 @@ def render_card(description: ExportDescription, result: PipelineResult) -> str:
         f"seed {description.seed}). Splits without rows have no files.\n\n"
         "| split | rows | problems | ratio |\n| --- | ---: | ---: | ---: |\n" + "\n".join(split_lines),
         "## Labels\n\nLabel = 0-based index of the earliest wrong step, -1 when every step is correct. "
-        "Training formats keep the steps up to and including the earliest error.\n\n" + _table("label", stats.labels),
+        "Steps are numbered from 0 in these files and from 1 in the prmweb interface: `error at step 2` "
+        "(label 2) is the third step, shown there as Step 3. "
+        "Training formats keep the steps up to and including the earliest error.\n\n"
+        + _table("label", labels_by_step(stats.labels), keep_order=True),
         "## Sources of labels\n\n" + _table("source", stats.sources),
         "## Generators\n\n" + _table("generator", stats.generators),
         "## Subsets\n\n" + _table("subset", stats.subsets),
@@ -149,7 +165,7 @@ def build_manifest(description: ExportDescription, result: PipelineResult, extra
         "problem_counts": stats.problem_counts(),
         "rows_total": stats.rows_written,
         "rows_skipped": dict(sorted(stats.skipped.items())),
-        "label_counts": dict(sorted(stats.labels.items())),
+        "label_counts": labels_by_step(stats.labels),
         "label_sources": dict(sorted(stats.sources.items())),
         "generators": dict(sorted(stats.generators.items())),
         "files": [item.as_dict() for item in [*result.files, *extra_files]],

@@ -1,9 +1,10 @@
 """File importers: pure parsers that turn import files into ParsedRecords for `solutions_import`."""
 
+import json
 from collections.abc import Callable, Iterator, Mapping
 from typing import TextIO
 
-from annotations.importers.base import ParsedRecord
+from annotations.importers.base import ParsedRecord, iter_json_values
 from annotations.importers.batch_problems import BatchProblem, load_batch_problems
 from annotations.importers.jsonl import parse_jsonl
 from annotations.importers.openai_batch import parse_openai_batch
@@ -42,11 +43,41 @@ def parser_for(
     raise ValueError(f"Unknown import format {file_format!r}; choose one of {', '.join(FORMATS)}.")
 
 
+def count_records(file_format: str, stream: TextIO) -> int | None:
+    """Return how many records the parser of this format will yield (a progress total); None when unreadable.
+
+    One quick read of the file: ProcessBench's array is decoded, JSON Lines are counted (a batch output
+    line counts its choices), PRM800K values parsed.
+    """
+    try:
+        if file_format == "processbench":
+            data = json.load(stream)
+            return len(data) if isinstance(data, list) else None
+        if file_format == "openai-batch":
+            return sum(_batch_line_records(line) for line in stream if line.strip())
+        if file_format in RESPONSE_FORMATS:
+            return sum(1 for line in stream if line.strip())
+        return sum(1 for _ in iter_json_values(stream))
+    except ValueError:  # not JSON, or not UTF-8 (UnicodeDecodeError): the import itself reports why
+        return None
+
+
+def _batch_line_records(line: str) -> int:
+    """Return how many records one batch output line yields: one per choice, else one (an error or a skip)."""
+    try:
+        record = json.loads(line)
+        choices = record["response"]["body"]["choices"]
+    except (ValueError, TypeError, KeyError):
+        return 1
+    return len(choices) if isinstance(choices, list) and choices else 1
+
+
 __all__ = [
     "FORMATS",
     "RESPONSE_FORMATS",
     "BatchProblem",
     "ParsedRecord",
+    "count_records",
     "load_batch_problems",
     "load_reference_answers",
     "parser_for",

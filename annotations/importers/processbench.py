@@ -1,12 +1,12 @@
 """ProcessBench files: one JSON array of `{id, generator, problem, steps, final_answer_correct, label}`.
 
 ProcessBench records carry no reference answer; `load_reference_answers` reads a JSON object
-{id: reference answer} given with `--answers`. The subset comes from the id ("gsm8k-0" -> "gsm8k").
+{id: reference answer} given with `--answers`. The subset comes from the id ("gsm8k-0" -> "gsm8k") when
+ingestion stores the record, by the same rule as over REST (`solution_subset`).
 Labels are kept as imported labels (0-based earliest wrong step, -1 = all correct).
 """
 
 import json
-import re
 from collections.abc import Iterator, Mapping
 from typing import Any, TextIO
 
@@ -16,13 +16,6 @@ from prmweb.errors import ApplicationError
 
 REQUIRED_KEYS = ("id", "problem", "steps", "label")
 KNOWN_KEYS = (*REQUIRED_KEYS, "generator", "final_answer_correct")
-_SUBSET = re.compile(r"^(?P<subset>.+)-\d+$")
-
-
-def subset_from_id(record_id: str) -> str:
-    """Return the subset named by a ProcessBench id ("gsm8k-12" -> "gsm8k"), or "" when there is none."""
-    match = _SUBSET.match(record_id)
-    return match.group("subset") if match else ""
 
 
 def load_reference_answers(stream: TextIO) -> dict[str, str]:
@@ -79,7 +72,6 @@ def processbench_record(index: int, record: Any, answers: Mapping[str, str]) -> 
         steps=record.get("steps", []),
         external_id=external_id,
         generator=record.get("generator") or "",
-        subset=subset_from_id(record_id) if isinstance(record_id, str) else "",
         reference_answer=answers.get(record_id, "") if isinstance(record_id, str) else "",
         final_answer_correct=record.get("final_answer_correct"),
         label=record.get("label"),

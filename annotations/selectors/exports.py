@@ -78,11 +78,16 @@ def export_list_for_user(*, user: AnyUser, dataset_slug: str | None = None) -> Q
     return exports.order_by("-created_at", "-pk")
 
 
+def export_missing_error(export_id: int) -> NotFoundError:
+    """Return the 404 for an export that does not exist, or that the user may not know exists."""
+    return NotFoundError(f"Export {export_id} not found.", errors={"id": ["No export with this id."]})
+
+
 def export_get(*, export_id: int) -> Export:
     """Return one export with its dataset and creator; NotFoundError when there is none."""
     export = Export.objects.select_related("dataset", "created_by").filter(pk=export_id).first()
     if export is None:
-        raise NotFoundError(f"Export {export_id} not found.", errors={"id": ["No export with this id."]})
+        raise export_missing_error(export_id)
     return export
 
 

@@ -16,7 +16,7 @@ from django.db.models import BooleanField, Case, CharField, Count, ExpressionWra
 from django.db.models.lookups import Exact
 
 from annotations.models import Annotation, SolutionStatus
-from annotations.selectors.workbench import EDITABLE_STATUSES
+from annotations.selectors.workbench import EDITABLE_STATUSES, workbench_access
 
 
 class MyLabel(StrEnum):
@@ -89,7 +89,7 @@ def my_annotations_list(*, user: User, filters: MyWorkFilters) -> QuerySet[Annot
     """
     revealed = _GOLD_SETTLED & Q(solution__dataset__gold_feedback=True)
     annotations = (
-        Annotation.objects.filter(annotator_id=user.pk, solution__dataset__memberships__user_id=user.pk)
+        Annotation.objects.filter(workbench_access(user=user, dataset_path="solution__dataset__"), annotator_id=user.pk)
         .select_related("solution__problem", "solution__dataset")
         .annotate(
             shown_status=_shown_status(),
@@ -119,8 +119,8 @@ def my_gold_feedback(*, user: User) -> GoldFeedback:
     """Return how many of my gold annotations are revealed to me, and how many matched the gold label (one query)."""
     counts = Annotation.objects.filter(
         _GOLD_SETTLED,
+        workbench_access(user=user, dataset_path="solution__dataset__"),
         annotator_id=user.pk,
         solution__dataset__gold_feedback=True,
-        solution__dataset__memberships__user_id=user.pk,
     ).aggregate(settled=Count("pk"), matched=Count("pk", filter=Q(earliest_error_step=F("solution__imported_label"))))
     return GoldFeedback(settled=counts["settled"], matched=counts["matched"])

@@ -1,8 +1,9 @@
 """Reads for the browser workbench: my datasets and progress, the queue, the annotation page.
 
-A dataset exists for the workbench only for its members: everyone else gets NotFoundError (a 404, so
-a non-member never learns that it exists). Other people's annotations are never read here. Each
-function runs a fixed number of queries whatever the dataset size.
+A dataset exists for the workbench only for its members and for staff (who may open any dataset, as
+through the API): everyone else gets NotFoundError (a 404, so a non-member never learns that it
+exists). Other people's annotations are never read here. Each function runs a fixed number of queries
+whatever the dataset size.
 """
 
 import datetime
@@ -26,7 +27,7 @@ from annotations.models import (
     SuggestionStatus,
 )
 from annotations.models.datasets import QueueOrder
-from annotations.selectors.datasets import user_is_staff
+from annotations.selectors.datasets import AnyUser, user_is_staff
 from prmweb.errors import NotFoundError
 
 EDITABLE_STATUSES = (SolutionStatus.OPEN, SolutionStatus.NEEDS_REVIEW)
@@ -66,9 +67,19 @@ def datasets_of_member(*, user: User) -> QuerySet[Dataset]:
     return Dataset.objects.filter(memberships__user_id=user.pk).order_by("name", "pk")
 
 
+def workbench_access(*, user: AnyUser, dataset_path: str = "") -> Q:
+    """Return the filter of rows in datasets the user may open in the workbench: theirs, or any for staff.
+
+    `dataset_path` leads from the filtered model to its dataset ("dataset__", "solution__dataset__").
+    """
+    if user_is_staff(user):
+        return Q()
+    return Q(**{f"{dataset_path}memberships__user_id": user.pk})
+
+
 def workbench_dataset_get(*, user: User, slug: str) -> Dataset:
-    """Return the dataset with this slug if the user is a member of it (one query); else NotFoundError."""
-    dataset = Dataset.objects.filter(slug=slug, memberships__user_id=user.pk).first()
+    """Return the dataset with this slug if the user is a member of it, or staff (one query); else NotFoundError."""
+    dataset = Dataset.objects.filter(workbench_access(user=user), slug=slug).first()
     if dataset is None:
         raise NotFoundError(f"Dataset {slug!r} not found.", errors={"dataset": ["No dataset with this slug is yours."]})
     return dataset
@@ -188,7 +199,7 @@ def live_claim_counts(*, solution_ids: Sequence[int], now: datetime.datetime, ex
 
 
 def solution_for_workbench(*, solution_id: int, user: User) -> Solution:
-    """Return the solution with problem and dataset if the user is a member of its dataset (one query).
+    """Return the solution with problem and dataset if the user may open its dataset (one query).
 
     The row carries `my_claim_expires_at` (None without a claim of this user). NotFoundError otherwise.
     """
@@ -200,7 +211,7 @@ def solution_for_workbench(*, solution_id: int, user: User) -> Solution:
                 output_field=DateTimeField(),
             )
         )
-        .filter(pk=solution_id, dataset__memberships__user_id=user.pk)
+        .filter(workbench_access(user=user, dataset_path="dataset__"), pk=solution_id)
         .first()
     )
     if solution is None:

@@ -1,14 +1,24 @@
 """Check solutions' final answers against their problems' reference answers and store the verdicts."""
 
+import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from annotations.models import Solution
+from annotations.selectors.answers import solution_ids_without_answer_check
+from prmweb.celery import task_by_name
 from prmweb.core.answers import answers_equivalent, extract_final_answer
 
+CHECK_ANSWERS_TASK = "annotations.tasks.check_final_answers"
+
 CHECK_CHUNK_SIZE = 500
+# At most this many solutions per sweep (oldest first): a big backlog is sent over several sweeps, not twice.
+MAX_SWEPT_ANSWER_CHECKS = 20_000
+DEFAULT_SWEEP_AFTER_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -75,3 +85,20 @@ def _check_chunk(solution_ids: list[int]) -> AnswerCheckResult:
         matched=sum(1 for solution in to_update if solution.answer_check),
         without_reference=len(solutions) - len(to_update),
     )
+
+
+def answer_checks_sweep(*, now: datetime.datetime | None = None) -> int:
+    """Enqueue the final-answer check of solutions that have a reference answer and still no check.
+
+    Catches what ingestion could not enqueue (the broker was down) and solutions whose problem got its
+    reference answer later. Only solutions older than ANSWER_CHECK_SWEEP_AFTER_SECONDS (default 300), so
+    checks just queued by ingestion are not sent twice; at most MAX_SWEPT_ANSWER_CHECKS per call. Return
+    how many solutions were enqueued. Raises the broker's error while it is down (the next sweep retries).
+    Idempotent: the check stores the same verdicts twice.
+    """
+    after = getattr(settings, "ANSWER_CHECK_SWEEP_AFTER_SECONDS", DEFAULT_SWEEP_AFTER_SECONDS)
+    cutoff = (now or timezone.now()) - datetime.timedelta(seconds=after)
+    ids = solution_ids_without_answer_check(created_before=cutoff, limit=MAX_SWEPT_ANSWER_CHECKS)
+    for start in range(0, len(ids), CHECK_CHUNK_SIZE):
+        task_by_name(CHECK_ANSWERS_TASK).delay(ids[start : start + CHECK_CHUNK_SIZE])
+    return len(ids)

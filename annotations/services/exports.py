@@ -6,6 +6,7 @@ One service under the three ways to start an export (admin action, `manage.py ex
 pipeline, records progress on the row as it goes, and records files (sha256, size) or the error.
 """
 
+import glob
 import json
 import logging
 import shutil
@@ -27,13 +28,17 @@ from annotations.exporters.folder import MANIFEST_FILE, FolderResult, write_expo
 from annotations.models import Dataset, Export, ExportStatus, FinalLabelSource
 from annotations.selectors.exports import solution_records, solutions_for_export
 from prmweb.celery import task_by_name
-from prmweb.errors import ApplicationError, NotFoundError
+from prmweb.core.redaction import redact_addresses
+from prmweb.errors import ApplicationError, NotFoundError, ServiceUnavailableError
 
 logger = logging.getLogger(__name__)
 
 EXPORT_CHUNK_SIZE = 2000
 RUN_EXPORT_TASK = "annotations.tasks.run_export"
 MAX_SEED = 2**31 - 1
+QUEUE_UNAVAILABLE = (
+    "The export could not be queued: the task queue is unavailable. Nothing was started; try again shortly."
+)
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -90,6 +95,9 @@ def export_create(
 
     Raises ApplicationError naming each bad field (`format`, `file_format`, `split_ratios`, `seed`,
     `filters.<name>`, `output_dir`). The folder defaults to `EXPORT_ROOT/<dataset>/export-<id>-<format>`.
+    When the broker cannot take the task, the row is deleted again and ServiceUnavailableError raised
+    (after the commit: from this call when it is the outermost transaction). Without a broker the export
+    runs in-process right after the commit, so it has finished when this returns.
     """
     errors, parsed = _validation_errors(
         export_format=export_format, file_format=file_format, split_ratios=split_ratios, seed=seed, filters=filters
@@ -116,22 +124,30 @@ def export_create(
     return export
 
 
+def export_runs_in_process() -> bool:
+    """Return whether `run_export` runs in the caller's process (no broker: the embedded default)."""
+    return bool(task_by_name(RUN_EXPORT_TASK).app.conf.task_always_eager)
+
+
 def _enqueue(export_id: int) -> None:
+    """Send `run_export`; when the broker cannot take it, delete the unstarted row and raise a 503 error."""
     try:
         task_by_name(RUN_EXPORT_TASK).delay(export_id)
-    except Exception as exc:  # the broker is unreachable: say so on the row instead of leaving it queued
+    except Exception as exc:  # the broker is unreachable (its errors vary by transport); the log keeps why
         logger.exception("could not enqueue export %s", export_id)
-        Export.objects.filter(pk=export_id, status=ExportStatus.QUEUED).update(
-            status=ExportStatus.FAILED, error=f"Could not reach the task queue: {exc}", finished_at=timezone.now()
-        )
+        Export.objects.filter(pk=export_id, status=ExportStatus.QUEUED).delete()
+        raise ServiceUnavailableError(
+            QUEUE_UNAVAILABLE, errors={"queue": ["The task queue is unavailable; nothing was started."]}
+        ) from exc
 
 
 def export_run(*, export_id: int, on_progress: ProgressCallback | None = None) -> Export:
     """Run a queued export: stream its solutions into its folder and record files, counts and status.
 
     Side effects: writes the folder (built beside it under a temporary name, then renamed, so a folder
-    is never half-written), updates `rows_done`/`rows_total` every 1000 rows, and sets status, files,
-    row counts and timestamps, or `failed` with the error. `on_progress(done, total)` is called as
+    is never half-written; temporary folders left by earlier, killed attempts of this export are removed
+    first), updates `rows_done`/`rows_total` every 1000 rows, and sets status, files, row counts and
+    timestamps, or `failed` with the error. `on_progress(done, total)` is called as
     rows go by. Idempotent: an export that already succeeded or failed is returned unchanged; one left
     `running` by a lost worker is run again from the start.
     """
@@ -152,7 +168,9 @@ def export_run(*, export_id: int, on_progress: ProgressCallback | None = None) -
     except Exception as exc:
         logger.exception("export %s failed", export_id)
         Export.objects.filter(pk=export_id).update(
-            status=ExportStatus.FAILED, error=f"{type(exc).__name__}: {exc}", finished_at=timezone.now()
+            status=ExportStatus.FAILED,
+            error=redact_addresses(f"{type(exc).__name__}: {exc}"),
+            finished_at=timezone.now(),
         )
     else:
         stats = outcome.result.stats
@@ -197,6 +215,7 @@ def _write(export: Export, on_progress: ProgressCallback | None) -> FolderResult
             on_progress(done, max(total, done))
 
     final_dir = Path(export.output_dir)
+    _remove_stale_partials(final_dir)
     partial = final_dir.parent / f".{final_dir.name}.partial-{uuid.uuid4().hex[:12]}"
     partial.mkdir(parents=True)
     try:
@@ -211,6 +230,12 @@ def _write(export: Export, on_progress: ProgressCallback | None) -> FolderResult
         shutil.rmtree(partial, ignore_errors=True)
         raise
     return outcome
+
+
+def _remove_stale_partials(final_dir: Path) -> None:
+    """Delete the temporary folders that earlier, killed attempts of this export left beside its folder."""
+    for stale in final_dir.parent.glob(f".{glob.escape(final_dir.name)}.partial-*"):
+        shutil.rmtree(stale, ignore_errors=True)
 
 
 def _move_into_place(partial: Path, final_dir: Path, export_id: int) -> None:

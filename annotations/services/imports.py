@@ -20,6 +20,8 @@ from annotations.solution_input import MAX_BATCH_ITEMS, Errors, SolutionInput, v
 from prmweb.errors import ApplicationError
 
 DEFAULT_CHUNK_SIZE = 500
+# Reasons kept on the report (the rest are only counted): a file in the wrong format can have millions.
+MAX_KEPT_REJECTIONS = 1000
 
 
 @dataclass(frozen=True)
@@ -45,15 +47,28 @@ class SkippedRecord:
 
 @dataclass
 class ImportReport:
-    """What an import did: counts, rejection reasons, skipped records and the stored solution ids."""
+    """What an import did: counts, rejection reasons, skipped records and the stored solution ids.
+
+    `rejections` keeps the first MAX_KEPT_REJECTIONS reasons; `rejection_count` counts them all.
+    """
 
     created: int = 0
     existing: int = 0
     rejected_records: int = 0
+    rejection_count: int = 0
     rejections: list[Rejection] = field(default_factory=list)
     skipped: list[SkippedRecord] = field(default_factory=list)
     solution_ids: dict[str, int] = field(default_factory=dict)  # external id -> solution id
     stored: bool = True
+
+    def reject(self, locator: str, errors: Errors) -> None:
+        """Count one invalid record and its reasons (keeping the first MAX_KEPT_REJECTIONS reasons)."""
+        self.rejected_records += 1
+        for name, messages in errors.items():
+            for message in messages:
+                self.rejection_count += 1
+                if len(self.rejections) < MAX_KEPT_REJECTIONS:
+                    self.rejections.append(Rejection(locator, name, message))
 
     def summary_line(self) -> str:
         """Return "created N, existing N, rejected N" (with skipped records and a rollback note when any)."""
@@ -142,10 +157,7 @@ def _import_records(
             continue
         item, errors = _checked_item(record, seen_ids, segmenter)
         if errors or item is None:
-            report.rejected_records += 1
-            report.rejections.extend(
-                Rejection(record.locator, name, message) for name, messages in errors.items() for message in messages
-            )
+            report.reject(record.locator, errors)
             continue
         if report.rejected_records:
             continue  # nothing will be stored: keep validating to report every reason

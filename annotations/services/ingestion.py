@@ -17,6 +17,7 @@ from django.db import IntegrityError, OperationalError, transaction
 from annotations import hooks, suggestion_methods
 from annotations.models import Dataset, FinalLabel, FinalLabelSource, Problem, Solution
 from annotations.models.datasets import TriageMode
+from annotations.services.answers import CHECK_ANSWERS_TASK
 from annotations.services.response_input import merge_split_errors, segment_inputs, segmenter_for
 from annotations.solution_input import (
     INPUT_FIELDS,
@@ -30,6 +31,7 @@ from annotations.solution_input import (
     Errors,
     SolutionInput,
     solution_input_from_mapping,
+    subset_from_id,
     validate_batch,
     validate_solution_input,
 )
@@ -50,6 +52,7 @@ __all__ = [
     "SolutionInput",
     "content_hash",
     "problem_hash",
+    "solution_subset",
     "solutions_ingest",
     "solutions_ingest_json",
     "validate_batch",
@@ -58,7 +61,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-CHECK_ANSWERS_TASK = "annotations.tasks.check_final_answers"
 AnyUser = AbstractBaseUser | AnonymousUser | None
 # Concurrent batches sharing items collide on the unique constraints; each retry sees more of them stored.
 MAX_STORE_ATTEMPTS = 5
@@ -100,6 +102,14 @@ def waits_for_machine_consensus(dataset: Dataset) -> bool:
         and consensus is not None
         and set(consensus.inputs) <= set(methods)
     )
+
+
+def solution_subset(item: SolutionInput) -> str:
+    """Return the subset to store: the one given, else the one the id names ("omnimath-7" -> "omnimath").
+
+    The one rule for every way in (REST, file imports, the admin), so the same record gets the same subset.
+    """
+    return item.subset or subset_from_id(item.external_id)
 
 
 def content_hash(problem: str, steps: Sequence[str], response: str | None = None) -> str:
@@ -313,7 +323,7 @@ def _create_solutions(
             step_offsets=[list(offsets) for offsets in item.step_offsets or []],
             segmentation=item.segmentation or "",
             generator=item.generator,
-            subset=item.subset,
+            subset=solution_subset(item),
             final_answer=item.final_answer,
             final_answer_correct=item.final_answer_correct,
             imported_label=item.label,

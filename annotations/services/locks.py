@@ -8,18 +8,19 @@ SQLite has no row locks; there the same code runs without them (SQLite serialize
 from django.contrib.auth.models import AbstractBaseUser
 
 from annotations.models import Solution
+from annotations.selectors.workbench import workbench_access
 from prmweb.errors import NotFoundError
 
 
 def solution_lock(*, solution_id: int, member: AbstractBaseUser | None = None) -> Solution:
     """Lock the solution's row and return the solution with its dataset (call inside a transaction).
 
-    With `member`, only a solution of a dataset that user belongs to is found. Raises NotFoundError
-    naming `solution` otherwise.
+    With `member`, only a solution of a dataset that user may open in the workbench is found (theirs, or
+    any for staff). Raises NotFoundError naming `solution` otherwise.
     """
     solutions = Solution.objects.select_for_update(of=("self",)).select_related("dataset").filter(pk=solution_id)
     if member is not None:
-        solutions = solutions.filter(dataset__memberships__user_id=member.pk)
+        solutions = solutions.filter(workbench_access(user=member, dataset_path="dataset__"))
     solution = solutions.first()
     if solution is None:
         why = f"No solution {solution_id} is yours to see." if member is not None else "No such solution."

@@ -12,7 +12,14 @@ from rest_framework.exceptions import ParseError, UnsupportedMediaType, Validati
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from prmweb.errors import ApplicationError, ConflictError, NotFoundError, PermissionDeniedError, TooLargeError
+from prmweb.errors import (
+    ApplicationError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    ServiceUnavailableError,
+    TooLargeError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +28,7 @@ HTTP_STATUS: dict[type[ApplicationError], int] = {
     ConflictError: status.HTTP_409_CONFLICT,
     PermissionDeniedError: status.HTTP_403_FORBIDDEN,
     TooLargeError: status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    ServiceUnavailableError: status.HTTP_503_SERVICE_UNAVAILABLE,
 }
 ERROR_DESCRIPTIONS = {
     400: "Invalid input; `errors` names each field (by item index for a list).",
@@ -29,6 +37,7 @@ ERROR_DESCRIPTIONS = {
     404: "Not found, or a dataset you are not a member of.",
     409: "Conflicts with the current state; `errors` names the field.",
     413: "Request body or batch over its limit.",
+    503: "A service the request needs (the task queue) is unavailable; nothing was done. Retry later.",
 }
 
 
@@ -89,7 +98,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         # DRF reads `request.body` for JSON; Django refuses, from CONTENT_LENGTH alone, a body over the limit.
         exc = body_too_large_error(_declared_length(context), settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0)
     if isinstance(exc, ApplicationError):
-        return Response({"message": exc.message, "errors": exc.errors}, status=http_status(exc))
+        headers = {"Retry-After": "30"} if isinstance(exc, ServiceUnavailableError) else None
+        return Response({"message": exc.message, "errors": exc.errors}, status=http_status(exc), headers=headers)
     if isinstance(exc, OperationalError | InterfaceError):
         logger.warning("database unavailable during API call", exc_info=True)
         return Response(

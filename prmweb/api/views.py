@@ -6,6 +6,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter
+from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,11 +14,21 @@ from rest_framework.views import APIView
 
 
 class Pagination(PageNumberPagination):
-    """`?page=N` (from 1) and `?page_size=N` (default 50, at most 500)."""
+    """`?page=N` (from 1) and `?page_size=N` (default 50, at most 500; anything but a positive integer is a 400)."""
 
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def get_page_size(self, request: Request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not raw.isascii() or not raw.isdigit() or int(raw) < 1:
+            raise serializers.ValidationError(
+                {"page_size": [f"Must be a positive integer (at most {self.max_page_size} rows are sent)."]}
+            )
+        return min(int(raw), self.max_page_size)
 
 
 PAGE_PARAMETERS = [

@@ -15,7 +15,9 @@ _env_file = BASE_DIR / ".env"
 if _env_file.exists():
     env.read_env(str(_env_file))
 
-SECRET_KEY = env("SECRET_KEY", default="insecure-embedded-default-key-change-me-for-any-real-deployment")
+# The embedded default's key: public, so production settings refuse it (prmweb.settings.production).
+DEV_SECRET_KEY = "insecure-embedded-default-key-change-me-for-any-real-deployment"
+SECRET_KEY = env("SECRET_KEY", default=DEV_SECRET_KEY)
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -39,6 +41,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "prmweb.middleware.RequestIdMiddleware",
+    "prmweb.middleware.LengthRequiredMiddleware",
     "prmweb.middleware.DatabaseUnavailableMiddleware",
     "prmweb.middleware.QueryStringGuardMiddleware",
     "prmweb.middleware.ContentSecurityPolicyMiddleware",
@@ -109,6 +112,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=20 
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # Fail fast while Redis is away (the login throttle then counts in process memory): never hang a login.
+    CACHES["default"].setdefault("OPTIONS", {}).update({"socket_connect_timeout": 2, "socket_timeout": 2})
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -177,11 +183,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "scoring.tasks.sweep_missing_suggestions",
         "schedule": env.float("SWEEP_INTERVAL_SECONDS", default=300.0),
     },
+    "sweep-missing-answer-checks": {
+        "task": "annotations.tasks.sweep_missing_answer_checks",
+        "schedule": env.float("SWEEP_INTERVAL_SECONDS", default=300.0),
+    },
     "release-expired-claims": {
         "task": "annotations.tasks.release_expired_claims",
         "schedule": 60.0,
     },
 }
+
+# The sweep re-enqueues a solution's missing final-answer check once it is this old (a check queued at
+# ingestion normally runs well before).
+ANSWER_CHECK_SWEEP_AFTER_SECONDS = env.int("ANSWER_CHECK_SWEEP_AFTER_SECONDS", default=300)
 
 # Called after ingestion commits, with the ids of new solutions (annotations never imports scoring).
 PRMWEB_SOLUTIONS_INGESTED_HOOK = "scoring.services.solutions_ingested"

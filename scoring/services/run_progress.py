@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotations.models import Suggestion
+from prmweb.core.redaction import redact_addresses
 from scoring.models import ScoringRun, ScoringRunStatus
 from scoring.services.outcome import RunOutcome
 
@@ -26,7 +27,7 @@ def scoring_run_fail(*, run: ScoringRun, error: str) -> ScoringRun:
 def _append_errors(existing: str, lines: Sequence[str]) -> str:
     kept = [line for line in existing.splitlines() if line]
     room = MAX_ERROR_LINES - len(kept)
-    added = [line.replace("\n", " ")[:500] for line in lines[: max(room, 0)]]
+    added = [redact_addresses(line.replace("\n", " "))[:500] for line in lines[: max(room, 0)]]
     return "\n".join(kept + added)
 
 

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotations.models import Solution, Suggestion, SuggestionStatus
+from prmweb.core.redaction import redact_addresses
 from prmweb.errors import ApplicationError
 
 UPDATE_FIELDS = [
@@ -94,7 +95,7 @@ def _row(values: SuggestionValues, method: str, config_key: str) -> Suggestion:
         model_name=values.model_name[:300],
         parameters=values.parameters,
         status=values.status,
-        error=values.error[:MAX_ERROR_CHARS],
+        error=redact_addresses(values.error)[:MAX_ERROR_CHARS],
         label=values.label,
         step_count=values.step_count,
         step_scores=[None if score is None else float(score) for score in values.step_scores],
@@ -141,6 +142,7 @@ def suggestions_mark(
 ) -> None:
     """Set the status of these solutions' suggestions (creating the missing rows), keeping stored results."""
     now = timezone.now()
+    error = redact_addresses(error)
     Suggestion.objects.filter(
         method=method, config_key=config_key, solution_id__in=[solution.pk for solution in solutions]
     ).update(status=status, error=error[:MAX_ERROR_CHARS], updated_at=now)

@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 
 from annotations.importers import base as importers_base
 from annotations.importers.prm800k import parse_prm800k
-from annotations.importers.processbench import parse_processbench, subset_from_id
+from annotations.importers.processbench import parse_processbench
 from annotations.models import Dataset, FinalLabel, FinalLabelSource, Problem, Solution
 from tests.factories import DatasetFactory, UserFactory
 
@@ -108,17 +108,10 @@ def test_answer_check_agrees_with_processbench_on_real_records(django_capture_on
     assert (solution.final_answer, solution.answer_check, solution.final_answer_correct) == ("59", True, False)
 
 
-def test_processbench_subset_comes_from_the_id():
-    assert subset_from_id("gsm8k-12") == "gsm8k"
-    assert subset_from_id("olympiadbench-3") == "olympiadbench"
-    assert subset_from_id("custom") == ""
-
-
 def test_processbench_without_answers_leaves_reference_blank():
     records = list(parse_processbench(io.StringIO(MATH_SAMPLE.read_text(encoding="utf-8"))))
     assert len(records) == 50
     assert all(record.item and record.item.reference_answer == "" and not record.errors for record in records)
-    assert {record.item.subset for record in records if record.item} == {"math"}
 
 
 def test_invalid_records_store_nothing_and_every_reason_is_printed(tmp_path):
@@ -249,7 +242,7 @@ def test_prm800k_phase1_trajectory_takes_chosen_and_human_steps_and_skips_give_u
     )
 
     assert out.splitlines() == [
-        "Created dataset 'bench'.",
+        "Created dataset 'bench' (no members yet: add them with add_member).",
         "record 1 (line 129): skipped: finish_reason is 'give_up' (the labeler did not finish), "
         "so there is no trustworthy label",
         "created 2, existing 0, rejected 0, skipped 1",

@@ -16,8 +16,10 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Mapping
+from http.cookiejar import CookieJar
 from pathlib import Path
 
 import pytest
@@ -188,6 +190,38 @@ def http(method: str, url: str, *, token: str | None = None, body: bytes | None 
             return response.status, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.read()
+
+
+class _KeepRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):  # answer the 302 itself, so a test can assert where it points
+        return None
+
+
+class BrowserSession:
+    """A browser's view of the site: cookies (session, CSRF), forms posted with their CSRF token, no redirects."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.cookies = CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies), _KeepRedirects)
+
+    def request(self, method: str, path: str, form: Mapping[str, str] | None = None) -> tuple[int, str, str]:
+        """Return (status, Location header, body text)."""
+        data = urllib.parse.urlencode(form).encode() if form is not None else None
+        request = urllib.request.Request(self.base + path, data=data, method=method)
+        try:
+            with self.opener.open(request, timeout=20) as response:
+                return response.status, response.headers.get("Location", ""), response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.headers.get("Location", ""), error.read().decode(errors="replace")
+
+    def post_form(self, path: str, fields: Mapping[str, str]) -> tuple[int, str, str]:
+        """GET the page for its CSRF token, then POST the fields with it."""
+        status, _, page = self.request("GET", path)
+        assert status == 200, (status, page[:500])
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        assert token is not None, page[:500]
+        return self.request("POST", path, {"csrfmiddlewaretoken": token.group(1), **fields})
 
 
 def migrate_with_token(env: Mapping[str, str]) -> str:

@@ -1,7 +1,9 @@
-"""Drill: Redis stops during ingestion. The API keeps storing, the enqueue failure is logged, and after
-Redis returns the beat-driven sweep enqueues the missing work: every solution gets its suggestion.
+"""Drill: Redis (broker and cache) stops. The API keeps storing, the enqueue failure is logged, people
+keep logging in and labelling in the workbench, and after Redis returns the beat-driven sweep enqueues
+the missing work: every solution gets its suggestion and its final-answer check.
 
-Real processes as in the stack: gunicorn (web), a Celery CPU worker, Celery beat, PostgreSQL and Redis.
+Real processes as in the stack: gunicorn (web), a Celery CPU worker, Celery beat, PostgreSQL and Redis
+(a private redis-server on a free port, stopped and started by the drill; never the machine's).
 """
 
 import json
@@ -10,6 +12,7 @@ import sys
 import pytest
 
 from tests.drills.services import (
+    BrowserSession,
     PrivatePostgres,
     PrivateRedis,
     Process,
@@ -21,6 +24,7 @@ from tests.drills.services import (
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.worker]
+DRILL_PASSWORD = "drill-password-123"  # migrate_with_token's superuser
 
 
 def _solution(index: int) -> dict:
@@ -28,7 +32,37 @@ def _solution(index: int) -> dict:
         "id": f"drill-{index}",
         "problem": f"What is {index} + {index}?",
         "steps": [f"We add {index} + {index} = {2 * index + (index % 2)}.", f"The answer is {2 * index}."],
+        "reference_answer": str(2 * index),
     }
+
+
+def _details(base: str, token: str) -> list[dict]:
+    status, body = http("GET", f"{base}/api/v1/datasets/drill/solutions/?page_size=100", token=token)
+    if status != 200:
+        return []
+    details = []
+    for item in json.loads(body)["results"]:
+        status, detail = http("GET", f"{base}/api/v1/datasets/drill/solutions/{item['id']}/", token=token)
+        details.append(json.loads(detail) if status == 200 else {})
+    return details
+
+
+def _answer_checked(base: str, token: str, count: int) -> bool:
+    details = _details(base, token)
+    return len(details) == count and all(detail.get("answer_check") is not None for detail in details)
+
+
+def _workbench_works_while_redis_is_down(base: str) -> None:
+    """Log in through the login form (a wrong password first), open the queue and label a solution."""
+    browser = BrowserSession(base)
+    status, _, page = browser.post_form("/accounts/login/", {"username": "drill", "password": "wrong"})
+    assert status == 200 and "Please enter a correct username and password." in page, (status, page[:300])
+    status, location, _ = browser.post_form("/accounts/login/", {"username": "drill", "password": DRILL_PASSWORD})
+    assert (status, location) == (302, "/")
+    status, location, _ = browser.request("GET", "/datasets/drill/next/")
+    assert status == 302 and location.startswith("/annotate/"), (status, location)
+    status, location, page = browser.post_form(location, {"earliest_error_step": "0", "seconds_spent": "3"})
+    assert status == 302, (status, page[:500])
 
 
 def _suggested(base: str, token: str, count: int) -> bool:
@@ -64,8 +98,10 @@ def test_ingestion_survives_a_redis_outage_and_the_sweep_catches_up(stack):
         {
             "DATABASE_URL": postgres.url,
             "CELERY_BROKER_URL": redis.url,
+            "CACHE_URL": f"redis://127.0.0.1:{redis.port}/1",  # the login throttle's shared cache
             "SWEEP_INTERVAL_SECONDS": "2",
             "SCORING_STUCK_AFTER_SECONDS": "5",
+            "ANSWER_CHECK_SWEEP_AFTER_SECONDS": "2",
         }
     )
     token = migrate_with_token(env)
@@ -109,6 +145,7 @@ def test_ingestion_survives_a_redis_outage_and_the_sweep_catches_up(stack):
     )
     assert status == 201, body
     assert wait_for(lambda: _suggested(base, token, 3), 60), worker.output()[-3000:]
+    assert wait_for(lambda: _answer_checked(base, token, 3), 60), worker.output()[-3000:]
 
     redis.stop()
     status, body = http(
@@ -122,6 +159,13 @@ def test_ingestion_survives_a_redis_outage_and_the_sweep_catches_up(stack):
     assert wait_for(lambda: "scoring not enqueued" in web.output(), 30), web.output()[-3000:]
     status, body = http("GET", f"{base}/api/v1/datasets/drill/solutions/?page_size=100", token=token)
     assert status == 200 and json.loads(body)["count"] == 8
+    assert [detail["answer_check"] for detail in _details(base, token)].count(None) == 5  # never enqueued
+    _workbench_works_while_redis_is_down(base)
+    assert "login throttle: the shared cache is unavailable" in web.output()
+    assert "Internal Server Error" not in web.output()
 
     redis.start()  # same port, empty: whatever was queued before the outage is gone too
     assert wait_for(lambda: _suggested(base, token, 8), 120), (beat.output()[-2000:], worker.output()[-3000:])
+    assert wait_for(lambda: _answer_checked(base, token, 8), 120), (beat.output()[-2000:], worker.output()[-3000:])
+    checks = {detail["external_id"]: detail["answer_check"] for detail in _details(base, token)}
+    assert checks == {f"drill-{index}": True for index in range(8)}

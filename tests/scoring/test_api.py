@@ -148,3 +148,24 @@ def test_runs_are_visible_to_their_dataset_managers_and_staff_only(scored_datase
     assert _client(other_manager).get(f"/api/v1/scoring-runs/{run.pk}/").status_code == 404
     assert _client(annotator).get("/api/v1/scoring-runs/").json()["results"] == []
     assert _client(staff).get(f"/api/v1/scoring-runs/{run.pk}/").json()["status"] == "queued"
+
+
+def test_a_run_that_cannot_be_queued_shows_no_internal_address(
+    scored_dataset, monkeypatch, django_capture_on_commit_callbacks
+):
+    from scoring import tasks
+
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("Error 111 connecting to 10.20.30.40:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.start_scoring_run, "delay", unreachable)
+    manager = _member(scored_dataset, "manager")
+    with django_capture_on_commit_callbacks(execute=True):
+        _client(manager).post("/api/v1/scoring-runs/", {"dataset": "sums", "method": "arithmetic"}, format="json")
+    run = ScoringRun.objects.get()
+    response = _client(manager).get(f"/api/v1/scoring-runs/{run.pk}/")
+    assert response.json()["status"] == "failed"
+    assert response.json()["errors"] == (
+        "could not enqueue the run: ConnectionError: Error 111 connecting to [address hidden]. Connection refused."
+    )
+    assert b"10.20.30.40" not in response.content

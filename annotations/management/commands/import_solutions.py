@@ -1,7 +1,8 @@
 """Import solutions into a dataset: ProcessBench, PRM800K, prmweb JSON Lines, responses, OpenAI/vLLM batch output."""
 
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,15 +19,19 @@ from annotations.importers import (
     RESPONSE_FORMATS,
     BatchProblem,
     ParsedRecord,
+    count_records,
     load_batch_problems,
     load_reference_answers,
     parser_for,
 )
+from annotations.importers.sniff import format_hint
 from annotations.models import Dataset
 from annotations.segmentation import SEGMENTATIONS
 from annotations.services.datasets import dataset_create
 from annotations.services.imports import DEFAULT_CHUNK_SIZE, ImportRejectedError, ImportReport, solutions_import
 from prmweb.errors import ApplicationError
+
+MAX_PRINTED_LINES = 20  # rejection (and skip) reasons printed; the rest are counted
 
 
 class Command(BaseCommand):
@@ -62,26 +67,31 @@ class Command(BaseCommand):
             help="How to split responses that name no segmentation (default: the dataset's).",
         )
         parser.add_argument("--create-dataset", action="store_true", help="Create the dataset when it does not exist.")
+        parser.add_argument("--name", help="With --create-dataset: the new dataset's name (default: its slug).")
+        parser.add_argument(
+            "--manager", metavar="USER", help="With --create-dataset: an existing user who manages the new dataset."
+        )
         parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, help="Solutions per ingestion batch.")
-        parser.add_argument("--no-progress", action="store_true", help="Do not draw the progress bar.")
+        parser.add_argument("--no-progress", action="store_true", help="Do not show the progress bar.")
         parser.add_argument("--user", help="Username recorded as who ingested the new solutions (default: nobody).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["path"]
+        file_format: str = options["file_format"]
         self._check_options(options)
         if not path.is_file():
             raise CommandError(f"{path}: no such file.")
         answers = self._answers(options["answers"]) if options["answers"] else None
         problems = self._problems(options["problems"]) if options["problems"] else None
-        user = self._user(options["user"]) if options["user"] else None
-        parse = parser_for(
-            options["file_format"], answers=answers, problems=problems, skip_failed=options["skip_failed"]
-        )
+        user = self._user("--user", options["user"]) if options["user"] else None
+        manager = self._user("--manager", options["manager"]) if options["manager"] else None
+        parse = parser_for(file_format, answers=answers, problems=problems, skip_failed=options["skip_failed"])
+        total = None if options["no_progress"] else self._count(path, file_format)
         try:
             # One transaction: a rejected import leaves no dataset created by --create-dataset either.
             with transaction.atomic(), path.open(encoding="utf-8", errors="strict") as stream:
-                dataset, created = self._dataset(options["dataset"], create=options["create_dataset"])
-                records = self._with_progress(parse(stream), disable=options["no_progress"])
+                dataset, created = self._dataset(options, manager)
+                records = self._with_progress(parse(stream), total=total, disable=options["no_progress"])
                 report = solutions_import(
                     dataset=dataset,
                     records=records,
@@ -92,13 +102,14 @@ class Command(BaseCommand):
         except ImportRejectedError as rejected:
             self._print_report(rejected.report)
             message = f"{path}: {rejected.report.rejected_records} invalid records; nothing was stored."
-            raise CommandError(message) from None
+            raise CommandError(message + self._hint(path, file_format)) from None
         except UnicodeDecodeError as exc:
             raise CommandError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}).") from exc
         except ApplicationError as exc:
             raise CommandError(f"{path}: {exc.message}") from exc
         if created:
-            self.stdout.write(f"Created dataset {dataset.slug!r}.")
+            members = f"manager {manager.get_username()!r}" if manager else "no members yet: add them with add_member"
+            self.stdout.write(f"Created dataset {dataset.slug!r} ({members}).")
         self._print_report(report)
 
     def _check_options(self, options: dict[str, Any]) -> None:
@@ -114,6 +125,8 @@ class Command(BaseCommand):
             raise CommandError("--format openai-batch needs --problems FILE (custom_id -> problem; see docs/api.md).")
         if options["segmentation"] and file_format not in RESPONSE_FORMATS:
             raise CommandError(f"--segmentation applies to --format {', '.join(RESPONSE_FORMATS)} only.")
+        if (options["name"] or options["manager"]) and not options["create_dataset"]:
+            raise CommandError("--name and --manager describe a new dataset: pass them with --create-dataset.")
 
     def _problems(self, path: Path) -> dict[str, BatchProblem]:
         if not path.is_file():
@@ -126,10 +139,10 @@ class Command(BaseCommand):
             except UnicodeDecodeError as exc:
                 raise CommandError(f"--problems {path}: not UTF-8 text ({exc.reason} at byte {exc.start}).") from exc
 
-    def _user(self, username: str) -> AbstractBaseUser:
-        user = get_user_model()._default_manager.filter(username=username).first()
+    def _user(self, option: str, username: str) -> AbstractBaseUser:
+        user = get_user_model()._default_manager.filter(username=username).first() if "\x00" not in username else None
         if user is None:
-            raise CommandError(f"--user {username!r}: no such user.")
+            raise CommandError(f"{option} {username!r}: no such user; create the account first.")
         return user
 
     def _answers(self, path: Path) -> dict[str, str]:
@@ -141,29 +154,63 @@ class Command(BaseCommand):
             except ApplicationError as exc:
                 raise CommandError(f"--answers {path}: {exc.message}") from exc
 
-    def _dataset(self, slug: str, *, create: bool) -> tuple[Dataset, bool]:
+    def _dataset(self, options: dict[str, Any], manager: AbstractBaseUser | None) -> tuple[Dataset, bool]:
+        slug: str = options["dataset"]
         dataset = Dataset.objects.filter(slug=slug).first()
         if dataset is not None:
+            if options["name"] or options["manager"]:
+                self.stdout.write(f"Dataset {slug!r} exists: --name and --manager apply to a new dataset only.")
             return dataset, False
-        if not create:
+        if not options["create_dataset"]:
             raise CommandError(f"Dataset {slug!r} does not exist; create it first or pass --create-dataset.")
         try:
             validate_slug(slug)
         except ValidationError as exc:
             raise CommandError(f"--dataset {slug!r}: {exc.messages[0]}") from exc
+        creator = manager if manager is not None else AnonymousUser()  # the creator becomes its manager
         try:
-            return dataset_create(user=AnonymousUser(), name=slug, slug=slug), True
+            return dataset_create(user=creator, name=options["name"] or slug, slug=slug), True
         except ApplicationError as exc:
             raise CommandError(f"--dataset {slug!r}: {exc.message}") from exc
 
-    def _with_progress(self, records: Iterator[ParsedRecord], *, disable: bool) -> Iterator[ParsedRecord]:
-        # tqdm redraws with carriage returns: give it the raw stream, not Django's line-ending wrapper.
-        stream = getattr(self.stderr, "_out", sys.stderr)
-        yield from tqdm(records, desc="importing", unit=" records", file=stream, disable=disable, mininterval=0.5)
+    @staticmethod
+    def _count(path: Path, file_format: str) -> int | None:
+        with path.open(encoding="utf-8", errors="strict") as stream:
+            return count_records(file_format, stream)
+
+    @staticmethod
+    def _hint(path: Path, file_format: str) -> str:
+        with path.open(encoding="utf-8", errors="replace") as stream:
+            hint = format_hint(stream, file_format)
+        return f" Hint: {hint}." if hint else ""
+
+    def _with_progress(
+        self, records: Iterable[ParsedRecord], *, total: int | None, disable: bool
+    ) -> Iterator[ParsedRecord]:
+        """Yield the records, drawing a bar (total, percentage, ETA) on a terminal; else print its last line once."""
+        stream = getattr(self.stderr, "_out", sys.stderr)  # tqdm redraws with "\r": the raw stream, not the wrapper
+        if disable:
+            yield from records
+        elif stream.isatty():
+            yield from tqdm(records, total=total, desc="importing", unit=" records", file=stream, mininterval=0.5)
+        else:
+            started, count = time.monotonic(), 0
+            for record in records:
+                count += 1
+                yield record
+            elapsed = time.monotonic() - started
+            stream.write(tqdm.format_meter(count, total or 0, elapsed, prefix="importing", unit=" records") + "\n")
 
     def _print_report(self, report: ImportReport) -> None:
-        for rejection in report.rejections:
+        for rejection in report.rejections[:MAX_PRINTED_LINES]:
             self.stderr.write(f"rejected {rejection}")
-        for skipped in report.skipped:
+        if report.rejection_count > MAX_PRINTED_LINES:
+            self.stderr.write(
+                f"... and {report.rejection_count - MAX_PRINTED_LINES} more reasons not shown "
+                f"({report.rejected_records} invalid records in all)."
+            )
+        for skipped in report.skipped[:MAX_PRINTED_LINES]:
             self.stdout.write(str(skipped))
+        if len(report.skipped) > MAX_PRINTED_LINES:
+            self.stdout.write(f"... and {len(report.skipped) - MAX_PRINTED_LINES} more skipped records not shown.")
         self.stdout.write(report.summary_line())

@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from annotations.models import Export
 from tests.annotations.exports.conftest import load_folder
-from tests.factories import MembershipFactory, UserFactory
+from tests.factories import DatasetFactory, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -169,3 +169,116 @@ def test_only_recorded_files_can_be_downloaded(pb_manager, export_root, django_c
     response = client.get(f"{EXPORTS}{export_id}/download/", {"file": "../../../etc/passwd"})
     assert response.status_code == 404
     assert response.json()["message"] == f"Export {export_id} has no file '../../../etc/passwd'."
+
+
+QUEUE_DOWN = "The export could not be queued: the task queue is unavailable. Nothing was started; try again shortly."
+
+
+def _post(client: APIClient, payload: dict):
+    """POST outside any test transaction (transactional_db): after-commit work runs in the request, as served."""
+    return client.post(EXPORTS, data=json.dumps(payload), content_type="application/json")
+
+
+def test_embedded_default_runs_the_export_in_the_request_and_says_so(transactional_db, pb_manager, export_root):
+    response = _post(client_for(pb_manager), {"dataset": "pb-sample", "format": "trl"})
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["message"] == (
+        "No task queue is configured (the embedded default), so the export ran in this request: it has succeeded."
+    )
+    assert (body["status"], body["rows_done"], body["progress"]) == ("succeeded", 30, 1.0)
+    assert body["download_url"] == f"http://testserver{EXPORTS}{body['id']}/download/"
+
+
+def test_with_a_broker_the_export_is_queued_with_202(transactional_db, pb_manager, export_root, monkeypatch):
+    from annotations import tasks
+
+    sent: list[int] = []
+    monkeypatch.setattr(tasks.run_export, "delay", sent.append)
+    response = _post(client_for(pb_manager), {"dataset": "pb-sample", "format": "trl"})
+    assert response.status_code == 202, response.json()
+    body = response.json()
+    assert (body["status"], body["message"]) == (
+        "queued",
+        "The export was handed to the task queue; poll its url for status and progress.",
+    )
+    assert sent == [body["id"]]
+
+
+def test_with_a_broker_a_fast_worker_still_gets_a_202(transactional_db, pb_manager, export_root, monkeypatch):
+    from annotations import tasks
+    from annotations.apis import exports as export_apis
+    from annotations.services.exports import export_run
+
+    monkeypatch.setattr(export_apis, "export_runs_in_process", lambda: False)
+    monkeypatch.setattr(tasks.run_export, "delay", lambda export_id: export_run(export_id=export_id))
+    response = _post(client_for(pb_manager), {"dataset": "pb-sample", "format": "trl"})
+    assert response.status_code == 202
+    body = response.json()
+    assert (body["status"], body["message"]) == (
+        "succeeded",
+        "The export was handed to the task queue; poll its url for status and progress.",
+    )
+
+
+def test_an_export_that_cannot_be_queued_is_a_503_and_leaves_nothing(
+    transactional_db, pb_manager, export_root, monkeypatch, caplog
+):
+    from annotations import tasks
+
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("Error 111 connecting to 10.20.30.40:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.run_export, "delay", unreachable)
+    response = _post(client_for(pb_manager), {"dataset": "pb-sample", "format": "trl"})
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    assert response.json() == {
+        "message": QUEUE_DOWN,
+        "errors": {"queue": ["The task queue is unavailable; nothing was started."]},
+    }
+    assert b"10.20.30.40" not in response.content
+    assert "10.20.30.40:6379" in caplog.text  # the log keeps the detail
+    assert not Export.objects.exists()
+    assert client_for(pb_manager).get(EXPORTS).json()["count"] == 0
+
+
+def test_a_failed_export_shows_no_internal_address(pb_manager, export_root, monkeypatch):
+    from annotations.services import exports as export_services
+
+    def storage_down(export, on_progress):
+        raise OSError("object store at 10.1.2.3:9000 refused the upload")
+
+    monkeypatch.setattr(export_services, "_write", storage_down)
+    export = export_services.export_create(
+        dataset=pb_manager.dataset_memberships.get().dataset, created_by=pb_manager, export_format="trl", enqueue=False
+    )
+    export_services.export_run(export_id=export.pk)
+    response = client_for(pb_manager).get(f"{EXPORTS}{export.pk}/")
+    assert response.json()["error"] == "OSError: object store at [address hidden] refused the upload"
+    assert b"10.1.2.3" not in response.content
+
+
+def test_probing_an_invisible_export_answers_exactly_like_a_missing_one(
+    pb_manager, export_root, django_capture_on_commit_callbacks
+):
+    export_id = start(
+        client_for(pb_manager), {"dataset": "pb-sample", "format": "trl"}, django_capture_on_commit_callbacks
+    ).json()["id"]
+    outsider = UserFactory(username="eve")
+    MembershipFactory(dataset=DatasetFactory(slug="eves"), user=outsider, role="manager")
+    client = client_for(outsider)
+    missing_id = export_id + 1000
+    for suffix in ("", "download/", "download/?file=README.md"):
+        hidden = client.get(f"{EXPORTS}{export_id}/{suffix}")
+        missing = client.get(f"{EXPORTS}{missing_id}/{suffix}")
+        assert (hidden.status_code, missing.status_code) == (404, 404)
+        assert hidden.json() == {
+            "message": f"Export {export_id} not found.",
+            "errors": {"id": ["No export with this id."]},
+        }
+        assert missing.json() == {
+            "message": f"Export {missing_id} not found.",
+            "errors": {"id": ["No export with this id."]},
+        }
+        assert b"pb-sample" not in hidden.content

@@ -170,6 +170,30 @@ def test_admin_default_action_exports_processbench_jsonl(
     assert Path(export.output_dir, "manifest.json").exists()
 
 
+@pytest.mark.parametrize("action", ["export_labels_default", "export_labels"])
+def test_admin_actions_say_when_the_task_queue_is_down(
+    transactional_db, pb_dataset, admin_client_logged, export_root, monkeypatch, action
+):
+    from annotations import tasks
+
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("Error 111 connecting to 10.20.30.40:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.run_export, "delay", unreachable)
+    form = {"action": action, "_selected_action": [pb_dataset.pk], "apply": "1", "export_format": "trl"}
+    form |= {"file_format": "jsonl", "split_ratios": "0.8,0.1,0.1", "seed": "0"}
+    response = admin_client_logged.post("/admin/annotations/dataset/", form, follow=True)
+    assert response.status_code == 200
+    text = response.content.decode()
+    shown = {  # a message on the changelist, or a form error above the export form
+        "export_labels_default": "The export could not be queued: the task queue is unavailable. Nothing was started",
+        "export_labels": "The task queue is unavailable; nothing was started.",
+    }
+    assert shown[action] in text
+    assert "10.20.30.40" not in text
+    assert not Export.objects.exists()
+
+
 def test_an_export_that_matches_nothing_fails_clearly_and_writes_nothing(pb_dataset, tmp_path):
     out = tmp_path / "empty"
     with pytest.raises(CommandError) as raised:

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import pytest
 import yaml
 
 from annotations.exporters import FORMATTERS, SplitRatios
-from annotations.exporters.card import ExportDescription
+from annotations.exporters.card import ExportDescription, labels_by_step
 from annotations.exporters.folder import write_export_folder
 from tests.annotations.exports.conftest import as_solution_record, load_folder, processbench_records
 
@@ -71,7 +72,16 @@ def test_manifest_records_every_file_with_its_sha256(tmp_path):
     assert manifest["prmweb_version"] == "0.1.0"
     assert sum(manifest["row_counts"].values()) == 30
     assert manifest["label_sources"] == {"imported": 30}
-    assert manifest["label_counts"]["all correct (-1)"] == 8
+    assert list(manifest["label_counts"].items()) == [  # by step number, not by the text of the key
+        ("all correct (-1)", 8),
+        ("error at step 0", 7),
+        ("error at step 1", 3),
+        ("error at step 2", 7),
+        ("error at step 3", 2),
+        ("error at step 4", 1),
+        ("error at step 5", 1),
+        ("error at step 6", 1),
+    ]
     listed = {entry["path"]: entry for entry in manifest["files"]}
     on_disk = {path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file()}
     assert set(listed) | {"manifest.json"} == on_disk
@@ -108,6 +118,24 @@ def test_card_has_a_hub_yaml_header_and_the_counts(tmp_path):
     assert "| all correct (-1) | 8 |" in card
     assert "- annotations per solution: 3" in card
     assert "2025-05-01T09:00:00+00:00" in card
+
+
+def test_label_counts_sort_by_step_number_past_step_9():
+    labels = Counter({"error at step 10": 1, "unlabelled": 4, "error at step 2": 3, "all correct (-1)": 2})
+    assert list(labels_by_step(labels)) == ["all correct (-1)", "error at step 2", "error at step 10", "unlabelled"]
+
+
+def test_card_says_how_steps_are_numbered_and_lists_labels_by_step(tmp_path):
+    folder = tmp_path / "export"
+    write_export_folder(folder, rows_grouped_by_problem(), description=describe())
+    card = (folder / "README.md").read_text()
+    assert (
+        "Steps are numbered from 0 in these files and from 1 in the prmweb interface: `error at step 2` "
+        "(label 2) is the third step, shown there as Step 3."
+    ) in card
+    table = card.split("| label | rows |\n| --- | ---: |\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert table[:3] == ["| all correct (-1) | 8 |", "| error at step 0 | 7 |", "| error at step 1 | 3 |"]
+    assert table[-1] == "| error at step 6 | 1 |"
 
 
 def test_problem_counts_follow_the_problems(tmp_path):

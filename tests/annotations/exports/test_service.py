@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from annotations.models import Export, FinalLabel, Solution
 from annotations.services import exports as export_services
 from annotations.services.exports import export_create, export_run
-from prmweb.errors import ApplicationError
+from prmweb.errors import ApplicationError, ServiceUnavailableError
 from tests.annotations.exports.conftest import load_folder
 from tests.factories import AnnotationFactory, SolutionFactory, SuggestionFactory, UserFactory
 
@@ -235,15 +235,22 @@ def test_create_enqueues_after_commit(pb_dataset, export_root, django_capture_on
     assert export.status == "succeeded"  # CELERY_TASK_ALWAYS_EAGER in tests: the task ran in-process
 
 
-def test_broker_down_marks_the_export_failed(pb_dataset, export_root, monkeypatch, django_capture_on_commit_callbacks):
+def test_broker_down_refuses_the_export_and_keeps_no_row(
+    pb_dataset, export_root, monkeypatch, django_capture_on_commit_callbacks, caplog
+):
     from annotations import tasks
 
     def unreachable(*args, **kwargs):
         raise ConnectionError("Error 111 connecting to redis:6379")
 
     monkeypatch.setattr(tasks.run_export, "delay", unreachable)
-    with django_capture_on_commit_callbacks(execute=True):
-        export = export_create(dataset=pb_dataset, created_by=None, export_format="trl")
-    export.refresh_from_db()
-    assert export.status == "failed"
-    assert export.error == "Could not reach the task queue: Error 111 connecting to redis:6379"
+    with pytest.raises(ServiceUnavailableError) as refused, django_capture_on_commit_callbacks(execute=True):
+        export_create(dataset=pb_dataset, created_by=None, export_format="trl")
+    assert refused.value.message == (
+        "The export could not be queued: the task queue is unavailable. Nothing was started; try again shortly."
+    )
+    assert refused.value.errors == {"queue": ["The task queue is unavailable; nothing was started."]}
+    assert refused.value.status_code == 503
+    assert not Export.objects.exists()
+    assert not list(export_root.rglob("*"))
+    assert "redis:6379" in caplog.text  # the log keeps the detail the client never sees

@@ -307,6 +307,7 @@ def test_a_dataset_made_in_the_admin_makes_its_creator_its_manager(admin_client,
         "gold_rate": "0",
         "claim_minutes": "30",
         "queue_order": "oldest_first",
+        "segmentation": "paragraphs",
         "memberships-TOTAL_FORMS": "0",
         "memberships-INITIAL_FORMS": "0",
     }

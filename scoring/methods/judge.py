@@ -16,10 +16,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from prmweb.core.answers import extract_boxed
+from prmweb.core.critique import CRITIQUE_TEMPLATE_PATH, tag_steps
 from scoring.engines.base import EngineError, GenerationEngine, SamplingParams
 from scoring.methods.base import MethodConfigError, MethodResult, SolutionTask
 
-DEFAULT_TEMPLATE_PATH = Path(__file__).resolve().parent.parent / "prompts" / "judge_processbench.txt"
+DEFAULT_TEMPLATE_PATH = CRITIQUE_TEMPLATE_PATH
 PLACEHOLDERS = ("{problem}", "{tagged_response}")
 UNPARSEABLE = "unparseable critique"
 NO_STEPS = "solution has no steps"
@@ -36,7 +37,7 @@ class JudgeConfig:
     """Settings of one judge run; `sampling.n` is replaced by `samples`.
 
     `template_path` is a text file with the literal placeholders `{problem}` and `{tagged_response}`
-    (default: ProcessBench's critique prompt in `scoring/prompts/judge_processbench.txt`).
+    (default: ProcessBench's critique prompt, `prmweb/core/prompts/processbench_critique.txt`).
     """
 
     samples: int = 1
@@ -60,11 +61,6 @@ class JudgeConfig:
             if placeholder not in template:
                 raise MethodConfigError("template_path", f"template must contain {placeholder}")
         return template
-
-
-def tag_steps(steps: Sequence[str]) -> str:
-    """Return the steps as `<paragraph_i>` blocks separated by blank lines, indexed from 0."""
-    return "\n\n".join(f"<paragraph_{i}>\n{step}\n</paragraph_{i}>" for i, step in enumerate(steps))
 
 
 def build_prompt(task: SolutionTask, template: str) -> str:

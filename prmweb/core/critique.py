@@ -1,4 +1,4 @@
-"""ProcessBench's critique prompt (pure): the template and the tagged paragraphs it shows.
+"""ProcessBench's critique protocol (pure): the prompt with its tagged paragraphs, and the verdict of a critique.
 
 One source for the LLM judge (`scoring`) and the critique export (`annotations`). The template file is
 ProcessBench's `code/templates/critique_template.txt` (see `prompts/SOURCE.md`); its placeholders
@@ -10,8 +10,11 @@ from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
+from prmweb.core.answers import extract_boxed
+
 CRITIQUE_TEMPLATE_PATH = Path(__file__).resolve().parent / "prompts" / "processbench_critique.txt"
 _PLACEHOLDER = re.compile(r"\{(problem|tagged_response)\}")
+_INTEGER = re.compile(r"^[+-]?\d+$")
 
 
 def tag_steps(steps: Sequence[str]) -> str:
@@ -29,3 +32,19 @@ def critique_prompt(problem: str, steps: Sequence[str], template: str | None = N
     """Return the critique prompt of one solution, as ProcessBench's `prepare_input_boxed` builds it."""
     values = {"problem": problem, "tagged_response": tag_steps(steps)}
     return _PLACEHOLDER.sub(lambda match: values[match.group(1)], template or critique_template())
+
+
+def parse_verdict(text: str, num_steps: int) -> int | None:
+    """Return the integer in the last `\\boxed{}` of a critique, or None when it is not a valid label.
+
+    Valid labels are -1 and 0..num_steps-1; text such as "2.5", "paragraph 3" or an out-of-range index
+    is unparseable (None) and is never mapped to a nearby label.
+    """
+    boxed = extract_boxed(text)
+    if boxed is None:
+        return None
+    value = boxed.strip().strip("$").strip()
+    if not _INTEGER.match(value):
+        return None
+    verdict = int(value)
+    return verdict if -1 <= verdict < num_steps else None

@@ -15,8 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from prmweb.core.answers import extract_boxed
-from prmweb.core.critique import CRITIQUE_TEMPLATE_PATH, tag_steps
+from prmweb.core.critique import CRITIQUE_TEMPLATE_PATH, parse_verdict, tag_steps
 from scoring.engines.base import EngineError, GenerationEngine, SamplingParams
 from scoring.methods.base import MethodConfigError, MethodResult, SolutionTask
 
@@ -24,7 +23,6 @@ DEFAULT_TEMPLATE_PATH = CRITIQUE_TEMPLATE_PATH
 PLACEHOLDERS = ("{problem}", "{tagged_response}")
 UNPARSEABLE = "unparseable critique"
 NO_STEPS = "solution has no steps"
-_INTEGER = re.compile(r"^[+-]?\d+$")
 _PLACEHOLDER = re.compile(r"\{(problem|tagged_response)\}")
 
 
@@ -67,22 +65,6 @@ def build_prompt(task: SolutionTask, template: str) -> str:
     """Return the critique prompt for one solution (placeholders replaced as plain text)."""
     values = {"problem": task.question, "tagged_response": tag_steps(task.steps)}
     return _PLACEHOLDER.sub(lambda match: values[match.group(1)], template)
-
-
-def parse_verdict(text: str, num_steps: int) -> int | None:
-    """Return the integer in the last `\\boxed{}` of a critique, or None when it is not a valid label.
-
-    Valid labels are -1 and 0..num_steps-1; text such as "2.5", "paragraph 3" or an out-of-range index
-    is unparseable (None) and is never mapped to a nearby label.
-    """
-    boxed = extract_boxed(text)
-    if boxed is None:
-        return None
-    value = boxed.strip().strip("$").strip()
-    if not _INTEGER.match(value):
-        return None
-    verdict = int(value)
-    return verdict if -1 <= verdict < num_steps else None
 
 
 def tie_break_key(label: int) -> tuple[bool, int]:

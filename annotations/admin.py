@@ -20,7 +20,8 @@ from annotations.models import (
     Solution,
     Suggestion,
 )
-from annotations.validators import validate_scoring_methods
+from annotations.services.datasets import removed_error_types_errors
+from annotations.validators import validate_error_types, validate_scoring_methods
 
 
 class FastAdmin(admin.ModelAdmin):
@@ -37,13 +38,22 @@ class MembershipInline(admin.TabularInline):
 
 
 class DatasetAdminForm(forms.ModelForm):
-    """The dataset form (the admin adds the model and fields), refusing `scoring_methods` the API would refuse."""
+    """The dataset form, refusing what the API refuses: bad `scoring_methods` or `error_types`, used types dropped."""
 
     def clean_scoring_methods(self) -> Any:
         value = self.cleaned_data.get("scoring_methods")
         if value is None:  # an emptied field means "no methods", not JSON null
             return []
         validate_scoring_methods(value)
+        return value
+
+    def clean_error_types(self) -> Any:
+        value = self.cleaned_data.get("error_types")
+        validate_error_types(value)
+        if self.instance.pk is not None:
+            in_use = removed_error_types_errors(dataset=self.instance, taxonomy=value)
+            if in_use:
+                raise forms.ValidationError(in_use)
         return value
 
 
@@ -137,6 +147,7 @@ class AnnotationAdmin(FastAdmin):
         "solution",
         "annotator",
         "earliest_error_step",
+        "error_type",
         "seconds_spent",
         "suggestions_visible",
         "flag_ambiguous",
@@ -145,7 +156,14 @@ class AnnotationAdmin(FastAdmin):
         "created_at",
     )
     list_select_related = ("solution", "annotator")
-    list_filter = ("suggestions_visible", "flag_unsure", "flag_ambiguous", "flag_reference_wrong", "solution__dataset")
+    list_filter = (
+        "suggestions_visible",
+        "flag_unsure",
+        "flag_ambiguous",
+        "flag_reference_wrong",
+        "error_type",
+        "solution__dataset",
+    )
     search_fields = ("annotator__username", "solution__external_id", "rationale")
     raw_id_fields = ("solution", "annotator")
 
@@ -173,11 +191,20 @@ class SuggestionAdmin(FastAdmin):
 
 @admin.register(FinalLabel)
 class FinalLabelAdmin(FastAdmin):
-    list_display = ("solution", "label", "source", "agreement", "decided_by", "decided_at")
+    list_display = (
+        "solution",
+        "label",
+        "source",
+        "agreement",
+        "error_type",
+        "explanation_source",
+        "decided_by",
+        "decided_at",
+    )
     list_select_related = ("solution", "decided_by")
-    list_filter = ("source", "solution__dataset")
-    search_fields = ("solution__external_id",)
-    raw_id_fields = ("solution", "decided_by")
+    list_filter = ("source", "explanation_source", "error_type", "solution__dataset")
+    search_fields = ("solution__external_id", "explanation")
+    raw_id_fields = ("solution", "decided_by", "explanation_annotation", "explanation_suggestion")
 
 
 @admin.register(FinalLabelChange)

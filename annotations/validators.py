@@ -10,6 +10,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from annotations.critique import error_types_errors
+
 MAX_ECHOED_CHARS = 40
 
 
@@ -43,5 +45,12 @@ def scoring_methods_errors(value: Any) -> list[str]:
 def validate_scoring_methods(value: Any) -> None:
     """Raise Django's ValidationError (forms, the admin) when `value` is not a list of distinct known methods."""
     errors = scoring_methods_errors(value)
+    if errors:
+        raise ValidationError(errors)
+
+
+def validate_error_types(value: Any) -> None:
+    """Raise Django's ValidationError (forms, the admin) when `value` is not a valid error-type taxonomy."""
+    errors = error_types_errors(value)
     if errors:
         raise ValidationError(errors)

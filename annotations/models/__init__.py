@@ -5,6 +5,7 @@ from annotations.models.datasets import Dataset, DatasetMembership, MembershipRo
 from annotations.models.exports import Export, ExportStatus
 from annotations.models.labels import (
     Annotation,
+    CritiqueSource,
     FinalLabel,
     FinalLabelChange,
     FinalLabelSource,
@@ -16,6 +17,7 @@ from annotations.models.solutions import Problem, Solution, SolutionStatus
 __all__ = [
     "Annotation",
     "Claim",
+    "CritiqueSource",
     "Dataset",
     "DatasetMembership",
     "Export",

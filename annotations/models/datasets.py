@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from annotations.critique import default_error_types
+
 
 class QueueOrder(models.TextChoices):
     OLDEST_FIRST = "oldest_first", "Oldest first"
@@ -47,7 +49,13 @@ class Dataset(models.Model):
     triage_mode = models.CharField(max_length=20, choices=TriageMode.choices, default=TriageMode.ALL)
     audit_rate = models.FloatField(default=0.1, help_text="Share of auto-accepted solutions still sent to people.")
     gold_rate = models.FloatField(default=0.0, help_text="Share of queue items drawn from gold solutions.")
-    rationale_required = models.BooleanField(default=False)
+    rationale_required = models.BooleanField(
+        default=False, help_text="An erroneous label needs an explanation of its marked step."
+    )
+    error_types = models.JSONField(
+        default=default_error_types,
+        help_text='Error types of a marked step: [{"slug": ..., "title": ..., "key": one letter}].',
+    )
     show_reference = models.BooleanField(default=True, help_text="Show the reference answer and solution.")
     blind = models.BooleanField(default=False, help_text="Hide machine suggestions from annotators.")
     claim_minutes = models.PositiveSmallIntegerField(default=30)

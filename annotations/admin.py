@@ -240,6 +240,7 @@ class ExportAdmin(FastAdmin):
         "dataset",
         "format",
         "file_format",
+        "critique_source",
         "status",
         "rows_done",
         "rows_total",

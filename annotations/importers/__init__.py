@@ -3,12 +3,13 @@
 from collections.abc import Callable, Iterator, Mapping
 from typing import TextIO
 
+from annotations.importers.annotations_export import parse_annotations_export, parse_annotations_path
 from annotations.importers.base import ParsedRecord
 from annotations.importers.jsonl import parse_jsonl
 from annotations.importers.prm800k import parse_prm800k
 from annotations.importers.processbench import load_reference_answers, parse_processbench
 
-FORMATS = ("processbench", "prm800k", "jsonl")
+FORMATS = ("processbench", "prm800k", "jsonl", "annotations")
 
 
 def parser_for(
@@ -21,7 +22,9 @@ def parser_for(
         return parse_prm800k
     if file_format == "jsonl":
         return parse_jsonl
+    if file_format == "annotations":
+        return parse_annotations_export
     raise ValueError(f"Unknown import format {file_format!r}; choose one of {', '.join(FORMATS)}.")
 
 
-__all__ = ["FORMATS", "ParsedRecord", "load_reference_answers", "parser_for"]
+__all__ = ["FORMATS", "ParsedRecord", "load_reference_answers", "parse_annotations_path", "parser_for"]

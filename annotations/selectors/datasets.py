@@ -3,6 +3,7 @@
 A dataset is visible to its members and to staff; to everyone else it does not exist (404).
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser, AbstractUser, AnonymousUser, User
@@ -151,3 +152,9 @@ def error_types_in_use(*, dataset: Dataset, slugs: list[str]) -> dict[str, int]:
         for slug, count in rows:
             used[slug] = used.get(slug, 0) + count
     return used
+
+
+def users_by_username(*, usernames: Iterable[str]) -> dict[str, User]:
+    """Return the existing users with these usernames, by username (one query)."""
+    wanted = [name for name in set(usernames) if "\x00" not in name]
+    return {user.username: user for user in User.objects.filter(username__in=wanted)} if wanted else {}

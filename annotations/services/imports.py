@@ -12,8 +12,10 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 
 from annotations.importers.base import ParsedRecord
+from annotations.importers.labels import labels_taxonomy_errors
 from annotations.models import Dataset
 from annotations.services.ingestion import solutions_ingest
+from annotations.services.label_imports import imported_labels_store, missing_annotators
 from annotations.services.solution_input import MAX_BATCH_ITEMS, Errors, validate_solution_input
 from prmweb.errors import ApplicationError
 
@@ -52,12 +54,18 @@ class ImportReport:
     skipped: list[SkippedRecord] = field(default_factory=list)
     solution_ids: dict[str, int] = field(default_factory=dict)  # external id -> solution id
     stored: bool = True
+    annotations: int = 0
+    users_created: list[str] = field(default_factory=list)
 
     def summary_line(self) -> str:
-        """Return "created N, existing N, rejected N" (with skipped records and a rollback note when any)."""
+        """Return "created N, existing N, rejected N", then skipped records, annotations, accounts, rollback."""
         line = f"created {self.created}, existing {self.existing}, rejected {self.rejected_records}"
         if self.skipped:
             line += f", skipped {len(self.skipped)}"
+        if self.annotations:
+            line += f", annotations {self.annotations}"
+        if self.users_created:
+            line += f", inactive accounts created for {', '.join(self.users_created)}"
         if not self.stored:
             line += " (nothing was stored)"
         return line
@@ -87,65 +95,78 @@ def solutions_import(
     records: Iterable[ParsedRecord],
     user: AbstractBaseUser | AnonymousUser | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
+    create_annotators: bool = False,
 ) -> ImportReport:
     """Validate and store every record of an import file in one transaction; return the report.
 
     Idempotent: records already in the dataset (same external id, else same problem and steps) count as
     existing. Duplicate ids within the file are rejected, as in one REST batch. Raises
     ImportRejectedError (with the full report) when any record is invalid; nothing is stored then.
-    New solutions get their final-answer check and scoring after the commit, as over REST.
+    New solutions get their final-answer check and scoring after the commit, as over REST. Records with
+    labels (an `annotations` export) bring their annotations and critiques to the solutions they create
+    (`imported_labels_store`); an annotator without an account here rejects the record unless
+    `create_annotators`, which creates inactive accounts.
     """
     chunk_size = max(1, min(chunk_size, MAX_BATCH_ITEMS))
     report = ImportReport()
+    context = _Context(dataset=dataset, user=user, chunk_size=chunk_size, create_annotators=create_annotators)
     try:
         with transaction.atomic():
-            _import_records(dataset=dataset, records=records, user=user, chunk_size=chunk_size, report=report)
+            _import_records(context=context, records=records, report=report)
             if report.rejected_records:
                 raise _RollBack
     except _RollBack:
-        report.created = report.existing = 0
+        report.created = report.existing = report.annotations = 0
         report.solution_ids = {}
+        report.users_created = []
         report.stored = False
         raise ImportRejectedError(report) from None
     return report
 
 
-def _import_records(
-    *,
-    dataset: Dataset,
-    records: Iterable[ParsedRecord],
-    user: AbstractBaseUser | AnonymousUser | None,
-    chunk_size: int,
-    report: ImportReport,
-) -> None:
+@dataclass(frozen=True)
+class _Context:
+    dataset: Dataset
+    user: AbstractBaseUser | AnonymousUser | None
+    chunk_size: int
+    create_annotators: bool
+
+
+def _reject(report: ImportReport, locator: str, errors: Errors) -> None:
+    report.rejected_records += 1
+    report.rejections.extend(
+        Rejection(locator, name, message) for name, messages in errors.items() for message in messages
+    )
+
+
+def _import_records(*, context: _Context, records: Iterable[ParsedRecord], report: ImportReport) -> None:
     seen_ids: dict[str, str] = {}
     chunk: list[ParsedRecord] = []
     for record in records:
         if record.skip_reason:
             report.skipped.append(SkippedRecord(record.locator, record.skip_reason))
             continue
-        errors = _record_errors(record, seen_ids)
+        errors = _record_errors(record, seen_ids, context.dataset)
         if errors:
-            report.rejected_records += 1
-            report.rejections.extend(
-                Rejection(record.locator, name, message) for name, messages in errors.items() for message in messages
-            )
+            _reject(report, record.locator, errors)
             continue
         if report.rejected_records:
             continue  # nothing will be stored: keep validating to report every reason
         chunk.append(record)
-        if len(chunk) >= chunk_size:
-            _store_chunk(dataset=dataset, chunk=chunk, user=user, report=report)
+        if len(chunk) >= context.chunk_size:
+            _store_chunk(context=context, chunk=chunk, report=report)
             chunk = []
     if chunk and not report.rejected_records:
-        _store_chunk(dataset=dataset, chunk=chunk, user=user, report=report)
+        _store_chunk(context=context, chunk=chunk, report=report)
 
 
-def _record_errors(record: ParsedRecord, seen_ids: dict[str, str]) -> Errors:
+def _record_errors(record: ParsedRecord, seen_ids: dict[str, str], dataset: Dataset) -> Errors:
     """Return the record's errors by field: structural ones from the parser, then value checks."""
     if record.item is None:
         return dict(record.errors) or {"non_field_errors": ["The record could not be read."]}
     errors = {**validate_solution_input(record.item), **record.errors}
+    if record.labels is not None:
+        errors.update(labels_taxonomy_errors(record.labels, dataset.error_types))
     external_id = record.item.external_id
     if isinstance(external_id, str) and external_id:
         if external_id in seen_ids:
@@ -157,17 +178,36 @@ def _record_errors(record: ParsedRecord, seen_ids: dict[str, str]) -> Errors:
     return errors
 
 
-def _store_chunk(
-    *,
-    dataset: Dataset,
-    chunk: list[ParsedRecord],
-    user: AbstractBaseUser | AnonymousUser | None,
-    report: ImportReport,
-) -> None:
+def _unknown_annotators(context: _Context, chunk: list[ParsedRecord], report: ImportReport) -> bool:
+    """Reject the chunk's records naming annotators without an account (unless they may be created)."""
+    usernames = {name for record in chunk if record.labels is not None for name in record.labels.usernames}
+    missing = set() if context.create_annotators or not usernames else missing_annotators(usernames)
+    for record in chunk:
+        labels = record.labels
+        unknown = [
+            index for index, item in enumerate(labels.annotations if labels else ()) if item.annotator in missing
+        ]
+        if labels is not None and unknown:
+            message = "No account with this username here; create it first, or import with --create-annotators."
+            _reject(report, record.locator, {f"annotations[{index}].annotator": [message] for index in unknown})
+    return bool(missing)
+
+
+def _store_chunk(*, context: _Context, chunk: list[ParsedRecord], report: ImportReport) -> None:
+    if _unknown_annotators(context, chunk, report):
+        return
     items = [record.item for record in chunk if record.item is not None]
-    result = solutions_ingest(dataset=dataset, items=items, user=user)
+    result = solutions_ingest(dataset=context.dataset, items=items, user=context.user)
     report.created += result.created
     report.existing += result.existing
     for ingested in result.items:
         if ingested.external_id:
             report.solution_ids[ingested.external_id] = ingested.solution_id
+    labelled = [
+        (ingested.solution_id, record.labels)
+        for ingested, record in zip(result.items, chunk, strict=True)
+        if ingested.status == "created" and record.labels is not None
+    ]
+    stored = imported_labels_store(stored=labelled, create_annotators=context.create_annotators)
+    report.annotations += stored.annotations
+    report.users_created.extend(stored.users_created)

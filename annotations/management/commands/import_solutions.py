@@ -1,7 +1,8 @@
-"""Import solutions from a ProcessBench, PRM800K or prmweb JSON Lines file into a dataset."""
+"""Import solutions from a ProcessBench, PRM800K or prmweb JSON Lines file, or an annotations export, into a dataset."""
 
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,18 +13,29 @@ from django.core.validators import validate_slug
 from django.db import transaction
 from tqdm import tqdm
 
-from annotations.importers import FORMATS, ParsedRecord, load_reference_answers, parser_for
+from annotations.importers import FORMATS, ParsedRecord, load_reference_answers, parse_annotations_path, parser_for
 from annotations.models import Dataset
 from annotations.services.datasets import dataset_create
 from annotations.services.imports import DEFAULT_CHUNK_SIZE, ImportRejectedError, ImportReport, solutions_import
 from prmweb.errors import ApplicationError
 
 
+@contextmanager
+def _parsed(path: Path, file_format: str, answers: dict[str, str] | None) -> Iterator[Iterator[ParsedRecord]]:
+    """Yield the parsed records of the file (or, for an annotations export, of its folder)."""
+    if file_format == "annotations":
+        yield parse_annotations_path(path)
+        return
+    with path.open(encoding="utf-8", errors="strict") as stream:
+        yield parser_for(file_format, answers=answers)(stream)
+
+
 class Command(BaseCommand):
     help = (
         "Import solutions from a file: --format processbench (a JSON array; --answers FILE adds reference "
-        "answers by id), prm800k (raw PRM800K records) or jsonl (one REST-API solution object per line). "
-        "All or nothing: one invalid record stores nothing. Prints 'created N, existing N, rejected N'."
+        "answers by id), prm800k (raw PRM800K records), jsonl (one REST-API solution object per line) or "
+        "annotations (an annotations export folder or one of its data files: annotations and critiques come "
+        "along). All or nothing: one invalid record stores nothing. Prints 'created N, existing N, rejected N'."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -34,6 +46,11 @@ class Command(BaseCommand):
             "--answers", type=Path, help="ProcessBench only: JSON object {record id: reference answer}."
         )
         parser.add_argument("--create-dataset", action="store_true", help="Create the dataset when it does not exist.")
+        parser.add_argument(
+            "--create-annotators",
+            action="store_true",
+            help="annotations only: create inactive accounts (no password) for annotators this instance lacks.",
+        )
         parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, help="Solutions per ingestion batch.")
         parser.add_argument("--no-progress", action="store_true", help="Do not draw the progress bar.")
 
@@ -42,16 +59,20 @@ class Command(BaseCommand):
         file_format: str = options["file_format"]
         if options["answers"] and file_format != "processbench":
             raise CommandError("--answers applies to --format processbench only.")
-        if not path.is_file():
+        if not path.is_file() and not (file_format == "annotations" and path.is_dir()):
             raise CommandError(f"{path}: no such file.")
         answers = self._answers(options["answers"]) if options["answers"] else None
-        parse = parser_for(file_format, answers=answers)
         try:
             # One transaction: a rejected import leaves no dataset created by --create-dataset either.
-            with transaction.atomic(), path.open(encoding="utf-8", errors="strict") as stream:
+            with transaction.atomic(), _parsed(path, file_format, answers) as parsed:
                 dataset, created = self._dataset(options["dataset"], create=options["create_dataset"])
-                records = self._with_progress(parse(stream), disable=options["no_progress"])
-                report = solutions_import(dataset=dataset, records=records, chunk_size=options["chunk_size"])
+                records = self._with_progress(parsed, disable=options["no_progress"])
+                report = solutions_import(
+                    dataset=dataset,
+                    records=records,
+                    chunk_size=options["chunk_size"],
+                    create_annotators=options["create_annotators"],
+                )
         except ImportRejectedError as rejected:
             self._print_report(rejected.report)
             message = f"{path}: {rejected.report.rejected_records} invalid records; nothing was stored."

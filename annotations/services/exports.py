@@ -235,11 +235,24 @@ def _write(export: Export, on_progress: ProgressCallback | None) -> FolderResult
             description=_description(export, filters),
             on_progress=progress,
         )
+        _refuse_empty(outcome)
         _move_into_place(partial, final_dir, export.pk)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
     return outcome
+
+
+def _refuse_empty(outcome: FolderResult) -> None:
+    """Refuse an export whose every solution was left out: a folder without data is of no use."""
+    stats = outcome.result.stats
+    if stats.rows_written:
+        return
+    reasons = "; ".join(f"{reason}: {count}" for reason, count in sorted(stats.skipped.items()))
+    raise ApplicationError(
+        f"{stats.rows_seen} solution(s) matched, but none gave a row ({reasons}). Nothing was written.",
+        errors={"filters": ["No row to write."]},
+    )
 
 
 def _move_into_place(partial: Path, final_dir: Path, export_id: int) -> None:

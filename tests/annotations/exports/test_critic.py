@@ -191,3 +191,14 @@ def test_other_formats_keep_no_critique_source_and_critic_ones_default_to_human(
     trl = export_create(dataset=pb_dataset, created_by=None, export_format="trl", enqueue=False)
     critique = export_create(dataset=pb_dataset, created_by=None, export_format="step_feedback", enqueue=False)
     assert (trl.critique_source, critique.critique_source) == ("", "human")
+
+
+def test_an_export_where_every_solution_is_left_out_fails_clearly_and_writes_nothing(pb_dataset, export_root):
+    export = export_create(dataset=pb_dataset, created_by=None, export_format="critique", enqueue=False)
+    export = export_run(export_id=export.pk)
+    assert export.status == "failed"
+    assert export.error == (
+        "30 solution(s) matched, but none gave a row (no explanation written by people: 30). Nothing was written."
+    )
+    assert not Path(export.output_dir).exists()
+    assert list(export_root.glob("**/*")) == [export_root / "pb-sample"]

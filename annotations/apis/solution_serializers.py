@@ -135,7 +135,9 @@ class AnnotationSerializer(serializers.ModelSerializer):
     """One annotator's label; `rationale` is the explanation of the marked step, `step_notes` notes on others."""
 
     annotator = serializers.CharField(source="annotator.username")
-    step_notes = serializers.JSONField(help_text='Notes on other steps: [{"step": index, "note": text}].')
+    step_notes = serializers.JSONField(
+        read_only=True, help_text='Notes on other steps: [{"step": index, "note": text}].'
+    )
 
     class Meta:
         model = Annotation

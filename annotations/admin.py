@@ -8,6 +8,7 @@ from django.http import HttpRequest
 
 from annotations.admin_exports import export_download_links, export_labels, export_labels_default, export_zip_link
 from annotations.admin_review import mark_gold, reapply_triage, unmark_gold
+from annotations.critique import default_error_types
 from annotations.models import (
     Annotation,
     Claim,
@@ -49,6 +50,8 @@ class DatasetAdminForm(forms.ModelForm):
 
     def clean_error_types(self) -> Any:
         value = self.cleaned_data.get("error_types")
+        if value in (None, "", []):  # an emptied (or absent) field means the default taxonomy
+            value = default_error_types()
         validate_error_types(value)
         if self.instance.pk is not None:
             in_use = removed_error_types_errors(dataset=self.instance, taxonomy=value)

@@ -54,7 +54,8 @@ class Dataset(models.Model):
     )
     error_types = models.JSONField(
         default=default_error_types,
-        help_text='Error types of a marked step: [{"slug": ..., "title": ..., "key": one letter}].',
+        blank=True,
+        help_text='Error types of a marked step: [{"slug": ..., "title": ..., "key": one letter}]; empty: the default.',
     )
     show_reference = models.BooleanField(default=True, help_text="Show the reference answer and solution.")
     blind = models.BooleanField(default=False, help_text="Hide machine suggestions from annotators.")

@@ -7,6 +7,7 @@ is reported. Records a parser skips (e.g. a PRM800K labeler gave up) are reporte
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import partial
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
@@ -109,10 +110,16 @@ def solutions_import(
     """
     chunk_size = max(1, min(chunk_size, MAX_BATCH_ITEMS))
     report = ImportReport()
-    context = _Context(dataset=dataset, user=user, chunk_size=chunk_size, create_annotators=create_annotators)
     try:
         with transaction.atomic():
-            _import_records(context=context, records=records, report=report)
+            _import_records(
+                dataset=dataset,
+                records=records,
+                user=user,
+                chunk_size=chunk_size,
+                report=report,
+                create_annotators=create_annotators,
+            )
             if report.rejected_records:
                 raise _RollBack
     except _RollBack:
@@ -124,12 +131,34 @@ def solutions_import(
     return report
 
 
-@dataclass(frozen=True)
-class _Context:
-    dataset: Dataset
-    user: AbstractBaseUser | AnonymousUser | None
-    chunk_size: int
-    create_annotators: bool
+def _import_records(
+    *,
+    dataset: Dataset,
+    records: Iterable[ParsedRecord],
+    user: AbstractBaseUser | AnonymousUser | None,
+    chunk_size: int,
+    report: ImportReport,
+    create_annotators: bool = False,
+) -> None:
+    seen_ids: dict[str, str] = {}
+    chunk: list[ParsedRecord] = []
+    store = partial(_store_chunk, dataset=dataset, user=user, report=report, create_annotators=create_annotators)
+    for record in records:
+        if record.skip_reason:
+            report.skipped.append(SkippedRecord(record.locator, record.skip_reason))
+            continue
+        errors = _record_errors(record, seen_ids, dataset)
+        if errors:
+            _reject(report, record.locator, errors)
+            continue
+        if report.rejected_records:
+            continue  # nothing will be stored: keep validating to report every reason
+        chunk.append(record)
+        if len(chunk) >= chunk_size:
+            store(chunk=chunk)
+            chunk = []
+    if chunk and not report.rejected_records:
+        store(chunk=chunk)
 
 
 def _reject(report: ImportReport, locator: str, errors: Errors) -> None:
@@ -137,27 +166,6 @@ def _reject(report: ImportReport, locator: str, errors: Errors) -> None:
     report.rejections.extend(
         Rejection(locator, name, message) for name, messages in errors.items() for message in messages
     )
-
-
-def _import_records(*, context: _Context, records: Iterable[ParsedRecord], report: ImportReport) -> None:
-    seen_ids: dict[str, str] = {}
-    chunk: list[ParsedRecord] = []
-    for record in records:
-        if record.skip_reason:
-            report.skipped.append(SkippedRecord(record.locator, record.skip_reason))
-            continue
-        errors = _record_errors(record, seen_ids, context.dataset)
-        if errors:
-            _reject(report, record.locator, errors)
-            continue
-        if report.rejected_records:
-            continue  # nothing will be stored: keep validating to report every reason
-        chunk.append(record)
-        if len(chunk) >= context.chunk_size:
-            _store_chunk(context=context, chunk=chunk, report=report)
-            chunk = []
-    if chunk and not report.rejected_records:
-        _store_chunk(context=context, chunk=chunk, report=report)
 
 
 def _record_errors(record: ParsedRecord, seen_ids: dict[str, str], dataset: Dataset) -> Errors:
@@ -178,26 +186,18 @@ def _record_errors(record: ParsedRecord, seen_ids: dict[str, str], dataset: Data
     return errors
 
 
-def _unknown_annotators(context: _Context, chunk: list[ParsedRecord], report: ImportReport) -> bool:
-    """Reject the chunk's records naming annotators without an account (unless they may be created)."""
-    usernames = {name for record in chunk if record.labels is not None for name in record.labels.usernames}
-    missing = set() if context.create_annotators or not usernames else missing_annotators(usernames)
-    for record in chunk:
-        labels = record.labels
-        unknown = [
-            index for index, item in enumerate(labels.annotations if labels else ()) if item.annotator in missing
-        ]
-        if labels is not None and unknown:
-            message = "No account with this username here; create it first, or import with --create-annotators."
-            _reject(report, record.locator, {f"annotations[{index}].annotator": [message] for index in unknown})
-    return bool(missing)
-
-
-def _store_chunk(*, context: _Context, chunk: list[ParsedRecord], report: ImportReport) -> None:
-    if _unknown_annotators(context, chunk, report):
+def _store_chunk(
+    *,
+    dataset: Dataset,
+    chunk: list[ParsedRecord],
+    user: AbstractBaseUser | AnonymousUser | None,
+    report: ImportReport,
+    create_annotators: bool = False,
+) -> None:
+    if not create_annotators and _reject_unknown_annotators(chunk, report):
         return
     items = [record.item for record in chunk if record.item is not None]
-    result = solutions_ingest(dataset=context.dataset, items=items, user=context.user)
+    result = solutions_ingest(dataset=dataset, items=items, user=user)
     report.created += result.created
     report.existing += result.existing
     for ingested in result.items:
@@ -208,6 +208,24 @@ def _store_chunk(*, context: _Context, chunk: list[ParsedRecord], report: Import
         for ingested, record in zip(result.items, chunk, strict=True)
         if ingested.status == "created" and record.labels is not None
     ]
-    stored = imported_labels_store(stored=labelled, create_annotators=context.create_annotators)
+    stored = imported_labels_store(stored=labelled, create_annotators=create_annotators)
     report.annotations += stored.annotations
     report.users_created.extend(stored.users_created)
+
+
+def _reject_unknown_annotators(chunk: list[ParsedRecord], report: ImportReport) -> bool:
+    """Reject the chunk's records naming annotators without an account here; return whether there were any."""
+    usernames = {name for record in chunk if record.labels is not None for name in record.labels.usernames}
+    missing = missing_annotators(usernames) if usernames else set()
+    message = "No account with this username here; create it first, or import with --create-annotators."
+    for record in chunk:
+        annotations = record.labels.annotations if record.labels is not None else ()
+        unknown = {f"annotations[{index}].annotator": [message] for index, item in enumerate(annotations)}
+        unknown = {
+            name: texts
+            for (name, texts), item in zip(unknown.items(), annotations, strict=True)
+            if item.annotator in missing
+        }
+        if unknown:
+            _reject(report, record.locator, unknown)
+    return bool(missing)

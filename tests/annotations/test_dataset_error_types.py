@@ -110,3 +110,11 @@ def test_the_admin_form_checks_the_taxonomy_as_the_api_does(dataset):
     ]
     good = _admin_form(dataset, [*CUSTOM, {"slug": "other", "title": "Other", "key": "o"}])
     assert good.is_valid(), good.errors
+
+
+def test_an_emptied_admin_field_means_the_default_taxonomy(dataset):
+    dataset.error_types = CUSTOM
+    dataset.save()
+    emptied = _admin_form(dataset, [])
+    assert emptied.is_valid(), emptied.errors
+    assert emptied.cleaned_data["error_types"] == default_error_types()

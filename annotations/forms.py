@@ -4,6 +4,7 @@ Forms only check types and shapes; the services decide what the protocol allows 
 """
 
 import math
+import re
 from typing import Any, cast
 
 from django import forms
@@ -19,6 +20,7 @@ from annotations.services.login_attempts import login_failure_window_seconds, lo
 YES_NO_ANY = [("", "Any"), ("yes", "Yes"), ("no", "No")]
 MY_LABELS = [("", "Any"), (MyLabel.ALL_CORRECT.value, "All correct"), (MyLabel.WRONG_STEP.value, "A wrong step")]
 SHOWN_STATUSES = [("", "Any"), *SolutionStatus.choices]
+STEP_NOTE_FIELD = re.compile(r"^step_note_(\d{1,6})$")
 
 
 def client_address(request: HttpRequest | None) -> str:
@@ -53,13 +55,18 @@ class ThrottledAuthenticationForm(AuthenticationForm):
 
 
 class AnnotationForm(forms.Form):
-    """The label of one solution: earliest wrong step (-1 = all correct), rationale, flags, time spent."""
+    """The label of one solution: earliest wrong step (-1 = all correct), rationale, flags, time spent.
+
+    Optional critique fields: `error_type` (a slug of the dataset's error types) and `step_note_<index>`
+    (a short note on another step, 0-based index; blank ones are ignored).
+    """
 
     earliest_error_step = forms.IntegerField(
         min_value=-1,
         error_messages={"required": "Mark the earliest wrong step, or mark all steps correct."},
     )
     rationale = forms.CharField(required=False, max_length=MAX_RATIONALE_CHARS, strip=True)
+    error_type = forms.CharField(required=False, strip=True)
     flag_ambiguous = forms.BooleanField(required=False, label="The problem is ambiguous")
     flag_reference_wrong = forms.BooleanField(required=False, label="The reference answer looks wrong")
     flag_unsure = forms.BooleanField(required=False, label="I am unsure")
@@ -80,12 +87,23 @@ class AnnotationForm(forms.Form):
             return None
         return float(value)
 
+    def step_notes(self) -> dict[int, str]:
+        """Return the posted notes on steps (`step_note_<index>` fields), blank ones dropped."""
+        notes = {}
+        for name in self.data:
+            match = STEP_NOTE_FIELD.match(name)
+            if match and (note := str(self.data.get(name) or "").strip()):
+                notes[int(match.group(1))] = note
+        return notes
+
     def to_input(self) -> AnnotationInput:
         """Return the cleaned form as the service's input."""
         data = self.cleaned_data
         return AnnotationInput(
             earliest_error_step=data["earliest_error_step"],
             rationale=data.get("rationale") or "",
+            error_type=data.get("error_type") or None,
+            step_notes=self.step_notes(),
             flag_ambiguous=bool(data.get("flag_ambiguous")),
             flag_reference_wrong=bool(data.get("flag_reference_wrong")),
             flag_unsure=bool(data.get("flag_unsure")),

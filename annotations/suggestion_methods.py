@@ -18,7 +18,8 @@ class SuggestionMethod:
     `inputs` names the methods a derived method is computed from (consensus: mc and judge); empty for
     a method that runs on its own. `rationale_title` and `rationale_open` say how the annotation page
     shows the method's rationale; `verdict_all_correct` and `verdict_error` (with `{step}`, 1-based) word
-    its label where the method claims less than a whole verdict (empty: the plain wording).
+    its label where the method claims less than a whole verdict (empty: the plain wording); `writes_critiques`:
+    its rationale is a ProcessBench critique ending in `\\boxed{k}` (the judge's), read by the critique export.
     """
 
     name: str
@@ -29,6 +30,7 @@ class SuggestionMethod:
     rationale_open: bool = False
     verdict_all_correct: str = ""
     verdict_error: str = ""
+    writes_critiques: bool = False
 
     @property
     def derived(self) -> bool:
@@ -74,3 +76,8 @@ def method_title(name: str) -> str:
 def triage_method() -> SuggestionMethod | None:
     """Return the method whose label decides triage: the derived one (consensus), or None when there is none."""
     return next((method for method in _registered.values() if method.derived), None)
+
+
+def critique_method_names() -> tuple[str, ...]:
+    """Return the methods whose rationale is a ProcessBench critique (the judge): what critique exports read."""
+    return tuple(name for name, method in _registered.items() if method.writes_critiques)

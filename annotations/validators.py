@@ -13,6 +13,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 
 from annotations import suggestion_methods
+from annotations.critique import error_types_errors
 from annotations.segmentation import PATTERN, SEGMENTATIONS, pattern_errors
 
 MAX_ECHOED_CHARS = 40
@@ -71,4 +72,11 @@ def segmentation_errors(segmentation: Any, pattern: Any) -> dict[str, list[str]]
 def validate_segmentation_pattern(value: Any) -> None:
     """Raise Django's ValidationError (forms, the admin) for a pattern that cannot split responses safely."""
     if value and (errors := pattern_errors(value)):
+        raise ValidationError(errors)
+
+
+def validate_error_types(value: Any) -> None:
+    """Raise Django's ValidationError (forms, the admin) when `value` is not a valid error-type taxonomy."""
+    errors = error_types_errors(value)
+    if errors:
         raise ValidationError(errors)

@@ -1,9 +1,12 @@
 """Export throughput and memory: rows/s and peak RSS at several sizes (memory must stay flat).
 
     python bench/export_bench.py --rows 10000,100000 [--format trl] [--file-format jsonl] [--keep]
+    python bench/export_bench.py --rows 10000,100000 --format critique --critique-source both
 
 For each size it bulk-creates a dataset `bench-export-<rows>` of that many labelled solutions (8 steps
-each, four solutions per problem, a FinalLabel each), creates an export row and runs it in a fresh
+each, four solutions per problem, a FinalLabel each with a people's explanation and error type; with
+`--critique-source judge|both` also one judge suggestion each whose ~2.3 kB critique agrees with the
+label), creates an export row and runs it in a fresh
 Python process (`--child EXPORT_ID`), so that each size's peak RSS (`ru_maxrss`) is its own. The child
 also samples its RSS every 1000 rows. Prints rows/s, the child's RSS after Django setup, its peak
 during the export and the growth between them. Uses whatever DATABASE_URL points to (migrated);
@@ -30,6 +33,10 @@ SOLUTIONS_PER_PROBLEM = 4
 BULK_BATCH = 5000
 GENERATORS = ("Qwen2-7B-Instruct", "Meta-Llama-3-70B-Instruct", "Qwen2.5-Math-72B-Instruct")
 SOURCES = ("unanimous", "majority", "review", "imported")
+CRITIQUE_PARAGRAPH = (
+    "Paragraph {index} substitutes the values and simplifies; the arithmetic checks out and the step follows "
+    "from the previous one, so it is correct. "
+)
 STEP_TEXT = (
     "We substitute the values into the expression and simplify: \\(3x + 2 = 17\\) gives \\(3x = 15\\), "
     "so \\(x = 5\\). Checking, \\(3 \\cdot 5 + 2 = 17\\), which matches the equation in the problem."
@@ -85,11 +92,44 @@ def _batches(total: int) -> Iterator[range]:
         yield range(start, min(start + BULK_BATCH, total))
 
 
-def seed_dataset(rows: int) -> Any:
-    """Create (replacing any earlier one) a dataset of `rows` labelled solutions with bulk_create; return it."""
+def _final_label(solution: Any) -> Any:
+    from annotations.models import FinalLabel
+
+    label = solution.imported_label if solution.imported_label is not None else -1
+    return FinalLabel(
+        solution=solution,
+        label=label,
+        step_count=solution.num_steps,
+        source=SOURCES[solution.pk % len(SOURCES)],
+        agreement=1.0,
+        explanation=f"Step {label + 1} drops the 2 when it moves it across: 3x = 17 - 2 = 15, not 17 + 2.",
+        error_type="calculation" if label >= 0 else None,
+        explanation_source="human",
+    )
+
+
+def _judge_suggestion(solution: Any, label: int) -> Any:
+    from annotations.models import Suggestion
+
+    critique = "".join(CRITIQUE_PARAGRAPH.format(index=index % STEPS_PER_SOLUTION) for index in range(16))
+    return Suggestion(
+        solution=solution,
+        method="judge",
+        status="succeeded",
+        label=label,
+        step_count=solution.num_steps,
+        rationale=f"{critique}\n\nThe earliest error is in paragraph {label}.\n\n\\boxed{{{label}}}",
+    )
+
+
+def seed_dataset(rows: int, *, judge: bool = False) -> Any:
+    """Create (replacing any earlier one) a dataset of `rows` labelled solutions with bulk_create; return it.
+
+    With `judge`, each solution also gets a succeeded judge suggestion that agrees with its label.
+    """
     from django.db import connection, transaction
 
-    from annotations.models import Dataset, FinalLabel, Problem, Solution
+    from annotations.models import Dataset, FinalLabel, Problem, Solution, Suggestion
 
     Dataset.objects.filter(slug=_slug(rows)).delete()
     dataset = Dataset.objects.create(name=f"Export bench {rows}", slug=_slug(rows))
@@ -108,21 +148,14 @@ def seed_dataset(rows: int) -> Any:
             solutions = Solution.objects.bulk_create(
                 [_solution(dataset, problem_ids[i // SOLUTIONS_PER_PROBLEM], i) for i in batch]
             )
-            FinalLabel.objects.bulk_create(
-                [
-                    FinalLabel(
-                        solution=solution,
-                        label=solution.imported_label if solution.imported_label is not None else -1,
-                        step_count=solution.num_steps,
-                        source=SOURCES[solution.pk % len(SOURCES)],
-                        agreement=1.0,
-                    )
-                    for solution in solutions
-                ]
-            )
+            finals = FinalLabel.objects.bulk_create([_final_label(solution) for solution in solutions])
+            if judge:
+                Suggestion.objects.bulk_create([_judge_suggestion(final.solution, final.label) for final in finals])
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:  # fresh statistics, as autovacuum keeps them on a live database
-            cursor.execute("ANALYZE annotations_problem, annotations_solution, annotations_finallabel")
+            cursor.execute(
+                "ANALYZE annotations_problem, annotations_solution, annotations_finallabel, annotations_suggestion"
+            )
     return dataset
 
 
@@ -185,7 +218,13 @@ def _measure_in_child(export_id: int) -> ExportFigures:
 
 
 def run_bench(
-    sizes: list[int], *, export_format: str = "trl", file_format: str = "jsonl", keep: bool = False, child: bool = True
+    sizes: list[int],
+    *,
+    export_format: str = "trl",
+    file_format: str = "jsonl",
+    keep: bool = False,
+    child: bool = True,
+    critique_source: str | None = None,
 ) -> list[tuple[float, ExportFigures]]:
     """Seed and export each size; return (seconds to seed, figures) per size (Django set up).
 
@@ -200,7 +239,7 @@ def run_bench(
     try:
         for rows in sizes:
             started = time.perf_counter()
-            dataset = seed_dataset(rows)
+            dataset = seed_dataset(rows, judge=critique_source in ("judge", "both"))
             seeded = time.perf_counter() - started
             export = export_create(
                 dataset=dataset,
@@ -209,6 +248,7 @@ def run_bench(
                 file_format=file_format,
                 output_dir=out_root / f"{rows}",
                 enqueue=False,
+                critique_source=critique_source,
             )
             figures = _measure_in_child(export.pk) if child else run_export_measured(export.pk)
             results.append((seeded, figures))
@@ -232,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", default="10000,100000", help="comma-separated sizes")
     parser.add_argument("--format", default="trl", dest="export_format")
     parser.add_argument("--file-format", default="jsonl")
+    parser.add_argument("--critique-source", choices=["human", "judge", "both"], help="critique and step_feedback")
     parser.add_argument("--keep", action="store_true", help="keep the bench datasets and export folders")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)  # internal: run one export, print JSON
     args = parser.parse_args(argv)
@@ -243,8 +284,15 @@ def main(argv: list[str] | None = None) -> int:
     from django.db import connection
 
     sizes = [int(size) for size in args.rows.split(",")]
-    print(f"export bench: format {args.export_format}, {args.file_format}, database {connection.vendor}")
-    results = run_bench(sizes, export_format=args.export_format, file_format=args.file_format, keep=args.keep)
+    source = f", critique source {args.critique_source}" if args.critique_source else ""
+    print(f"export bench: format {args.export_format}{source}, {args.file_format}, database {connection.vendor}")
+    results = run_bench(
+        sizes,
+        export_format=args.export_format,
+        file_format=args.file_format,
+        keep=args.keep,
+        critique_source=args.critique_source,
+    )
     for seeded, figures in results:
         print(f"{figures.line()}  (seeded in {seeded:.1f} s)")
     if len(results) > 1:

@@ -21,6 +21,7 @@ class ScoringConfig(AppConfig):
                 rationale_open=spec.rationale_open,
                 verdict_all_correct=spec.verdict_all_correct,
                 verdict_error=spec.verdict_error,
+                writes_critiques=spec.writes_critiques,
             )
             for spec in METHODS.values()
         )

@@ -26,6 +26,7 @@ from annotations.admin.base import (
     user_may,
 )
 from annotations.admin.exports import export_labels, export_labels_default
+from annotations.critique import default_error_types
 from annotations.models import Dataset, DatasetMembership
 from annotations.services.agreement import dataset_triage
 from annotations.services.datasets import (
@@ -77,6 +78,10 @@ class DatasetAdminForm(ServiceModelForm):
     class Meta:
         model = Dataset
         fields = DATASET_SETTINGS_FIELDS
+
+    def clean_error_types(self) -> Any:
+        value = self.cleaned_data.get("error_types")
+        return default_error_types() if value in (None, "", []) else value  # emptied: the default taxonomy
 
     def save_with_service(self) -> Dataset:
         values = {name: self.cleaned_data[name] for name in DATASET_SETTINGS_FIELDS if name in self.cleaned_data}

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from annotations.admin.base import ReadOnlyAdmin, bound_form, form_action_page
-from annotations.exporters import FILE_FORMATS, FORMATTERS
+from annotations.exporters import CRITIQUE_SOURCES, FILE_FORMATS, FORMATTERS
 from annotations.models import Dataset, Export, ExportStatus, FinalLabelSource
 from annotations.services.exports import export_create
 from prmweb.errors import ApplicationError
@@ -31,6 +31,11 @@ class ExportForm(forms.Form):
         label="Split", initial="0.8,0.1,0.1", help_text="Shares of problems for train, validation, test."
     )
     seed = forms.IntegerField(min_value=0, initial=0, help_text="Seed of the split by problem.")
+    critique_source = forms.ChoiceField(
+        choices=[("", "—"), *((name, name) for name in CRITIQUE_SOURCES)],
+        required=False,
+        help_text="critique and step_feedback only: human (default), judge (critiques agreeing with the label), both.",
+    )
     label_sources = forms.MultipleChoiceField(
         choices=FinalLabelSource.choices,
         required=False,
@@ -86,6 +91,7 @@ def _create_all(request: HttpRequest, datasets: QuerySet[Dataset], form: ExportF
             split_ratios=data["split_ratios"],
             seed=data["seed"],
             filters=form.filters(),
+            critique_source=data.get("critique_source") or None,
         )
         for dataset in datasets
     ]
@@ -165,6 +171,7 @@ class ExportAdmin(ReadOnlyAdmin):
         "dataset",
         "format",
         "file_format",
+        "critique_source",
         "status",
         "rows_done",
         "rows_total",

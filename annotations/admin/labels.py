@@ -20,6 +20,7 @@ class AnnotationAdmin(ReadOnlyAdmin):
         "solution",
         "annotator",
         "earliest_error_step",
+        "error_type",
         "seconds_spent",
         "suggestions_visible",
         "flag_ambiguous",
@@ -28,7 +29,14 @@ class AnnotationAdmin(ReadOnlyAdmin):
         "created_at",
     )
     list_select_related = ("solution", "annotator")
-    list_filter = ("suggestions_visible", "flag_unsure", "flag_ambiguous", "flag_reference_wrong", "solution__dataset")
+    list_filter = (
+        "suggestions_visible",
+        "flag_unsure",
+        "flag_ambiguous",
+        "flag_reference_wrong",
+        "error_type",
+        "solution__dataset",
+    )
     search_fields = ("annotator__username", "solution__external_id", "rationale")
 
 
@@ -56,10 +64,19 @@ class SuggestionAdmin(ReadOnlyAdmin):
 class FinalLabelAdmin(ReadOnlyAdmin):
     """Final labels change through the solution actions (set final label, reopen, gold), never here."""
 
-    list_display = ("solution", "label", "source", "agreement", "decided_by", "decided_at")
+    list_display = (
+        "solution",
+        "label",
+        "source",
+        "agreement",
+        "error_type",
+        "explanation_source",
+        "decided_by",
+        "decided_at",
+    )
     list_select_related = ("solution", "decided_by")
-    list_filter = ("source", "solution__dataset")
-    search_fields = ("solution__external_id",)
+    list_filter = ("source", "explanation_source", "error_type", "solution__dataset")
+    search_fields = ("solution__external_id", "explanation")
 
 
 @admin.register(FinalLabelChange)

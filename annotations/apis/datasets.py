@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from annotations.apis.common import DatasetScopedAPIView
+from annotations.critique import MAX_ERROR_TYPE_TITLE_CHARS, MAX_ERROR_TYPES, error_types_errors
 from annotations.models import Dataset, MembershipRole
 from annotations.permissions import InManagerGroup, IsDatasetManager, IsDatasetMember, IsReadOnly, IsStaff
 from annotations.segmentation import pattern_errors
@@ -44,6 +45,38 @@ class ScoringMethodsFieldSchema(OpenApiSerializerFieldExtension):
         return {"type": "array", "items": {"type": "string", "enum": names}, "uniqueItems": True}
 
 
+class ErrorTypesField(serializers.Field):
+    """The dataset's error-type taxonomy: a list of {slug, title, key} objects, checked as a whole."""
+
+    def to_internal_value(self, data: Any) -> list[dict[str, str]]:
+        errors = error_types_errors(data)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return [{"slug": entry["slug"], "title": entry["title"].strip(), "key": entry["key"]} for entry in data]
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class ErrorTypesFieldSchema(OpenApiSerializerFieldExtension):
+    """Document ErrorTypesField as an array of {slug, title, key} objects."""
+
+    target_class = ErrorTypesField
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        entry = {
+            "type": "object",
+            "properties": {
+                "slug": {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,39}$"},
+                "title": {"type": "string", "maxLength": MAX_ERROR_TYPE_TITLE_CHARS},
+                "key": {"type": "string", "pattern": "^[a-z]$"},
+            },
+            "required": ["slug", "title", "key"],
+            "additionalProperties": False,
+        }
+        return {"type": "array", "items": entry, "minItems": 1, "maxItems": MAX_ERROR_TYPES}
+
+
 class DatasetInSerializer(StrictSerializerMixin, serializers.ModelSerializer):
     """Settings a client may send: name, slug, texts and the annotation protocol."""
 
@@ -51,6 +84,11 @@ class DatasetInSerializer(StrictSerializerMixin, serializers.ModelSerializer):
     scoring_methods = ScoringMethodsField(
         required=False,
         help_text='Suggestion methods prefilled after ingestion, each named once, e.g. ["arithmetic", "mc"].',
+    )
+    error_types = ErrorTypesField(
+        required=False,
+        help_text="Error types annotators pick for a marked step: stable slug, title, one-letter key. A slug "
+        "that annotations or final labels use cannot be removed.",
     )
     audit_rate = serializers.FloatField(min_value=0, max_value=1, required=False)
     gold_rate = serializers.FloatField(min_value=0, max_value=1, required=False)

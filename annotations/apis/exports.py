@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from annotations.apis.common import DatasetJobs, DatasetJobsAPIView
-from annotations.exporters import FILE_FORMATS, FORMATTERS
+from annotations.exporters import CRITIQUE_SOURCES, FILE_FORMATS, FORMATTERS
 from annotations.models import Dataset, Export, ExportStatus
 from annotations.permissions import IsDatasetManager, IsDatasetMember, IsStaff
 from annotations.selectors.datasets import DatasetAccess, dataset_access_get
@@ -44,6 +44,12 @@ class ExportInSerializer(StrictSerializerMixin, serializers.Serializer):
         help_text='Share of problems per split: [0.8, 0.1, 0.1], {"train": 0.8, ...} or "0.8,0.1,0.1".',
     )
     seed = serializers.IntegerField(default=0, min_value=0, max_value=2**31 - 1)
+    critique_source = serializers.ChoiceField(
+        choices=list(CRITIQUE_SOURCES),
+        required=False,
+        help_text="critique and step_feedback only: explanations by people (human, the default), judge critiques "
+        "that agree with the final label (judge), or both; each row names its source.",
+    )
     filters = serializers.JSONField(
         required=False,
         help_text="label_sources, min_agreement, exclude_flagged, subsets, generators, decided_after, decided_before.",
@@ -74,6 +80,7 @@ class ExportOutSerializer(serializers.ModelSerializer):
             "filters",
             "split_ratios",
             "seed",
+            "critique_source",
             "files",
             "download_url",
             "error",

@@ -15,8 +15,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from annotations.apis.common import DatasetScopedAPIView
+from annotations.apis.quality_critique import critique_as_json
 from annotations.metrics import PositionHistogram, ProcessBenchReport
 from annotations.permissions import IsDatasetManager, IsDatasetReviewer, IsStaff
+from annotations.selectors.critique_quality import dataset_critique_quality
 from annotations.selectors.gold import gold_count
 from annotations.selectors.quality import MethodRow, QualityFigures, dataset_quality
 from annotations.services.gold import solutions_set_gold
@@ -168,11 +170,14 @@ class DatasetMetricsAPI(DatasetScopedAPIView):
     @extend_schema(
         summary="Quality figures of a dataset",
         description="Progress, agreement, ProcessBench metrics per method and per annotator, error-position "
-        "histograms, anchoring, audit precision and cost: the figures of the dashboard page.",
+        "histograms, anchoring, audit precision, cost and critique data (error types, explanations, judge "
+        "agreement): the figures of the dashboard page.",
         responses={200: OpenApiTypes.OBJECT, **error_responses(401, 403, 404)},
     )
     def get(self, request: Request, slug: str) -> Response:
-        return Response(quality_as_json(dataset_quality(dataset=self.get_access().dataset)))
+        dataset = self.get_access().dataset
+        critique = critique_as_json(dataset_critique_quality(dataset=dataset))
+        return Response({**quality_as_json(dataset_quality(dataset=dataset)), "critique": critique})
 
 
 class GoldInSerializer(serializers.Serializer):

@@ -93,10 +93,27 @@ def ingest_result_data(result: Any) -> dict[str, Any]:
 
 
 class FinalLabelSerializer(serializers.ModelSerializer):
+    """The accepted label, with its critique: explanation and error type, who wrote them and where from."""
+
     class Meta:
         model = FinalLabel
-        fields = ("label", "source", "agreement", "decided_at")
+        fields = (
+            "label",
+            "source",
+            "agreement",
+            "decided_at",
+            "explanation",
+            "error_type",
+            "explanation_source",
+            "explanation_annotation",
+            "explanation_suggestion",
+        )
         read_only_fields = fields
+        extra_kwargs = {
+            "explanation_source": {"help_text": "Who wrote the explanation: human, reviewer or judge (empty: none)."},
+            "explanation_annotation": {"help_text": "Id of the annotation the explanation was taken from."},
+            "explanation_suggestion": {"help_text": "Id of the judge suggestion the explanation was taken from."},
+        }
 
 
 class SolutionListItemSerializer(serializers.ModelSerializer):
@@ -141,7 +158,12 @@ class SolutionListItemSerializer(serializers.ModelSerializer):
 
 
 class AnnotationSerializer(serializers.ModelSerializer):
+    """One annotator's label; `rationale` is the explanation of the marked step, `step_notes` notes on others."""
+
     annotator = serializers.CharField(source="annotator.username")
+    step_notes = serializers.JSONField(
+        read_only=True, help_text='Notes on other steps: [{"step": index, "note": text}].'
+    )
 
     class Meta:
         model = Annotation
@@ -150,6 +172,8 @@ class AnnotationSerializer(serializers.ModelSerializer):
             "annotator",
             "earliest_error_step",
             "rationale",
+            "error_type",
+            "step_notes",
             "flag_ambiguous",
             "flag_reference_wrong",
             "flag_unsure",

@@ -4,10 +4,13 @@ rows (`SolutionRecord`) -> formatter (`FORMATTERS[name]`) -> writer (`SplitFolde
 `datasets.load_dataset(folder)` reads, with a dataset card and a manifest (`write_export_folder`).
 """
 
-from annotations.exporters.formatters import FORMATTERS, Formatter, UnrepresentableRow
+from annotations.exporters.base import FormattedRows, Formatter, UnrepresentableRow
+from annotations.exporters.critic import CRITIQUE_SOURCES
+from annotations.exporters.formatters import FORMATTERS
 from annotations.exporters.records import (
     AnnotationRecord,
     FinalLabelRecord,
+    JudgeCritiqueRecord,
     SolutionRecord,
     SuggestionRecord,
     training_steps,
@@ -16,12 +19,15 @@ from annotations.exporters.splits import SPLITS, SplitRatios, assign_split, pars
 from annotations.exporters.writers import FILE_FORMATS
 
 __all__ = [
+    "CRITIQUE_SOURCES",
     "FILE_FORMATS",
     "FORMATTERS",
     "SPLITS",
     "AnnotationRecord",
     "FinalLabelRecord",
+    "FormattedRows",
     "Formatter",
+    "JudgeCritiqueRecord",
     "SolutionRecord",
     "SplitRatios",
     "SuggestionRecord",

@@ -9,7 +9,7 @@ from typing import Any
 import pyarrow as pa
 import yaml
 
-from annotations.exporters.formatters import Formatter
+from annotations.exporters.base import Formatter
 from annotations.exporters.pipeline import PipelineResult
 from annotations.exporters.splits import SPLITS, SplitRatios
 from annotations.exporters.writers import WrittenFile
@@ -34,6 +34,7 @@ class ExportDescription:
     protocol: dict[str, Any]
     created_at: datetime
     prmweb_version: str
+    critique_source: str = ""
 
 
 def _feature_type(data_type: pa.DataType) -> Any:
@@ -102,6 +103,16 @@ def _shorten(value: Any) -> Any:
     return value
 
 
+def _critique_section(description: ExportDescription, sources: Counter[str]) -> list[str]:
+    if not description.formatter.critique_sources:
+        return []
+    return [
+        f"## Critique sources\n\nCritique source: `{description.critique_source}` (human: explanations written by "
+        "people; judge: LLM-judge critiques whose verdict equals the final label; both: a row of each). "
+        "Each row's `source` says who wrote it.\n\n" + _table("source", sources)
+    ]
+
+
 def render_card(description: ExportDescription, result: PipelineResult) -> str:
     """Return the dataset card: YAML header, then counts, labels, sources, protocol, generators and loading."""
     stats = result.stats
@@ -140,6 +151,7 @@ def render_card(description: ExportDescription, result: PipelineResult) -> str:
         "## Subsets\n\n" + _table("subset", stats.subsets),
         "## Annotation protocol\n\n" + (protocol or "Not recorded."),
         "## Filters\n\n```json\n" + json.dumps(description.filters, indent=2, sort_keys=True) + "\n```",
+        *_critique_section(description, stats.critique_sources),
         "## Skipped rows\n\n" + skipped,
         "## Example record\n\n```json\n" + example + "\n```",
         "## Loading\n\n```python\nfrom datasets import load_dataset\n\n"
@@ -151,6 +163,14 @@ def render_card(description: ExportDescription, result: PipelineResult) -> str:
 def build_manifest(description: ExportDescription, result: PipelineResult, extra_files: list[WrittenFile]) -> dict:
     """Return the manifest: what was exported, with which filters, the counts and every file's sha256."""
     stats = result.stats
+    critique = (
+        {
+            "critique_source": description.critique_source,
+            "critique_sources": dict(sorted(stats.critique_sources.items())),
+        }
+        if description.formatter.critique_sources
+        else {}
+    )
     return {
         "prmweb_version": description.prmweb_version,
         "export_id": description.export_id,
@@ -168,5 +188,6 @@ def build_manifest(description: ExportDescription, result: PipelineResult, extra
         "label_counts": labels_by_step(stats.labels),
         "label_sources": dict(sorted(stats.sources.items())),
         "generators": dict(sorted(stats.generators.items())),
+        **critique,
         "files": [item.as_dict() for item in [*result.files, *extra_files]],
     }

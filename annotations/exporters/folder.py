@@ -51,6 +51,7 @@ def write_export_folder(
         seed=description.seed,
         ratios=description.ratios,
         on_progress=on_progress,
+        critique_source=description.critique_source,
     )
     (folder / CARD_FILE).write_text(render_card(description, result), encoding="utf-8")
     card = _describe(folder, CARD_FILE)

@@ -7,38 +7,19 @@ skips it and counts the reason.
 """
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
 
+from annotations.exporters.base import FormattedRows, Formatter, UnrepresentableRow
+from annotations.exporters.critic import CRITIC_FORMATTERS
 from annotations.exporters.records import SolutionRecord, training_steps
+
+__all__ = ["FORMATTERS", "FormattedRows", "Formatter", "UnrepresentableRow"]
 
 MATH_SHEPHERD_TAG = "ки"
 QWEN_PRM_SEPARATOR = "<extra_0>"
-
-
-class UnrepresentableRow(ValueError):
-    """This solution cannot be written in this format (the message says why)."""
-
-
-@dataclass(frozen=True)
-class Formatter:
-    """A named export format: how a solution becomes a record, and the records' schema."""
-
-    name: str
-    description: str
-    schema: pa.Schema
-    requires_final_label: bool
-    to_record: Callable[[SolutionRecord], dict[str, Any]]
-
-    def format(self, row: SolutionRecord) -> dict[str, Any]:
-        """Return the record for one solution; raise UnrepresentableRow when the format cannot hold it."""
-        if self.requires_final_label and row.final_label is None:
-            raise UnrepresentableRow("no final label")
-        return self.to_record(row)
 
 
 def _final_label(row: SolutionRecord) -> int:
@@ -132,12 +113,18 @@ def annotations_record(row: SolutionRecord) -> dict[str, Any]:
             "agreement": final.agreement,
             "decided_by": final.decided_by,
             "decided_at": _iso(final.decided_at),
+            "explanation": final.explanation,
+            "error_type": final.error_type,
+            "explanation_source": final.explanation_source,
+            "explanation_annotator": final.explanation_annotator,
         },
         "annotations": [
             {
                 "annotator": item.annotator,
                 "earliest_error_step": item.earliest_error_step,
                 "rationale": item.rationale,
+                "error_type": item.error_type,
+                "step_notes": [dict(note) for note in item.step_notes],
                 "flag_ambiguous": item.flag_ambiguous,
                 "flag_reference_wrong": item.flag_reference_wrong,
                 "flag_unsure": item.flag_unsure,
@@ -183,6 +170,8 @@ _ANNOTATION_TYPE = pa.struct(
         ("annotator", _STR),
         ("earliest_error_step", _INT),
         ("rationale", _STR),
+        ("error_type", _STR),
+        ("step_notes", pa.list_(pa.struct([("step", _INT), ("note", _STR)]))),
         ("flag_ambiguous", _BOOL),
         ("flag_reference_wrong", _BOOL),
         ("flag_unsure", _BOOL),
@@ -214,7 +203,17 @@ _SUGGESTION_TYPE = pa.struct(
     ]
 )
 _FINAL_LABEL_TYPE = pa.struct(
-    [("label", _INT), ("source", _STR), ("agreement", _FLOAT), ("decided_by", _STR), ("decided_at", _STR)]
+    [
+        ("label", _INT),
+        ("source", _STR),
+        ("agreement", _FLOAT),
+        ("decided_by", _STR),
+        ("decided_at", _STR),
+        ("explanation", _STR),
+        ("error_type", _STR),
+        ("explanation_source", _STR),
+        ("explanation_annotator", _STR),
+    ]
 )
 
 FORMATTERS: dict[str, Formatter] = {
@@ -281,5 +280,6 @@ FORMATTERS: dict[str, Formatter] = {
             requires_final_label=False,
             to_record=annotations_record,
         ),
+        *CRITIC_FORMATTERS,
     )
 }

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from annotations.exporters.formatters import Formatter, UnrepresentableRow
+from annotations.exporters.base import Formatter
 from annotations.exporters.records import SolutionRecord
 from annotations.exporters.splits import SPLITS, SplitRatios, assign_split
 from annotations.exporters.writers import SplitFolderWriter, WrittenFile
@@ -27,14 +27,17 @@ class ExportStats:
     generators: Counter[str] = field(default_factory=Counter)
     subsets: Counter[str] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)
+    critique_sources: Counter[str] = field(default_factory=Counter)
     example: dict[str, Any] | None = None
 
     @property
     def rows_written(self) -> int:
         return sum(self.rows_by_split.values())
 
-    def add(self, row: SolutionRecord, split: str) -> None:
+    def add(self, row: SolutionRecord, split: str, *, critique_source: str | None = None) -> None:
         self.rows_by_split[split] += 1
+        if critique_source is not None:
+            self.critique_sources[critique_source] += 1
         final = row.final_label
         if final is None:
             self.labels["unlabelled"] += 1
@@ -67,12 +70,14 @@ def run_pipeline(
     ratios: SplitRatios,
     on_progress: Callable[[int], None] | None = None,
     progress_every: int = 1000,
+    critique_source: str = "",
 ) -> PipelineResult:
     """Format and write every row into its problem's split; return the statistics and the files.
 
     Rows should arrive grouped by problem (the export service orders them so) for the per-split problem
     counts to be exact; the split of a row never depends on the order. `on_progress(rows_seen)` is
     called every `progress_every` rows and once at the end. On any error the writer is aborted.
+    `critique_source` goes to the critic formats (which may give several records per solution).
     """
     stats = ExportStats()
     last_problem: str | None = None
@@ -80,18 +85,17 @@ def run_pipeline(
         for row in rows:
             stats.rows_seen += 1
             split = assign_split(row.problem_key, seed=seed, ratios=ratios)
-            try:
-                record = formatter.format(row)
-            except UnrepresentableRow as exc:
-                stats.skipped[str(exc)] += 1
-            else:
+            formatted = formatter.records(row, critique_source=critique_source)
+            for reason in formatted.skipped:
+                stats.skipped[reason] += 1
+            for record in formatted.records:
                 writer.write(split, record)
-                stats.add(row, split)
+                stats.add(row, split, critique_source=record["source"] if formatter.critique_sources else None)
                 if stats.example is None:
                     stats.example = record
-                if row.problem_key != last_problem:
-                    stats.problems_by_split[split] += 1
-                    last_problem = row.problem_key
+            if formatted.records and row.problem_key != last_problem:
+                stats.problems_by_split[split] += 1
+                last_problem = row.problem_key
             if on_progress is not None and stats.rows_seen % progress_every == 0:
                 on_progress(stats.rows_seen)
         files = writer.close()

@@ -1,6 +1,6 @@
 """Plain rows the exporters read: one solution with its final label and provenance, free of Django."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,6 +20,8 @@ class AnnotationRecord:
     suggestions_visible: bool
     created_at: datetime
     updated_at: datetime
+    error_type: str | None = None
+    step_notes: Sequence[Mapping[str, Any]] = ()
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,20 @@ class FinalLabelRecord:
     agreement: float | None
     decided_by: str
     decided_at: datetime
+    explanation: str = ""
+    error_type: str | None = None
+    explanation_source: str = ""
+    explanation_annotator: str = ""
+    explanation_step_notes: Sequence[Mapping[str, Any]] = ()
+
+
+@dataclass(frozen=True)
+class JudgeCritiqueRecord:
+    """A succeeded judge suggestion's critique (its rationale) and the label it voted for."""
+
+    label: int
+    critique: str
+    model_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -61,7 +77,8 @@ class SolutionRecord:
     """One solution as the exporters see it.
 
     `id` is the solution's external id, else `solution-<pk>`; `problem_key` identifies its problem
-    (the unit of splitting: all solutions of one problem land in the same split).
+    (the unit of splitting: all solutions of one problem land in the same split). `judge_critiques`
+    (read for the critic formats) are newest first.
     """
 
     id: str
@@ -78,6 +95,7 @@ class SolutionRecord:
     final_label: FinalLabelRecord | None = None
     annotations: Sequence[AnnotationRecord] = field(default_factory=tuple)
     suggestions: Sequence[SuggestionRecord] = field(default_factory=tuple)
+    judge_critiques: Sequence[JudgeCritiqueRecord] = field(default_factory=tuple)
 
 
 def training_steps(steps: Sequence[str], label: int) -> tuple[list[str], list[bool]]:

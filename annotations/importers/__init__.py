@@ -4,6 +4,7 @@ import json
 from collections.abc import Callable, Iterator, Mapping
 from typing import TextIO
 
+from annotations.importers.annotations_export import parse_annotations_export, parse_annotations_path
 from annotations.importers.base import ParsedRecord, iter_json_values
 from annotations.importers.batch_problems import BatchProblem, load_batch_problems
 from annotations.importers.jsonl import parse_jsonl
@@ -12,7 +13,7 @@ from annotations.importers.prm800k import parse_prm800k
 from annotations.importers.processbench import load_reference_answers, parse_processbench
 from annotations.importers.responses import parse_responses
 
-FORMATS = ("processbench", "prm800k", "jsonl", "responses", "openai-batch")
+FORMATS = ("processbench", "prm800k", "jsonl", "responses", "openai-batch", "annotations")
 RESPONSE_FORMATS = ("jsonl", "responses", "openai-batch")  # formats whose records may hold a response to split
 
 
@@ -40,6 +41,8 @@ def parser_for(
         if problems is None:
             raise ValueError("The openai-batch format needs the problems of its custom ids.")
         return lambda stream: parse_openai_batch(stream, problems=problems, skip_failed=skip_failed)
+    if file_format == "annotations":
+        return parse_annotations_export
     raise ValueError(f"Unknown import format {file_format!r}; choose one of {', '.join(FORMATS)}.")
 
 
@@ -47,8 +50,10 @@ def count_records(file_format: str, stream: TextIO) -> int | None:
     """Return how many records the parser of this format will yield (a progress total); None when unreadable.
 
     One quick read of the file: ProcessBench's array is decoded, JSON Lines are counted (a batch output
-    line counts its choices), PRM800K values parsed.
+    line counts its choices), PRM800K values parsed. An `annotations` export (a folder, or gzip) has none.
     """
+    if file_format == "annotations":
+        return None
     try:
         if file_format == "processbench":
             data = json.load(stream)
@@ -80,5 +85,6 @@ __all__ = [
     "count_records",
     "load_batch_problems",
     "load_reference_answers",
+    "parse_annotations_path",
     "parser_for",
 ]

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from annotations.importers.labels import ImportedLabels
 from annotations.solution_input import Errors, SolutionInput
 
 READ_CHUNK_CHARS = 1 << 20
@@ -16,13 +17,15 @@ class ParsedRecord:
 
     `locator` says where the record is in the file ("record 3 (id gsm8k-2)", "line 7"), for messages.
     A record with `errors` is invalid (the whole import is refused); one with a `skip_reason` is valid
-    but carries nothing to store (e.g. a PRM800K labeler gave up) and is reported, not stored.
+    but carries nothing to store (e.g. a PRM800K labeler gave up) and is reported, not stored. `labels`
+    (from an `annotations` export) are the annotations and final-label critique stored with a new solution.
     """
 
     locator: str
     item: SolutionInput | None = None
     errors: Errors = field(default_factory=dict)
     skip_reason: str = ""
+    labels: ImportedLabels | None = None
 
 
 def file_error(message: str, locator: str = "file") -> ParsedRecord:

@@ -6,6 +6,7 @@ from annotations.models.exports import Export, ExportStatus
 from annotations.models.labels import (
     DERIVED_ENGINE,
     Annotation,
+    CritiqueSource,
     FinalLabel,
     FinalLabelChange,
     FinalLabelSource,
@@ -18,6 +19,7 @@ __all__ = [
     "DERIVED_ENGINE",
     "Annotation",
     "Claim",
+    "CritiqueSource",
     "Dataset",
     "DatasetMembership",
     "Export",

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from annotations.critique import default_error_types
 from annotations.segmentation import DEFAULT_SEGMENTATION, MAX_PATTERN_CHARS, PATTERN, SEGMENTATION_LABELS
 
 
@@ -54,7 +55,14 @@ class Dataset(models.Model):
         help_text="Once a gold solution is settled, show each annotator in My work whether their label matched "
         "the gold label. Until then (and always, when off) a gold item looks like any other.",
     )
-    rationale_required = models.BooleanField(default=False)
+    rationale_required = models.BooleanField(
+        default=False, help_text="An erroneous label needs an explanation of its marked step."
+    )
+    error_types = models.JSONField(
+        default=default_error_types,
+        blank=True,
+        help_text='Error types of a marked step: [{"slug": ..., "title": ..., "key": one letter}]; empty: the default.',
+    )
     show_reference = models.BooleanField(default=True, help_text="Show the reference answer and solution.")
     blind = models.BooleanField(default=False, help_text="Hide machine suggestions from annotators.")
     claim_minutes = models.PositiveSmallIntegerField(default=30)

@@ -24,6 +24,9 @@ class Export(models.Model):
     filters = models.JSONField(default=dict, blank=True)
     split_ratios = models.JSONField(default=dict, blank=True)
     seed = models.IntegerField(default=0)
+    critique_source = models.CharField(
+        max_length=10, blank=True, help_text="critique and step_feedback: human, judge or both."
+    )
     status = models.CharField(max_length=10, choices=ExportStatus.choices, default=ExportStatus.QUEUED)
     rows_total = models.PositiveIntegerField(default=0)
     rows_done = models.PositiveIntegerField(default=0)

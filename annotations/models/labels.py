@@ -8,7 +8,10 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from annotations.critique import MAX_STEP_NOTES
 from annotations.models.solutions import Solution
+
+ERROR_TYPE_CHARS = 40
 
 
 def _label_valid(field: str, name: str, *, nullable: bool = False) -> models.CheckConstraint:
@@ -18,6 +21,11 @@ def _label_valid(field: str, name: str, *, nullable: bool = False) -> models.Che
     return models.CheckConstraint(condition=valid, name=name)
 
 
+def _error_type_only_for_errors(field: str, name: str) -> models.CheckConstraint:
+    """An error type goes with a marked step only: none when every step is correct (label -1)."""
+    return models.CheckConstraint(condition=Q(**{f"{field}__gte": 0}) | Q(error_type__isnull=True), name=name)
+
+
 class Annotation(models.Model):
     """One annotator's earliest-error label for one solution."""
 
@@ -25,7 +33,20 @@ class Annotation(models.Model):
     annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="annotations")
     earliest_error_step = models.IntegerField(help_text="0-based index of the earliest wrong step; -1 = all correct.")
     step_count = models.PositiveIntegerField()
-    rationale = models.TextField(blank=True)
+    rationale = models.TextField(
+        blank=True, help_text="The explanation of the marked step: why it is wrong (with -1: optional remarks)."
+    )
+    error_type = models.CharField(
+        max_length=ERROR_TYPE_CHARS,
+        null=True,
+        blank=True,
+        help_text="Slug from the dataset's error types, for the marked step; null when all steps are correct.",
+    )
+    step_notes = models.JSONField(
+        default=list,
+        blank=True,
+        help_text=f'Short notes on other steps: [{{"step": index, "note": text}}], at most {MAX_STEP_NOTES}.',
+    )
     flag_ambiguous = models.BooleanField(default=False, help_text="The problem is ambiguous.")
     flag_reference_wrong = models.BooleanField(default=False, help_text="The reference answer looks wrong.")
     flag_unsure = models.BooleanField(default=False)
@@ -38,6 +59,7 @@ class Annotation(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["solution", "annotator"], name="annotation_one_per_annotator"),
             _label_valid("earliest_error_step", "annotation_label_valid"),
+            _error_type_only_for_errors("earliest_error_step", "annotation_error_type_only_for_errors"),
             models.CheckConstraint(condition=Q(seconds_spent__gte=0), name="annotation_seconds_non_negative"),
         ]
         indexes = [models.Index(fields=["annotator", "-created_at"], name="annotation_by_annotator_idx")]
@@ -114,8 +136,18 @@ class FinalLabelSource(models.TextChoices):
     IMPORTED = "imported", "Imported"
 
 
+class CritiqueSource(models.TextChoices):
+    HUMAN = "human", "Annotator"
+    REVIEWER = "reviewer", "Reviewer"
+    JUDGE = "judge", "LLM judge"
+
+
 class FinalLabel(models.Model):
-    """The accepted label of a solution and where it came from (at most one per solution)."""
+    """The accepted label of a solution and where it came from (at most one per solution).
+
+    Its critique (explanation and error type of the earliest error) says who wrote it
+    (`explanation_source`) and which annotation or suggestion it was taken from.
+    """
 
     solution = models.OneToOneField(Solution, on_delete=models.CASCADE, related_name="final_label")
     label = models.IntegerField()
@@ -126,11 +158,26 @@ class FinalLabel(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     note = models.TextField(blank=True)
+    explanation = models.TextField(blank=True, help_text="Why the labelled step is wrong (or remarks on -1).")
+    error_type = models.CharField(max_length=ERROR_TYPE_CHARS, null=True, blank=True)
+    explanation_source = models.CharField(
+        max_length=10, choices=CritiqueSource.choices, blank=True, help_text="Who wrote the explanation and type."
+    )
+    explanation_annotation = models.ForeignKey(
+        "Annotation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    explanation_suggestion = models.ForeignKey(
+        "Suggestion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     decided_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [
             _label_valid("label", "final_label_valid"),
+            _error_type_only_for_errors("label", "final_label_error_type_only_for_errors"),
+            models.CheckConstraint(
+                condition=Q(explanation_source__in=["", *CritiqueSource.values]), name="final_label_critique_source"
+            ),
             models.CheckConstraint(
                 condition=Q(agreement__isnull=True) | (Q(agreement__gte=0) & Q(agreement__lte=1)),
                 name="final_label_agreement_0_1",

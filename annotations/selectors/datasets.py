@@ -3,6 +3,7 @@
 A dataset is visible to its members and to staff; to everyone else it does not exist (404).
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser, AbstractUser, AnonymousUser, User
@@ -20,7 +21,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from annotations.models import Dataset, DatasetMembership, MembershipRole, Solution
+from annotations.models import Annotation, Dataset, DatasetMembership, FinalLabel, MembershipRole, Solution
 from prmweb.errors import NotFoundError
 
 DATASET_CREATOR_GROUP = "manager"
@@ -134,3 +135,26 @@ def session_user_get(*, user_id: int | str) -> User | None:
     )
     may_review = ExpressionWrapper(Q(is_staff=True) | Q(is_superuser=True) | Q(Exists(reviews)), BooleanField())
     return User.objects.annotate(may_review=may_review).filter(pk=user_id).first()
+
+
+def error_types_in_use(*, dataset: Dataset, slugs: list[str]) -> dict[str, int]:
+    """Return {slug: annotations and final labels using it} for those of `slugs` the dataset uses (2 queries)."""
+    if not slugs:
+        return {}
+    used: dict[str, int] = {}
+    for model in (Annotation, FinalLabel):
+        rows = (
+            model.objects.filter(solution__dataset=dataset, error_type__in=slugs)
+            .values_list("error_type")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        for slug, count in rows:
+            used[slug] = used.get(slug, 0) + count
+    return used
+
+
+def users_by_username(*, usernames: Iterable[str]) -> dict[str, User]:
+    """Return the existing users with these usernames, by username (one query)."""
+    wanted = [name for name in set(usernames) if "\x00" not in name]
+    return {user.username: user for user in User.objects.filter(username__in=wanted)} if wanted else {}

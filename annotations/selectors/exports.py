@@ -6,9 +6,25 @@ from typing import Any
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
+from annotations import suggestion_methods
 from annotations.exporters.filters import ExportFilters
-from annotations.exporters.records import AnnotationRecord, FinalLabelRecord, SolutionRecord, SuggestionRecord
-from annotations.models import Annotation, Dataset, Export, FinalLabel, MembershipRole, Solution, Suggestion
+from annotations.exporters.records import (
+    AnnotationRecord,
+    FinalLabelRecord,
+    JudgeCritiqueRecord,
+    SolutionRecord,
+    SuggestionRecord,
+)
+from annotations.models import (
+    Annotation,
+    Dataset,
+    Export,
+    FinalLabel,
+    MembershipRole,
+    Solution,
+    Suggestion,
+    SuggestionStatus,
+)
 from annotations.selectors.datasets import AnyUser, user_id_of, user_is_staff
 from prmweb.errors import NotFoundError
 
@@ -31,14 +47,35 @@ def _label_filters(filters: ExportFilters) -> Q:
     return condition
 
 
+def _judge_critiques() -> QuerySet[Suggestion]:
+    return (
+        Suggestion.objects.filter(
+            method__in=suggestion_methods.critique_method_names(),
+            status=SuggestionStatus.SUCCEEDED,
+            label__isnull=False,
+        )
+        .exclude(rationale="")
+        .only("id", "solution_id", "label", "rationale", "model_name", "updated_at")
+        .order_by("-updated_at", "-id")
+    )
+
+
 def solutions_for_export(
-    *, dataset: Dataset, filters: ExportFilters, labelled_only: bool, provenance: bool
+    *,
+    dataset: Dataset,
+    filters: ExportFilters,
+    labelled_only: bool,
+    provenance: bool,
+    critique: bool = False,
+    judge_critiques: bool = False,
 ) -> QuerySet[Solution]:
     """Return the dataset's solutions an export takes, grouped by problem, ready to stream with `iterator()`.
 
     `labelled_only`: only solutions with a final label; otherwise solutions with a final label, an annotation
     or a suggestion. `provenance`: prefetch annotations (with annotators) and suggestions, which Django runs
-    once per `iterator(chunk_size=...)` chunk. Problems, final labels and deciders come in the same query.
+    once per `iterator(chunk_size=...)` chunk. Problems, final labels, deciders and (with `provenance` or
+    `critique`) the annotation a final label's explanation came from come in the same query.
+    `judge_critiques`: prefetch succeeded judge suggestions with a critique, newest first (`judge_suggestions`).
     """
     solutions = Solution.objects.filter(dataset=dataset).filter(_label_filters(filters))
     if labelled_only:
@@ -56,6 +93,12 @@ def solutions_for_export(
     if filters.generators:
         solutions = solutions.filter(generator__in=filters.generators)
     solutions = solutions.select_related("problem", "final_label", "final_label__decided_by")
+    if provenance or critique:
+        solutions = solutions.select_related("final_label__explanation_annotation__annotator")
+    if judge_critiques:
+        solutions = solutions.prefetch_related(
+            Prefetch("suggestions", queryset=_judge_critiques(), to_attr="judge_suggestions")
+        )
     if provenance:
         solutions = solutions.prefetch_related(
             Prefetch(
@@ -126,16 +169,18 @@ _RECORD_VALUES = (
 )
 
 
-def solution_records(solutions: QuerySet[Solution], *, provenance: bool, chunk_size: int) -> Iterator[SolutionRecord]:
+def solution_records(
+    solutions: QuerySet[Solution], *, provenance: bool, chunk_size: int, critique: bool = False
+) -> Iterator[SolutionRecord]:
     """Yield the solutions as exporter records, fetched `chunk_size` rows at a time.
 
     On PostgreSQL the rows come through a server-side cursor, so memory stays flat whatever their number.
-    Without provenance only the needed columns are read, as values; with it, model instances come with
-    their annotations and suggestions, prefetched once per chunk.
+    Without provenance or critique only the needed columns are read, as values; with either, model
+    instances come with what `solutions_for_export` prefetched, once per chunk.
     """
-    if provenance:
+    if provenance or critique:
         for solution in solutions.iterator(chunk_size=chunk_size):
-            yield solution_record(solution, provenance=True)
+            yield solution_record(solution, provenance=provenance)
         return
     for values in solutions.values(*_RECORD_VALUES).iterator(chunk_size=chunk_size):
         yield _record_from_values(values)
@@ -172,12 +217,18 @@ def _final_label_record(solution: Solution) -> FinalLabelRecord | None:
         final = solution.final_label
     except ObjectDoesNotExist:
         return None
+    explained = final.explanation_annotation
     return FinalLabelRecord(
         label=final.label,
         source=final.source,
         agreement=final.agreement,
         decided_by=final.decided_by.get_username() if final.decided_by else "",
         decided_at=final.decided_at,
+        explanation=final.explanation,
+        error_type=final.error_type,
+        explanation_source=final.explanation_source,
+        explanation_annotator=explained.annotator.get_username() if explained else "",
+        explanation_step_notes=tuple(explained.step_notes or ()) if explained else (),
     )
 
 
@@ -187,6 +238,8 @@ def _annotation_records(solution: Solution) -> tuple[AnnotationRecord, ...]:
             annotator=item.annotator.get_username(),
             earliest_error_step=item.earliest_error_step,
             rationale=item.rationale,
+            error_type=item.error_type,
+            step_notes=tuple(item.step_notes or ()),
             flag_ambiguous=item.flag_ambiguous,
             flag_reference_wrong=item.flag_reference_wrong,
             flag_unsure=item.flag_unsure,
@@ -227,7 +280,8 @@ def _suggestion_records(solution: Solution) -> tuple[SuggestionRecord, ...]:
 def solution_record(solution: Solution, *, provenance: bool) -> SolutionRecord:
     """Return a solution as the exporters' plain record.
 
-    Its problem and final label should be loaded, and with `provenance` its annotations and suggestions.
+    Its problem and final label should be loaded, and with `provenance` its annotations and suggestions;
+    prefetched `judge_suggestions` become its judge critiques.
     """
     problem = solution.problem
     return SolutionRecord(
@@ -245,4 +299,8 @@ def solution_record(solution: Solution, *, provenance: bool) -> SolutionRecord:
         final_label=_final_label_record(solution),
         annotations=_annotation_records(solution) if provenance else (),
         suggestions=_suggestion_records(solution) if provenance else (),
+        judge_critiques=tuple(
+            JudgeCritiqueRecord(label=item.label, critique=item.rationale, model_name=item.model_name)
+            for item in getattr(solution, "judge_suggestions", ())
+        ),
     )

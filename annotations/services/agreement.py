@@ -27,7 +27,7 @@ from annotations.models import (
     Suggestion,
     SuggestionStatus,
 )
-from annotations.services.final_labels import final_label_clear, final_label_write
+from annotations.services.final_labels import annotators_critique, final_label_clear, final_label_write, judge_critique
 from annotations.services.locks import solution_lock
 
 
@@ -60,7 +60,8 @@ def solution_evaluate(*, solution_id: int) -> Solution:
     """Recount the solution's annotations and apply the protocol: finalize, send to review, or discard.
 
     Side effects (under the solution row lock): `annotation_count` is refreshed; an open solution may
-    get a final label (`unanimous`/`majority`, replacing an `imported` one, with a history row), move to
+    get a final label (`unanimous`/`majority`, replacing an `imported` one, with a history row, and the
+    agreeing annotators' explanation and error type: `annotators_critique`), move to
     `needs_review`, or be discarded (its final label removed, with a history row). Solutions that are
     not open, and gold solutions (whose imported label is the truth), only get their count refreshed.
     Idempotent: calling it again with the same annotations changes nothing.
@@ -83,6 +84,7 @@ def solution_evaluate(*, solution_id: int) -> Solution:
             source=source,
             agreement=decision.agreement,
             reason=decision.reason,
+            critique=annotators_critique(solution=solution, label=label),
         )
         solution.status = SolutionStatus.FINAL
     elif decision.outcome is protocol.Outcome.REVIEW:
@@ -125,7 +127,8 @@ def solution_triage(*, solution_id: int) -> Solution:
     """Decide from machine consensus whether people must label the solution (`triage_mode`).
 
     With `disagreement_only`, a solution whose `consensus` suggestion has a label gets a `consensus_auto`
-    final label, status `final` and `needs_humans=False`, unless it falls in the dataset's audit sample
+    final label (with the agreeing judge critique as its explanation, provenance `judge`), status `final`
+    and `needs_humans=False`, unless it falls in the dataset's audit sample
     (`audit_rate`, stable per solution id) or the machines call a wrong final answer "all correct".
     An auto-accepted solution whose consensus later disappears (or whose dataset now sends everything
     to people) is reopened for people, with a history row. Solutions people have started, reviewed,
@@ -148,6 +151,7 @@ def solution_triage(*, solution_id: int) -> Solution:
             label=decision.accepted_label(),
             source=FinalLabelSource.CONSENSUS_AUTO,
             reason=decision.reason,
+            critique=judge_critique(solution=solution, label=decision.accepted_label()),
         )
         solution.status = SolutionStatus.FINAL
         solution.needs_humans = False

@@ -1,12 +1,14 @@
 """Submit and change an annotator's label of a solution (the workbench's writes besides claims)."""
 
 import datetime
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from annotations.critique import error_type_errors, step_notes_as_list, step_notes_errors
 from annotations.models import Annotation, Claim, Solution, SolutionStatus
 from annotations.selectors.gold import annotation_editable
 from annotations.selectors.workbench import solution_has_visible_suggestions
@@ -22,10 +24,17 @@ MAX_SECONDS_SPENT = 4 * 3600.0
 
 @dataclass(frozen=True)
 class AnnotationInput:
-    """What an annotator submits for one solution."""
+    """What an annotator submits for one solution.
+
+    `rationale` is the explanation of the marked step; `error_type` a slug of the dataset's error types
+    (only with a marked step); `step_notes` short notes on other steps (step index -> text; blank ones
+    are dropped).
+    """
 
     earliest_error_step: int
     rationale: str = ""
+    error_type: str | None = None
+    step_notes: Mapping[int, str] = field(default_factory=dict)
     flag_ambiguous: bool = False
     flag_reference_wrong: bool = False
     flag_unsure: bool = False
@@ -38,6 +47,22 @@ def clamp_seconds(seconds: float) -> float:
     if seconds != seconds:  # NaN
         return 0.0
     return round(min(max(seconds, 0.0), MAX_SECONDS_SPENT), 1)
+
+
+def cleaned_step_notes(notes: Mapping[int, str]) -> dict[int, str]:
+    """Return the notes stripped, without blank ones."""
+    return {step: note.strip() for step, note in notes.items() if note.strip()}
+
+
+def _critique_errors(solution: Solution, data: AnnotationInput) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    step = data.earliest_error_step
+    if found := error_type_errors(data.error_type, label=step, taxonomy=solution.dataset.error_types):
+        errors["error_type"] = found
+    notes = cleaned_step_notes(data.step_notes)
+    if found := step_notes_errors(notes, num_steps=solution.num_steps, marked_step=step):
+        errors["step_notes"] = found
+    return errors
 
 
 def annotation_validate(*, solution: Solution, data: AnnotationInput) -> None:
@@ -60,6 +85,8 @@ def annotation_validate(*, solution: Solution, data: AnnotationInput) -> None:
             "The final answer is known to be wrong, so some step should be wrong. "
             "Confirm explicitly that every step is correct, or mark the earliest wrong step."
         ]
+    if ALL_CORRECT <= step < solution.num_steps:
+        errors.update(_critique_errors(solution, data))
     if errors:
         first = next(iter(errors.items()))
         raise ApplicationError(f"Invalid annotation. {first[0]}: {first[1][0]}", errors=errors)
@@ -88,6 +115,8 @@ def _new_annotation(
         earliest_error_step=data.earliest_error_step,
         step_count=solution.num_steps,
         rationale=data.rationale.strip(),
+        error_type=data.error_type,
+        step_notes=step_notes_as_list(cleaned_step_notes(data.step_notes)),
         flag_ambiguous=data.flag_ambiguous,
         flag_reference_wrong=data.flag_reference_wrong,
         flag_unsure=data.flag_unsure,
@@ -107,6 +136,8 @@ def _changed_annotation(*, annotation: Annotation, solution: Solution, data: Ann
         )
     annotation.earliest_error_step = data.earliest_error_step
     annotation.rationale = data.rationale.strip()
+    annotation.error_type = data.error_type
+    annotation.step_notes = step_notes_as_list(cleaned_step_notes(data.step_notes))
     annotation.flag_ambiguous = data.flag_ambiguous
     annotation.flag_reference_wrong = data.flag_reference_wrong
     annotation.flag_unsure = data.flag_unsure

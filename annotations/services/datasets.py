@@ -7,7 +7,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, transaction
 
+from annotations.critique import error_type_slugs, error_types_errors
 from annotations.models import Dataset, DatasetMembership, MembershipRole
+from annotations.selectors.datasets import error_types_in_use
 from annotations.validators import scoring_methods_errors, segmentation_errors
 from prmweb.errors import ApplicationError, ConflictError, NotFoundError
 
@@ -26,6 +28,7 @@ DATASET_SETTINGS_FIELDS = (
     "gold_rate",
     "gold_feedback",
     "rationale_required",
+    "error_types",
     "show_reference",
     "blind",
     "claim_minutes",
@@ -52,7 +55,28 @@ def _protocol_errors(dataset: Dataset) -> dict[str, list[str]]:
     if method_errors:
         errors["scoring_methods"] = method_errors
     errors.update(segmentation_errors(dataset.segmentation, dataset.segmentation_pattern))
+    if taxonomy_errors := error_types_errors(dataset.error_types):
+        errors["error_types"] = taxonomy_errors
     return errors
+
+
+def removed_error_types_errors(*, dataset: Dataset, taxonomy: Any) -> list[str]:
+    """Return why the stored dataset may not take this new taxonomy: it drops slugs that labels still use."""
+    kept = error_type_slugs(taxonomy)
+    removed = [slug for slug in error_type_slugs(dataset.error_types) if slug not in kept]
+    used = error_types_in_use(dataset=dataset, slugs=removed)
+    return [
+        f"Error type {slug!r} is used by {count} annotation(s) or final label(s); keep its slug (the title and "
+        "key may change)."
+        for slug, count in sorted(used.items())
+    ]
+
+
+def _refuse_dropping_used_error_types(dataset: Dataset, taxonomy: Any) -> None:
+    if taxonomy is None or error_types_errors(taxonomy):
+        return  # no change, or an invalid one that `_save` refuses with its own message
+    if in_use := removed_error_types_errors(dataset=dataset, taxonomy=taxonomy):
+        raise ApplicationError(f"Invalid dataset settings. error_types: {in_use[0]}", errors={"error_types": in_use})
 
 
 def _save(dataset: Dataset) -> None:
@@ -104,9 +128,11 @@ def dataset_create(*, user: AbstractBaseUser | AnonymousUser, **settings: Any) -
 def dataset_update(*, dataset: Dataset, **changes: Any) -> Dataset:
     """Change a dataset's name, texts or protocol settings; return it.
 
-    Raises ApplicationError naming the field for unknown fields, a taken slug or inconsistent settings.
+    Raises ApplicationError naming the field for unknown fields, a taken slug, inconsistent settings, or
+    an error-type taxonomy that drops a slug annotations or final labels still use.
     """
     _reject_unknown(changes)
+    _refuse_dropping_used_error_types(dataset, changes.get("error_types"))
     for name, value in changes.items():
         setattr(dataset, name, value)
     _save(dataset)

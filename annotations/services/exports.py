@@ -43,13 +43,27 @@ QUEUE_UNAVAILABLE = (
 ProgressCallback = Callable[[int, int], None]
 
 
+def _critique_source_errors(export_format: str, critique_source: Any) -> list[str]:
+    formatter = FORMATTERS.get(export_format)
+    if formatter is None or critique_source is None:
+        return []
+    critics = [name for name, item in FORMATTERS.items() if item.critique_sources]
+    if not formatter.critique_sources:
+        return [f"Only the {' and '.join(critics)} formats take a critique source."]
+    if critique_source not in formatter.critique_sources:
+        return [f"Unknown critique source {critique_source!r}; use one of {', '.join(formatter.critique_sources)}."]
+    return []
+
+
 def _validation_errors(
-    *, export_format: str, file_format: str, split_ratios: Any, seed: Any, filters: Any
+    *, export_format: str, file_format: str, split_ratios: Any, seed: Any, filters: Any, critique_source: Any = None
 ) -> tuple[dict[str, list[str]], dict[str, Any]]:
     errors: dict[str, list[str]] = {}
     parsed: dict[str, Any] = {}
     if export_format not in FORMATTERS:
         errors["format"] = [f"Unknown format {export_format!r}; use one of {', '.join(FORMATTERS)}."]
+    if found := _critique_source_errors(export_format, critique_source):
+        errors["critique_source"] = found
     if file_format not in FILE_FORMATS:
         errors["file_format"] = [f"Unknown file format {file_format!r}; use one of {', '.join(FILE_FORMATS)}."]
     try:
@@ -90,23 +104,32 @@ def export_create(
     seed: int = 0,
     output_dir: str | Path | None = None,
     enqueue: bool = True,
+    critique_source: str | None = None,
 ) -> Export:
     """Validate and store an export row (status queued); enqueue `run_export` after the commit when asked.
 
+    `critique_source` (`human`, `judge` or `both`; default `human`) applies to the critic formats only.
     Raises ApplicationError naming each bad field (`format`, `file_format`, `split_ratios`, `seed`,
-    `filters.<name>`, `output_dir`). The folder defaults to `EXPORT_ROOT/<dataset>/export-<id>-<format>`.
-    When the broker cannot take the task, the row is deleted again and ServiceUnavailableError raised
-    (after the commit: from this call when it is the outermost transaction). Without a broker the export
-    runs in-process right after the commit, so it has finished when this returns.
+    `filters.<name>`, `critique_source`, `output_dir`). The folder defaults to
+    `EXPORT_ROOT/<dataset>/export-<id>-<format>`. When the broker cannot take the task, the row is deleted
+    again and ServiceUnavailableError raised (after the commit: from this call when it is the outermost
+    transaction). Without a broker the export runs in-process right after the commit, so it has finished
+    when this returns.
     """
     errors, parsed = _validation_errors(
-        export_format=export_format, file_format=file_format, split_ratios=split_ratios, seed=seed, filters=filters
+        export_format=export_format,
+        file_format=file_format,
+        split_ratios=split_ratios,
+        seed=seed,
+        filters=filters,
+        critique_source=critique_source,
     )
     if found := _output_dir_errors(output_dir):
         errors["output_dir"] = found
     if errors:
         first_field, messages = next(iter(errors.items()))
         raise ApplicationError(f"Invalid export: {first_field}: {messages[0]}", errors=errors)
+    critique_sources = FORMATTERS[export_format].critique_sources
     export = Export.objects.create(
         dataset=dataset,
         created_by_id=created_by.pk if created_by is not None and created_by.is_authenticated else None,
@@ -115,6 +138,7 @@ def export_create(
         filters=parsed["filters"].as_dict(),
         split_ratios=parsed["ratios"].as_dict(),
         seed=seed,
+        critique_source=(critique_source or critique_sources[0]) if critique_sources else "",
     )
     export.output_dir = str(Path(output_dir).resolve() if output_dir is not None else _default_output_dir(export))
     export.save(update_fields=["output_dir"])
@@ -189,11 +213,14 @@ def export_run(*, export_id: int, on_progress: ProgressCallback | None = None) -
 def _write(export: Export, on_progress: ProgressCallback | None) -> FolderResult:
     formatter = FORMATTERS[export.format]
     filters = parse_export_filters(export.filters, label_sources=FinalLabelSource.values)
+    critique = bool(formatter.critique_sources)
     solutions = solutions_for_export(
         dataset=export.dataset,
         filters=filters,
         labelled_only=formatter.requires_final_label,
         provenance=export.format == "annotations",
+        critique=critique,
+        judge_critiques=critique and export.critique_source in ("judge", "both"),
     )
     total = solutions.count()
     if total == 0:
@@ -221,10 +248,13 @@ def _write(export: Export, on_progress: ProgressCallback | None) -> FolderResult
     try:
         outcome = write_export_folder(
             partial,
-            solution_records(solutions, provenance=export.format == "annotations", chunk_size=EXPORT_CHUNK_SIZE),
+            solution_records(
+                solutions, provenance=export.format == "annotations", critique=critique, chunk_size=EXPORT_CHUNK_SIZE
+            ),
             description=_description(export, filters),
             on_progress=progress,
         )
+        _refuse_empty(outcome)
         _move_into_place(partial, final_dir, export.pk)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
@@ -236,6 +266,18 @@ def _remove_stale_partials(final_dir: Path) -> None:
     """Delete the temporary folders that earlier, killed attempts of this export left beside its folder."""
     for stale in final_dir.parent.glob(f".{glob.escape(final_dir.name)}.partial-*"):
         shutil.rmtree(stale, ignore_errors=True)
+
+
+def _refuse_empty(outcome: FolderResult) -> None:
+    """Refuse an export whose every solution was left out: a folder without data is of no use."""
+    stats = outcome.result.stats
+    if stats.rows_written:
+        return
+    reasons = "; ".join(f"{reason}: {count}" for reason, count in sorted(stats.skipped.items()))
+    raise ApplicationError(
+        f"{stats.rows_seen} solution(s) matched, but none gave a row ({reasons}). Nothing was written.",
+        errors={"filters": ["No row to write."]},
+    )
 
 
 def _move_into_place(partial: Path, final_dir: Path, export_id: int) -> None:
@@ -277,4 +319,5 @@ def _description(export: Export, filters: ExportFilters) -> ExportDescription:
         },
         created_at=export.created_at,
         prmweb_version=prmweb.__version__,
+        critique_source=export.critique_source,
     )

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET
 from annotations import charts
 from annotations.metrics import PositionHistogram
 from annotations.selectors.quality import QualityFigures, dataset_quality
+from annotations.views.dashboard_critique import critique_section
 from annotations.views.reviewer_access import reviewer_access
 
 
@@ -90,5 +91,11 @@ def dataset_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     """Show a dataset's quality figures as charts with their numbers (reviewers, managers and staff)."""
     access = reviewer_access(request, slug)
     figures = dataset_quality(dataset=access.dataset)
-    context = {"dataset": access.dataset, "figures": figures, "charts": _charts(figures), "role": access.role}
+    context = {
+        "dataset": access.dataset,
+        "figures": figures,
+        "charts": _charts(figures),
+        "role": access.role,
+        "critique": critique_section(dataset=access.dataset),
+    }
     return render(request, "annotations/dashboard.html", context)

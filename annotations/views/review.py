@@ -96,6 +96,17 @@ def _parse_label(raw: str | None, num_steps: int) -> int:
     return label
 
 
+def _parse_annotation_id(raw: str | None) -> int | None:
+    """Return the posted `explanation_annotation` (the id of the annotation whose explanation is taken), if any."""
+    if not (raw or "").strip():
+        return None
+    try:
+        return int(raw or "")
+    except ValueError:
+        message = "Pick one of the annotators' explanations."
+        raise ApplicationError(message, errors={"explanation_annotation": [message]}) from None
+
+
 def _decide(request: HttpRequest, solution_id: int, num_steps: int) -> str:
     label = _parse_label(request.POST.get("label"), num_steps)
     review_decide(
@@ -103,6 +114,9 @@ def _decide(request: HttpRequest, solution_id: int, num_steps: int) -> str:
         reviewer=request.user,  # type: ignore[arg-type]
         label=label,
         note=request.POST.get("note", ""),
+        explanation=request.POST.get("explanation", ""),
+        explanation_annotation_id=_parse_annotation_id(request.POST.get("explanation_annotation")),
+        error_type=request.POST.get("error_type", "").strip() or None,
     )
     return f"Solution {solution_id}: final label {label_text(label)} (review)."
 

@@ -86,6 +86,7 @@ def _initial(page: AnnotationPage) -> dict[str, object]:
     return {
         "earliest_error_step": annotation.earliest_error_step,
         "rationale": annotation.rationale,
+        "error_type": annotation.error_type or "",
         "flag_ambiguous": annotation.flag_ambiguous,
         "flag_reference_wrong": annotation.flag_reference_wrong,
         "flag_unsure": annotation.flag_unsure,

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from prmweb.core.answers import extract_boxed
+from prmweb.core.critique import CRITIQUE_TEMPLATE_PATH, critique_prompt, parse_verdict
 from scoring.engines.base import (
     PROMPT_FORMATS,
     ChatMessage,
@@ -41,11 +41,10 @@ from scoring.methods.base import MethodConfigError, MethodResult, SolutionTask
 
 Voting = Literal["processbench", "parseable_majority"]
 VOTING_RULES: tuple[str, ...] = ("processbench", "parseable_majority")
-DEFAULT_TEMPLATE_PATH = Path(__file__).resolve().parent.parent / "prompts" / "judge_processbench.txt"
+DEFAULT_TEMPLATE_PATH = CRITIQUE_TEMPLATE_PATH
 PLACEHOLDERS = frozenset({"problem", "tagged_response"})
 UNPARSEABLE = "unparseable critique"
 NO_STEPS = "solution has no steps"
-_INTEGER = re.compile(r"^[+-]?\d+$")
 _RUN_EVAL_BOXED = re.compile(r"\\boxed\{([^}]*)\}")  # code/run_eval.py's extract_answer
 
 
@@ -59,7 +58,7 @@ class JudgeConfig:
 
     `template_path` is a `str.format` template with the fields `{problem}` and `{tagged_response}` (literal
     braces doubled, `\\boxed{{}}`), read and stripped as `run_eval.py` does; default: ProcessBench's
-    `critique_template.txt`, copied verbatim to `scoring/prompts/judge_processbench.txt`.
+    `critique_template.txt`, copied verbatim to `prmweb/core/prompts/processbench_critique.txt`.
     """
 
     samples: int = 1
@@ -96,15 +95,9 @@ class JudgeConfig:
         return template
 
 
-def tag_steps(steps: Sequence[str]) -> str:
-    """Return the steps as `<paragraph_i>` blocks separated by blank lines, indexed from 0 (run_eval.py)."""
-    tagged = "".join(f"<paragraph_{i}>\n{step}\n</paragraph_{i}>\n\n" for i, step in enumerate(steps))
-    return tagged.strip()
-
-
 def critique_text(task: SolutionTask, template: str) -> str:
     """Return the critique prompt text: `template.format(problem=..., tagged_response=...)` as run_eval.py."""
-    return template.format(problem=task.question, tagged_response=tag_steps(task.steps))
+    return critique_prompt(task.question, task.steps, template)
 
 
 def build_prompt(task: SolutionTask, template: str, prompt_format: PromptFormat = "chat") -> Prompt:
@@ -128,22 +121,6 @@ def run_eval_label(answer: str, num_steps: int) -> int | None:
     except ValueError:
         return None
     return value if -1 <= value < num_steps else None
-
-
-def parse_verdict(text: str, num_steps: int) -> int | None:
-    """Return the integer in the last brace-balanced `\\boxed{}` of a critique, or None when it is not a label.
-
-    Valid labels are -1 and 0..num_steps-1; text such as "2.5", "paragraph 3" or an out-of-range index
-    is unparseable (None) and is never mapped to a nearby label.
-    """
-    boxed = extract_boxed(text)
-    if boxed is None:
-        return None
-    value = boxed.strip().strip("$").strip()
-    if not _INTEGER.match(value):
-        return None
-    verdict = int(value)
-    return verdict if -1 <= verdict < num_steps else None
 
 
 def tie_break_key(label: int) -> tuple[bool, int]:

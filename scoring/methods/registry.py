@@ -33,7 +33,8 @@ class MethodSpec:
     `settings_key` names the settings section its configured options come from (`setting_names` maps
     a key of it to an option where the names differ). `rationale_title` and `rationale_open` say how
     the annotation page shows its rationale. `verdict_all_correct` and `verdict_error` (with `{step}`, 1-based)
-    word its label where it can claim less than a whole verdict (empty: the plain wording).
+    word its label where it can claim less than a whole verdict (empty: the plain wording). `writes_critiques`:
+    its rationale is a ProcessBench critique ending in `\\boxed{k}` (the critique export and figures read it).
     """
 
     name: str
@@ -51,6 +52,7 @@ class MethodSpec:
     rationale_open: bool = False
     verdict_all_correct: str = ""
     verdict_error: str = ""
+    writes_critiques: bool = False
 
     @property
     def derived(self) -> bool:
@@ -89,6 +91,7 @@ _SPECS = (
         settings_key="SCORING_JUDGE",
         setting_names={"TEMPLATE": "template_path"},
         rationale_title="Critique",
+        writes_critiques=True,
         rationale_open=True,
     ),
     MethodSpec(

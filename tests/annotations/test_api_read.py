@@ -226,6 +226,11 @@ def test_managers_and_reviewers_see_everything(dataset, labelled, role):
         "source": "imported",
         "agreement": None,
         "decided_at": body["final_label"]["decided_at"],
+        "explanation": "",
+        "error_type": None,
+        "explanation_source": "",
+        "explanation_annotation": None,
+        "explanation_suggestion": None,
     }
 
 

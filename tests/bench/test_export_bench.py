@@ -55,3 +55,13 @@ def test_the_bench_measures_each_size_in_its_own_process(monkeypatch):
     results = bench.run_bench([40], export_format="qwen_prm", file_format="parquet")
     assert results[0][1].rows == 40
     assert results[0][1].peak_rss_mb > 50  # a Python process with Django and pyarrow loaded
+
+
+@pytest.mark.django_db
+def test_the_bench_exports_critique_rows_from_people_and_the_judge():
+    bench = _load_bench()
+    results = bench.run_bench([30], export_format="critique", critique_source="both", child=False)
+    assert results[0][1].rows == 60  # every solution explained by people, and every judge critique agrees
+    solution = bench.seed_dataset(4, judge=True).solutions.select_related("final_label").order_by("pk")[1]
+    critique = solution.suggestions.get(method="judge").rationale
+    assert critique.endswith(f"\\boxed{{{solution.final_label.label}}}") and len(critique) > 2200

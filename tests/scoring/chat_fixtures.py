@@ -1,7 +1,7 @@
 """The reference prompts the engines must produce, written out by hand from their public sources.
 
 - `OFFICIAL_CRITIQUE_TEMPLATE`: ProcessBench's `code/templates/critique_template.txt` (see
-  `scoring/prompts/SOURCE.md`), a `str.format` template with `\\boxed{{}}`.
+  `prmweb/core/prompts/SOURCE.md`), a `str.format` template with `\\boxed{{}}`.
 - `run_eval_messages`: `prepare_input_boxed` of ProcessBench's `code/run_eval.py`, transcribed line by line.
 - `chatml_judge` / `chatml_mc`: what Qwen2.5-Math's chat template renders, spelled out as literal ChatML so a
   test compares the engines' output with text, not with another call of the same template.

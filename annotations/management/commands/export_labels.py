@@ -1,14 +1,17 @@
 """`manage.py export_labels --dataset SLUG --format F [--out DIR] [filters]`: export final labels now, with progress."""
 
+import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from annotations.exporters import FILE_FORMATS, FORMATTERS, SPLITS
-from annotations.models import Dataset, ExportStatus, FinalLabelSource
+from annotations.exporters import CRITIQUE_SOURCES, FILE_FORMATS, FORMATTERS, SPLITS
+from annotations.exporters.folder import MANIFEST_FILE
+from annotations.models import Dataset, Export, ExportStatus, FinalLabelSource
 from annotations.services.exports import export_create, export_run
 from prmweb.errors import ApplicationError
 
@@ -26,6 +29,12 @@ class Command(BaseCommand):
         parser.add_argument("--file-format", choices=list(FILE_FORMATS), default="jsonl")
         parser.add_argument("--split", default="0.8,0.1,0.1", help="train,validation,test shares of problems.")
         parser.add_argument("--seed", type=int, default=0, help="Seed of the split by problem.")
+        parser.add_argument(
+            "--critique-source",
+            choices=list(CRITIQUE_SOURCES),
+            help="critique and step_feedback: explanations by people (human, default), judge critiques that agree "
+            "with the final label (judge), or both.",
+        )
         parser.add_argument(
             "--label-sources",
             help=f"Comma-separated final-label sources to keep ({', '.join(FinalLabelSource.values)}).",
@@ -66,14 +75,24 @@ class Command(BaseCommand):
                 seed=options["seed"],
                 output_dir=options["out"],
                 enqueue=False,
+                critique_source=options["critique_source"],
             )
         except ApplicationError as exc:
             raise CommandError(_cli_message(exc)) from None
         export = self._run(export.pk, show_progress=not options["no_progress"])
         if export.status != ExportStatus.SUCCEEDED:
             raise CommandError(f"Export {export.pk} failed: {export.error}")
+        self._report(export)
+
+    def _report(self, export: Export) -> None:
         counts = ", ".join(f"{split} {export.row_counts.get(split, 0)}" for split in SPLITS)
-        self.stdout.write(self.style.SUCCESS(f"Export {export.pk}: {export.rows_done} solutions ({counts})"))
+        rows = sum(export.row_counts.values())
+        what = (
+            f"{export.rows_done} solutions"
+            if rows == export.rows_done
+            else f"{rows} rows from {export.rows_done} solutions"
+        )
+        self.stdout.write(self.style.SUCCESS(f"Export {export.pk}: {what} ({counts})"))
         self.stdout.write(export.output_dir)
         empty = [split for split in SPLITS if export.split_ratios.get(split) and not export.row_counts.get(split)]
         if empty:
@@ -81,6 +100,10 @@ class Command(BaseCommand):
                 f"note: no problem fell into {', '.join(empty)} (splits are drawn per problem by a seeded hash); "
                 "those splits have no files. More problems, other ratios or another --seed change that."
             )
+        manifest = json.loads((Path(export.output_dir) / MANIFEST_FILE).read_text(encoding="utf-8"))
+        if skipped := manifest.get("rows_skipped"):
+            reasons = "; ".join(f"{reason}: {count}" for reason, count in skipped.items())
+            self.stderr.write(f"note: rows left out ({reasons}); the card's 'Skipped rows' lists them too.")
 
     def _run(self, export_id: int, *, show_progress: bool) -> Any:
         with tqdm(total=0, unit="rows", desc="export", disable=not show_progress, file=sys.stderr) as bar:

@@ -1,10 +1,12 @@
-"""Import solutions into a dataset: ProcessBench, PRM800K, prmweb JSON Lines, responses, OpenAI/vLLM batch output."""
+"""Import solutions into a dataset: ProcessBench, PRM800K, prmweb JSON Lines, responses, OpenAI/vLLM batch output,
+or an annotations export (with its annotations and critiques)."""
 
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -22,6 +24,7 @@ from annotations.importers import (
     count_records,
     load_batch_problems,
     load_reference_answers,
+    parse_annotations_path,
     parser_for,
 )
 from annotations.importers.sniff import format_hint
@@ -34,13 +37,26 @@ from prmweb.errors import ApplicationError
 MAX_PRINTED_LINES = 20  # rejection (and skip) reasons printed; the rest are counted
 
 
+@contextmanager
+def _parsed(
+    path: Path, file_format: str, parse: Callable[[TextIO], Iterator[ParsedRecord]]
+) -> Iterator[Iterator[ParsedRecord]]:
+    """Yield the parsed records of the file (or, for an annotations export, of its folder)."""
+    if file_format == "annotations":
+        yield parse_annotations_path(path)
+        return
+    with path.open(encoding="utf-8", errors="strict") as stream:
+        yield parse(stream)
+
+
 class Command(BaseCommand):
     help = (
         "Import solutions from a file: --format processbench (a JSON array; --answers FILE adds reference "
         "answers by id), prm800k (raw PRM800K records), jsonl (one REST-API solution object per line), "
-        "responses (JSON Lines of {problem, response, ...}) or openai-batch (an OpenAI Batch API or vllm "
-        "run-batch output file; --problems FILE maps custom ids to problems). All or nothing: one invalid "
-        "record stores nothing. Prints 'created N, existing N, rejected N'."
+        "responses (JSON Lines of {problem, response, ...}), openai-batch (an OpenAI Batch API or vllm "
+        "run-batch output file; --problems FILE maps custom ids to problems) or annotations (an annotations "
+        "export folder or one of its data files: annotations and critiques come along). All or nothing: one "
+        "invalid record stores nothing. Prints 'created N, existing N, rejected N'."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -71,6 +87,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--manager", metavar="USER", help="With --create-dataset: an existing user who manages the new dataset."
         )
+        parser.add_argument(
+            "--create-annotators",
+            action="store_true",
+            help="annotations only: create inactive accounts (no password) for annotators this instance lacks.",
+        )
         parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, help="Solutions per ingestion batch.")
         parser.add_argument("--no-progress", action="store_true", help="Do not show the progress bar.")
         parser.add_argument("--user", help="Username recorded as who ingested the new solutions (default: nobody).")
@@ -79,7 +100,7 @@ class Command(BaseCommand):
         path: Path = options["path"]
         file_format: str = options["file_format"]
         self._check_options(options)
-        if not path.is_file():
+        if not path.is_file() and not (file_format == "annotations" and path.is_dir()):
             raise CommandError(f"{path}: no such file.")
         answers = self._answers(options["answers"]) if options["answers"] else None
         problems = self._problems(options["problems"]) if options["problems"] else None
@@ -89,15 +110,16 @@ class Command(BaseCommand):
         total = None if options["no_progress"] else self._count(path, file_format)
         try:
             # One transaction: a rejected import leaves no dataset created by --create-dataset either.
-            with transaction.atomic(), path.open(encoding="utf-8", errors="strict") as stream:
+            with transaction.atomic(), _parsed(path, file_format, parse) as parsed:
                 dataset, created = self._dataset(options, manager)
-                records = self._with_progress(parse(stream), total=total, disable=options["no_progress"])
+                records = self._with_progress(parsed, total=total, disable=options["no_progress"])
                 report = solutions_import(
                     dataset=dataset,
                     records=records,
                     user=user,
                     chunk_size=options["chunk_size"],
                     segmentation=options["segmentation"],
+                    create_annotators=options["create_annotators"],
                 )
         except ImportRejectedError as rejected:
             self._print_report(rejected.report)
@@ -125,6 +147,8 @@ class Command(BaseCommand):
             raise CommandError("--format openai-batch needs --problems FILE (custom_id -> problem; see docs/api.md).")
         if options["segmentation"] and file_format not in RESPONSE_FORMATS:
             raise CommandError(f"--segmentation applies to --format {', '.join(RESPONSE_FORMATS)} only.")
+        if options["create_annotators"] and file_format != "annotations":
+            raise CommandError("--create-annotators applies to --format annotations only.")
         if (options["name"] or options["manager"]) and not options["create_dataset"]:
             raise CommandError("--name and --manager describe a new dataset: pass them with --create-dataset.")
 
@@ -175,11 +199,15 @@ class Command(BaseCommand):
 
     @staticmethod
     def _count(path: Path, file_format: str) -> int | None:
+        if not path.is_file():  # an annotations export folder: no total
+            return None
         with path.open(encoding="utf-8", errors="strict") as stream:
             return count_records(file_format, stream)
 
     @staticmethod
     def _hint(path: Path, file_format: str) -> str:
+        if not path.is_file():
+            return ""
         with path.open(encoding="utf-8", errors="replace") as stream:
             hint = format_hint(stream, file_format)
         return f" Hint: {hint}." if hint else ""

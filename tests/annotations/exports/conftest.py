@@ -8,6 +8,7 @@ import pytest
 from annotations.exporters import SolutionRecord
 from annotations.exporters.records import FinalLabelRecord
 from annotations.services.ingestion import SolutionInput, solutions_ingest
+from tests.annotations.exports.critic_support import label_for_critics
 from tests.factories import DatasetFactory
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "processbench" / "export_records.json"
@@ -70,6 +71,12 @@ def pb_dataset(db):
     result = solutions_ingest(dataset=dataset, items=items)
     assert result.created == 30
     return dataset
+
+
+@pytest.fixture
+def critic_dataset(pb_dataset, pb_records):
+    """Return the 30 records labelled for the critic exports, and the plan (see critic_support.py)."""
+    return pb_dataset, label_for_critics(pb_dataset, pb_records)
 
 
 @pytest.fixture

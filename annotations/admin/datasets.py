@@ -36,6 +36,7 @@ from annotations.services.datasets import (
     membership_set,
 )
 from annotations.services.ingestion import solutions_ingest_json
+from annotations.validators import segmentation_errors
 from prmweb.errors import ApplicationError
 
 
@@ -77,6 +78,14 @@ class DatasetAdminForm(ServiceModelForm):
     class Meta:
         model = Dataset
         fields = DATASET_SETTINGS_FIELDS
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        segmentation, pattern = cleaned.get("segmentation"), cleaned.get("segmentation_pattern", "")
+        if segmentation is not None and "segmentation_pattern" not in self.errors:
+            for name, messages in segmentation_errors(segmentation, pattern).items():
+                self.add_error(name, messages)  # before the model's check constraint words it less clearly
+        return cleaned
 
     def save_with_service(self) -> Dataset:
         values = {name: self.cleaned_data[name] for name in DATASET_SETTINGS_FIELDS if name in self.cleaned_data}

@@ -222,14 +222,14 @@ def test_the_exports_api_example_runs_on_the_fresh_demo(demo):
 
 
 def test_the_export_command_example_runs_on_the_fresh_demo(demo):
-    result = _run_example(demo, _bash_block("exports.md", "export_labels --dataset demo"))
+    result = _run_example(demo, _bash_block("exports.md", "export_labels --dataset demo --format trl"))
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.match(r"Export \d+: 8 solutions \(train 6, validation 2, test 0\)\n", result.stdout), result.stdout
     assert (demo.root / "exported" / "demo-trl" / "manifest.json").exists()
 
 
 def test_the_import_example_makes_a_dataset_the_demo_manager_can_use(demo):
-    result = _run_example(demo, _bash_block("api.md", "import_solutions tests/fixtures"))
+    result = _run_example(demo, _bash_block("api.md", "import_solutions tests/fixtures/processbench"))
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.splitlines() == [
         "Created dataset 'pb-gsm8k-file' (manager 'demo').",

@@ -37,6 +37,7 @@ from annotations.services.datasets import (
     membership_set,
 )
 from annotations.services.ingestion import solutions_ingest_json
+from annotations.validators import segmentation_errors
 from prmweb.errors import ApplicationError
 
 
@@ -82,6 +83,14 @@ class DatasetAdminForm(ServiceModelForm):
     def clean_error_types(self) -> Any:
         value = self.cleaned_data.get("error_types")
         return default_error_types() if value in (None, "", []) else value  # emptied: the default taxonomy
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        segmentation, pattern = cleaned.get("segmentation"), cleaned.get("segmentation_pattern", "")
+        if segmentation is not None and "segmentation_pattern" not in self.errors:
+            for name, messages in segmentation_errors(segmentation, pattern).items():
+                self.add_error(name, messages)  # before the model's check constraint words it less clearly
+        return cleaned
 
     def save_with_service(self) -> Dataset:
         values = {name: self.cleaned_data[name] for name in DATASET_SETTINGS_FIELDS if name in self.cleaned_data}

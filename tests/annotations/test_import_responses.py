@@ -118,7 +118,7 @@ def test_an_openai_chat_batch_imports_n_samples_per_request_and_rejects_failed_r
     )
 
     assert out.splitlines() == [
-        "Created dataset 'bench'.",
+        "Created dataset 'bench' (no members yet: add them with add_member).",
         "line 3 (custom_id request-3): skipped: the request failed: status code 400 (max_tokens is too large: "
         "200000. This model supports at most 16384 completion tokens.)",
         "line 4 (custom_id request-4): skipped: the request failed: batch_expired: This request could not be "

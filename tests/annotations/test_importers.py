@@ -384,7 +384,7 @@ def test_the_command_records_the_user_it_is_told_ingested_the_solutions(tmp_path
     message, _, _ = run_failing_import(path, "--format", "jsonl", "--no-progress", "--user", "nobody")
 
     assert Solution.objects.get(external_id="w-1").ingested_by == importer
-    assert message == "--user 'nobody': no such user."
+    assert message == "--user 'nobody': no such user; create the account first."
 
 
 def test_without_a_user_the_command_records_nobody(tmp_path):

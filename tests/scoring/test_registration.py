@@ -16,6 +16,9 @@ def test_annotations_sees_each_method_of_the_registry_with_its_title_role_and_in
             inputs=spec.inputs,
             rationale_title=spec.rationale_title,
             rationale_open=spec.rationale_open,
+            verdict_all_correct=spec.verdict_all_correct,
+            verdict_error=spec.verdict_error,
+            writes_critiques=spec.writes_critiques,
         )
     assert suggestion_methods.method_get("judge").rationale_title == "Critique"
     consensus = suggestion_methods.triage_method()

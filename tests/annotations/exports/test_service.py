@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from annotations.models import Export, FinalLabel, Solution
 from annotations.services import exports as export_services
 from annotations.services.exports import export_create, export_run
+from prmweb.api.errors import http_status
 from prmweb.errors import ApplicationError, ServiceUnavailableError
 from tests.annotations.exports.conftest import load_folder
 from tests.factories import AnnotationFactory, SolutionFactory, SuggestionFactory, UserFactory
@@ -250,7 +251,7 @@ def test_broker_down_refuses_the_export_and_keeps_no_row(
         "The export could not be queued: the task queue is unavailable. Nothing was started; try again shortly."
     )
     assert refused.value.errors == {"queue": ["The task queue is unavailable; nothing was started."]}
-    assert refused.value.status_code == 503
+    assert http_status(refused.value) == 503
     assert not Export.objects.exists()
     assert not list(export_root.rglob("*"))
     assert "redis:6379" in caplog.text  # the log keeps the detail the client never sees

@@ -61,9 +61,14 @@ def _protocol_errors(dataset: Dataset) -> dict[str, list[str]]:
 
 
 def removed_error_types_errors(*, dataset: Dataset, taxonomy: Any) -> list[str]:
-    """Return why the stored dataset may not take this new taxonomy: it drops slugs that labels still use."""
+    """Return why the stored dataset may not take this new taxonomy: it drops slugs that labels still use.
+
+    Compares with the taxonomy stored in the database (an edit form may already have set the new one on
+    the instance it passes).
+    """
+    stored = Dataset.objects.filter(pk=dataset.pk).values_list("error_types", flat=True).first()
     kept = error_type_slugs(taxonomy)
-    removed = [slug for slug in error_type_slugs(dataset.error_types) if slug not in kept]
+    removed = [slug for slug in error_type_slugs(stored or []) if slug not in kept]
     used = error_types_in_use(dataset=dataset, slugs=removed)
     return [
         f"Error type {slug!r} is used by {count} annotation(s) or final label(s); keep its slug (the title and "

@@ -94,7 +94,7 @@ def _admin_form(dataset, error_types):
     form_class = model_admin.get_form(request, dataset)
     data = {name: value for name, value in form_class(instance=dataset).initial.items() if value is not None}
     data["error_types"] = json.dumps(error_types)
-    data["scoring_methods"] = json.dumps(dataset.scoring_methods)
+    data["scoring_methods"] = list(dataset.scoring_methods)  # checkboxes of the registered methods
     return form_class(data=data, instance=dataset)
 
 

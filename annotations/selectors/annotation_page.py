@@ -1,7 +1,8 @@
 """Everything the annotation page shows for one solution, gathered in a fixed number of queries.
 
-Three queries whatever the dataset size: the solution (with problem, dataset, membership check and my
-claim), my own annotation, and (unless the dataset is blind) the solution's succeeded suggestions.
+Three queries whatever the dataset size: the solution (with problem, dataset, final label, membership
+check, my claim, and my progress and back-links riding along as subqueries), my own annotation, and
+(unless the dataset is blind) the solution's succeeded suggestions.
 Stored text is rendered to safe HTML here (`annotations.rendering`); the template only displays it.
 """
 
@@ -10,9 +11,11 @@ from datetime import datetime
 from enum import StrEnum
 
 from django.contrib.auth.models import User
+from django.utils import timezone
 
-from annotations.models import Annotation, Dataset, Solution, Suggestion
+from annotations.models import Annotation, Dataset, FinalLabelSource, Solution, SolutionStatus, Suggestion
 from annotations.rendering import render_answer, render_markdown
+from annotations.selectors.progress import LEFT_FOR_ME_CAP
 from annotations.selectors.workbench import (
     EDITABLE_STATUSES,
     my_annotation_get,
@@ -78,6 +81,19 @@ class SuggestionView:
 
 
 @dataclass(frozen=True)
+class Progress:
+    """Where I stand in the dataset: done today, left for me (this solution included while I hold it)."""
+
+    done_today: int
+    left_for_me: int
+    previous_solution_ids: tuple[int, ...] = ()  # my annotations made before this one's, newest first
+
+    @property
+    def left_text(self) -> str:
+        return f"{LEFT_FOR_ME_CAP}+" if self.left_for_me > LEFT_FOR_ME_CAP else str(self.left_for_me)
+
+
+@dataclass(frozen=True)
 class AnnotationPage:
     solution: Solution
     dataset: Dataset
@@ -91,6 +107,8 @@ class AnnotationPage:
     guidelines_html: str
     steps: list[StepView]
     suggestions: list[SuggestionView]
+    progress: Progress
+    settled_reason: str = ""
 
     @property
     def show_suggestions(self) -> bool:
@@ -156,24 +174,64 @@ def _suggestion_views(suggestions: list[Suggestion], num_steps: int) -> list[Sug
     ]
 
 
+def annotation_is_editable(solution: Solution) -> bool:
+    """Return whether an annotation of this solution may still change: open or in review, or gold.
+
+    A gold solution arrives final (its label came with the data); to its annotators it stays changeable
+    like any open item, so going back to it never tells them it was gold.
+    """
+    return solution.status in EDITABLE_STATUSES or solution.is_gold
+
+
+SETTLED_BECAUSE = {
+    FinalLabelSource.UNANIMOUS: "its annotators agreed unanimously",
+    FinalLabelSource.MAJORITY: "a majority of its annotators agreed",
+    FinalLabelSource.REVIEW: "a reviewer decided it",
+    FinalLabelSource.CONSENSUS_AUTO: "the machine methods agreed at triage",
+    FinalLabelSource.IMPORTED: "it came with the data",
+}
+
+
+def settled_reason(solution: Solution) -> str:
+    """Return why my annotation of this settled solution is read-only, in words ("" while editable)."""
+    if annotation_is_editable(solution):
+        return ""
+    if solution.status == SolutionStatus.DISCARDED:
+        return "This solution was discarded (its annotators did not agree): your annotation is read-only."
+    final = getattr(solution, "final_label", None)
+    because = SETTLED_BECAUSE.get(final.source, "") if final is not None else ""
+    detail = f" ({because})" if because else ""
+    return f"This solution's label is final{detail}: your annotation is read-only."
+
+
+def _progress(solution: Solution, mode: "PageMode") -> Progress:
+    previous = (getattr(solution, "previous_solution_id", None), getattr(solution, "before_previous_solution_id", None))
+    return Progress(
+        done_today=getattr(solution, "done_today", 0),
+        left_for_me=getattr(solution, "left_for_me", 0) + (1 if mode is PageMode.NEW else 0),
+        previous_solution_ids=tuple(solution_id for solution_id in previous if solution_id is not None),
+    )
+
+
 def _mode(solution: Solution, annotation: Annotation | None) -> PageMode:
     if annotation is not None:
-        return PageMode.EDIT if solution.status in EDITABLE_STATUSES else PageMode.READ_ONLY
+        return PageMode.EDIT if annotation_is_editable(solution) else PageMode.READ_ONLY
     if getattr(solution, "my_claim_expires_at", None) is not None:
         return PageMode.NEW
     return PageMode.UNCLAIMED
 
 
-def annotation_page_get(*, solution_id: int, user: User) -> AnnotationPage:
+def annotation_page_get(*, solution_id: int, user: User, now: datetime | None = None) -> AnnotationPage:
     """Return the annotation page of a solution for a member of its dataset; NotFoundError otherwise."""
-    solution = solution_for_workbench(solution_id=solution_id, user=user)
+    solution = solution_for_workbench(solution_id=solution_id, user=user, now=now or timezone.now())
     dataset, problem = solution.dataset, solution.problem
     annotation = my_annotation_get(solution_id=solution.pk, user=user)
     suggestions = [] if dataset.blind else _latest_per_method(suggestions_for_workbench(solution_id=solution.pk))
+    mode = _mode(solution, annotation)
     return AnnotationPage(
         solution=solution,
         dataset=dataset,
-        mode=_mode(solution, annotation),
+        mode=mode,
         annotation=annotation,
         claim_expires_at=getattr(solution, "my_claim_expires_at", None),
         problem_html=render_markdown(problem.text),
@@ -183,4 +241,6 @@ def annotation_page_get(*, solution_id: int, user: User) -> AnnotationPage:
         guidelines_html=render_markdown(dataset.guidelines),
         steps=_steps(solution, suggestions),
         suggestions=_suggestion_views(suggestions, solution.num_steps),
+        progress=_progress(solution, mode),
+        settled_reason=settled_reason(solution) if mode is PageMode.READ_ONLY else "",
     )

@@ -2,7 +2,8 @@
 
 Three queries whatever the dataset size: the solution (with problem, dataset, final label, membership
 check, my claim, and my progress and back-links riding along as subqueries), my own annotation, and
-(unless the dataset is blind) the solution's succeeded suggestions.
+(unless the dataset is blind) the solution's succeeded suggestions; a fourth, the problem's drawn
+figures, only for a problem with `[asy]` diagrams.
 Stored text is rendered to safe HTML here (`annotations.rendering`); the template only displays it.
 """
 
@@ -13,8 +14,10 @@ from enum import StrEnum
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from annotations.models import Annotation, Dataset, FinalLabelSource, Solution, SolutionStatus, Suggestion
+from annotations.figures.blocks import asy_digest, asy_sources, insert_figures
+from annotations.models import Annotation, Dataset, FinalLabelSource, Problem, Solution, SolutionStatus, Suggestion
 from annotations.rendering import render_answer, render_markdown
+from annotations.selectors.figures import problem_figures_get
 from annotations.selectors.progress import LEFT_FOR_ME_CAP
 from annotations.selectors.workbench import (
     EDITABLE_STATUSES,
@@ -109,6 +112,7 @@ class AnnotationPage:
     suggestions: list[SuggestionView]
     progress: Progress
     settled_reason: str = ""
+    figures_missing: bool = False  # the problem has [asy] blocks never queued for drawing
 
     @property
     def show_suggestions(self) -> bool:
@@ -221,6 +225,15 @@ def _mode(solution: Solution, annotation: Annotation | None) -> PageMode:
     return PageMode.UNCLAIMED
 
 
+def _digests(problem: Problem) -> set[str]:
+    return {asy_digest(source) for source in asy_sources(problem.text) + asy_sources(problem.reference_solution)}
+
+
+def _figures(problem: Problem) -> dict[str, str | None]:
+    """Return the problem's figures by digest: one query, only for a problem that has `[asy]` blocks."""
+    return problem_figures_get(problem_id=problem.pk) if _digests(problem) else {}
+
+
 def annotation_page_get(*, solution_id: int, user: User, now: datetime | None = None) -> AnnotationPage:
     """Return the annotation page of a solution for a member of its dataset; NotFoundError otherwise."""
     solution = solution_for_workbench(solution_id=solution_id, user=user, now=now or timezone.now())
@@ -228,17 +241,22 @@ def annotation_page_get(*, solution_id: int, user: User, now: datetime | None = 
     annotation = my_annotation_get(solution_id=solution.pk, user=user)
     suggestions = [] if dataset.blind else _latest_per_method(suggestions_for_workbench(solution_id=solution.pk))
     mode = _mode(solution, annotation)
+    figures = _figures(problem)
+    drawn = {digest: svg for digest, svg in figures.items() if svg}
     return AnnotationPage(
         solution=solution,
         dataset=dataset,
         mode=mode,
         annotation=annotation,
         claim_expires_at=getattr(solution, "my_claim_expires_at", None),
-        problem_html=render_markdown(problem.text),
+        problem_html=insert_figures(render_markdown(problem.text), drawn),
         reference_answer_html=render_answer(problem.reference_answer) if dataset.show_reference else "",
         final_answer_html=render_answer(solution.final_answer),
-        reference_solution_html=render_markdown(problem.reference_solution) if dataset.show_reference else "",
+        reference_solution_html=(
+            insert_figures(render_markdown(problem.reference_solution), drawn) if dataset.show_reference else ""
+        ),
         guidelines_html=render_markdown(dataset.guidelines),
+        figures_missing=any(digest not in figures for digest in _digests(problem)),
         steps=_steps(solution, suggestions),
         suggestions=_suggestion_views(suggestions, solution.num_steps),
         progress=_progress(solution, mode),

@@ -14,6 +14,7 @@ from annotations.selectors.progress import my_latest_solution_id
 from annotations.selectors.workbench import workbench_dataset_get
 from annotations.services.annotations import annotation_submit
 from annotations.services.claims import claim_next, claim_release, claim_renew
+from annotations.services.figures import problem_figures_request
 from prmweb.errors import ApplicationError, ConflictError, NotFoundError
 
 DEFAULT_HEARTBEAT_SECONDS = 60
@@ -40,10 +41,14 @@ def _dataset_or_404(request: HttpRequest, slug: str) -> Dataset:
 
 
 def _page_or_404(request: HttpRequest, solution_id: int) -> AnnotationPage:
+    """Return the page; first queue the drawing of its problem's diagrams if nobody has yet."""
     try:
-        return annotation_page_get(solution_id=solution_id, user=request.user)  # type: ignore[arg-type]
+        page = annotation_page_get(solution_id=solution_id, user=request.user)  # type: ignore[arg-type]
+        if page.figures_missing and problem_figures_request(problem=page.solution.problem):
+            page = annotation_page_get(solution_id=solution_id, user=request.user)  # type: ignore[arg-type]
     except NotFoundError as error:
         raise Http404(error.message) from error
+    return page
 
 
 @login_required

@@ -163,6 +163,7 @@ CELERY_TASK_QUEUES_NAMES = ("default", "gpu")
 CELERY_TASK_ROUTES = {
     "scoring.tasks.score_gpu_*": {"queue": "gpu"},
     "annotations.tasks.run_export": {"queue": "default"},
+    "annotations.tasks.render_figure": {"queue": "default"},
 }
 # Must exceed the slowest task, or Redis redelivers a task that is still running.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -184,6 +185,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
     },
 }
+
+# Asymptote diagrams of problems (`[asy]`), drawn by a CPU worker (annotations.services.figures reads these
+# lazily). Without the binary (Debian: apt-get install asymptote dvisvgm), diagrams show as their source.
+ASYMPTOTE_BINARY = env("ASYMPTOTE_BINARY", default="asy")
+ASYMPTOTE_TIMEOUT_SECONDS = env.float("ASYMPTOTE_TIMEOUT_SECONDS", default=20.0)
+ASYMPTOTE_MEMORY_MB = env.int("ASYMPTOTE_MEMORY_MB", default=1024)
 
 # Called after ingestion commits, with the ids of new solutions (annotations never imports scoring).
 PRMWEB_SOLUTIONS_INGESTED_HOOK = "scoring.services.solutions_ingested"

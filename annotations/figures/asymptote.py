@@ -34,8 +34,11 @@ _IMPORT_RE = re.compile(r"\b(?:import|access|from)\b\s*(?P<target>[^;]*);")
 _MODULE_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\s+as\s+[A-Za-z_][A-Za-z0-9_]*)?")
 
 
-# MATH's diagrams were drawn on AoPS, which imports `graph` (Circle, graph, ...) for every diagram.
+# MATH's diagrams were drawn on AoPS, which imports `graph` (Circle, graph, ...) for every diagram; one
+# that sets no size would come out at 1 bp per unit (a speck under its labels): it is drawn 200 bp wide.
 PREAMBLE = "import graph;\n"
+DEFAULT_SIZE = "size(200);\n"
+_SIZED_RE = re.compile(r"\b(?:size|unitsize)\s*\(")
 
 
 class FigureError(Exception):
@@ -122,7 +125,8 @@ def render_asymptote(source: str, limits: AsymptoteLimits) -> str:
     if binary is None:
         raise AsymptoteUnavailable(f"Asymptote is not installed at {limits.binary!r}.")
     with tempfile.TemporaryDirectory(prefix="prmweb-asy-") as folder:
-        Path(folder, "figure.asy").write_text(PREAMBLE + source, encoding="utf-8")
+        preamble = PREAMBLE if _SIZED_RE.search(source) else PREAMBLE + DEFAULT_SIZE
+        Path(folder, "figure.asy").write_text(preamble + source, encoding="utf-8")
         result = _run(_command(binary, limits), folder, limits.timeout_seconds)
         output = Path(folder, "figure.svg")
         if result.returncode != 0 or not output.exists():

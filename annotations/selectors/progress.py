@@ -4,38 +4,50 @@ The annotation page and the home page add these to the one row they read anyway 
 membership), so progress counts and back-links cost no extra statement and no query per row:
 - `done_today`: my annotations in the dataset created since midnight (in `TIME_ZONE`);
 - `left_for_me`: the ordinary queue's solutions the queue could still hand me, counted up to
-  `LEFT_FOR_ME_CAP` + 1 (a capped count: the scan stops early, so the cost does not grow with the dataset);
+  `LEFT_FOR_ME_CAP` + 1 in the order of the index `solution_queue_idx` (a capped count: the index scan
+  stops early, so its cost does not grow with the dataset);
 - `previous_solution_id` / `before_previous_solution_id`: my two annotations in the dataset made before
   the current solution's (or before now, when I have not annotated it), newest first.
+
+They are written as SQL (`RawSQL`, parameters bound by the driver) rather than as nested ORM subqueries:
+the ORM version cost about 11 ms of CPU per page just to build and compile (measured with
+`bench/workbench_bench.py`), more than the rest of the page. Each fragment refers to the outer row by its
+table's name, which Django uses as the alias of a query's base table; plain SQL that PostgreSQL and SQLite
+both run. `LEFT_FOR_ME_SQL` applies the queue's own prefilter (`solution_queue_candidates`), counting my
+own claims as mine rather than as others' holds.
 """
 
 import datetime
 
-from django.db.models import (
-    Count,
-    DateTimeField,
-    Exists,
-    F,
-    IntegerField,
-    OuterRef,
-    Q,
-    QuerySet,
-    Subquery,
-    Value,
-)
-from django.db.models.functions import Coalesce
+from django.db.models import IntegerField
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from annotations.models import Annotation, Claim, Solution, SolutionStatus
+from annotations.models import Annotation, Claim, Dataset, Solution, SolutionStatus
 
-LEFT_FOR_ME_CAP = 1000
+LEFT_FOR_ME_CAP = 500  # about 2.5 µs per counted row on PostgreSQL: 500 keeps the page's cost near 1 ms
 
-
-class CappedCount(Subquery):
-    """The number of rows of a sliced subquery: COUNT(*) over it, so the database stops at the slice's end."""
-
-    template = "(SELECT COUNT(*) FROM (%(subquery)s) AS capped_count)"
-    output_field = IntegerField()
+_TABLES = {
+    "annotation": Annotation._meta.db_table,
+    "claim": Claim._meta.db_table,
+    "dataset": Dataset._meta.db_table,
+    "solution": Solution._meta.db_table,
+}
+DONE_TODAY_SQL = """SELECT COUNT(*) FROM "{annotation}" a JOIN "{solution}" s ON s.id = a.solution_id
+ WHERE a.annotator_id = %s AND a.created_at >= %s AND s.dataset_id = "{outer}".dataset_id"""
+LEFT_FOR_ME_SQL = """SELECT COUNT(*) FROM (SELECT c.id FROM "{solution}" c JOIN "{dataset}" d ON d.id = c.dataset_id
+ WHERE c.dataset_id = "{outer}".dataset_id AND c.status = %s AND c.needs_humans = %s AND c.is_gold = %s{exclude}
+ AND NOT EXISTS (SELECT 1 FROM "{annotation}" m WHERE m.solution_id = c.id AND m.annotator_id = %s)
+ AND c.annotation_count + (SELECT COUNT(*) FROM "{claim}" h
+   WHERE h.solution_id = c.id AND h.expires_at > %s AND h.annotator_id <> %s)
+   < CASE WHEN c.annotation_count < d.annotations_per_solution THEN d.annotations_per_solution
+          ELSE d.max_annotations END
+ ORDER BY c.dataset_id, c.status, c.needs_humans, c.id LIMIT %s) capped"""
+PREVIOUS_SQL = """SELECT a.solution_id FROM "{annotation}" a JOIN "{solution}" s ON s.id = a.solution_id
+ WHERE a.annotator_id = %s AND s.dataset_id = "{outer}".dataset_id AND a.solution_id <> "{outer}".id
+ AND a.created_at < COALESCE((SELECT mine.created_at FROM "{annotation}" mine
+   WHERE mine.solution_id = "{outer}".id AND mine.annotator_id = %s), %s)
+ ORDER BY a.created_at DESC, a.id DESC LIMIT 1 OFFSET %s"""
 
 
 def start_of_today(now: datetime.datetime) -> datetime.datetime:
@@ -43,81 +55,35 @@ def start_of_today(now: datetime.datetime) -> datetime.datetime:
     return timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def done_today_expression(*, user_id: int, now: datetime.datetime, dataset_ref: str = "dataset_id") -> Coalesce:
-    """Return an expression: my annotations in the outer row's dataset created since midnight."""
-    counted = (
-        Annotation.objects.filter(
-            annotator_id=user_id, solution__dataset_id=OuterRef(dataset_ref), created_at__gte=start_of_today(now)
-        )
-        .order_by()
-        .values("annotator_id")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+def done_today_expression(*, user_id: int, now: datetime.datetime, outer: str) -> RawSQL:
+    """Return an expression: my annotations in the outer row's dataset created since midnight.
 
-
-def _others_live_claims(*, user_id: int, now: datetime.datetime) -> Coalesce:
-    claims = Claim.objects.filter(solution_id=OuterRef("pk"), expires_at__gt=now).exclude(annotator_id=user_id)
-    counted = claims.order_by().values("solution_id").annotate(live=Count("pk")).values("live")
-    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
-
-
-def left_for_me_queryset(
-    *, user_id: int, now: datetime.datetime, dataset_ref: str, exclude_current: bool
-) -> QuerySet[Solution]:
-    """Return the outer row's dataset's ordinary solutions the queue could still hand me, unordered.
-
-    The queue's own prefilter (`solution_queue_candidates`) with my own claims counted as mine, not as
-    others' holds: open, needing people, not gold, not annotated by me, and annotations plus others' live
-    claims below k (or below `max_annotations` for a solution collecting extra annotators).
+    `outer`: the outer query's base table (Solution's or DatasetMembership's), which has `dataset_id`.
     """
-    k = OuterRef(f"{dataset_ref.removesuffix('_id')}__annotations_per_solution")
-    most = OuterRef(f"{dataset_ref.removesuffix('_id')}__max_annotations")
-    mine = Annotation.objects.filter(solution_id=OuterRef("pk"), annotator_id=user_id)
-    candidates = (
-        Solution.objects.filter(
-            dataset_id=OuterRef(dataset_ref), status=SolutionStatus.OPEN, needs_humans=True, is_gold=False
-        )
-        .annotate(held=F("annotation_count") + _others_live_claims(user_id=user_id, now=now))
-        .filter(Q(annotation_count__lt=k, held__lt=k) | Q(annotation_count__gte=k, held__lt=most))
-        .filter(~Exists(mine))
-    )
-    if exclude_current:
-        candidates = candidates.exclude(pk=OuterRef("pk"))
-    return candidates.order_by()
+    sql = DONE_TODAY_SQL.format(outer=outer, **_TABLES)
+    return RawSQL(sql, (user_id, start_of_today(now)), output_field=IntegerField())
 
 
-def left_for_me_expression(
-    *, user_id: int, now: datetime.datetime, dataset_ref: str = "dataset_id", exclude_current: bool = False
-) -> CappedCount:
-    """Return an expression: how many solutions the queue could still hand me, up to LEFT_FOR_ME_CAP + 1."""
-    candidates = left_for_me_queryset(
-        user_id=user_id, now=now, dataset_ref=dataset_ref, exclude_current=exclude_current
-    )
-    return CappedCount(candidates.values("pk")[: LEFT_FOR_ME_CAP + 1])
+def left_for_me_expression(*, user_id: int, now: datetime.datetime, outer: str, exclude_outer: bool) -> RawSQL:
+    """Return an expression: how many solutions the queue could still hand me, up to LEFT_FOR_ME_CAP + 1.
+
+    With `exclude_outer` (the outer row is a solution), that solution is not counted.
+    """
+    exclude = f' AND c.id <> "{outer}".id' if exclude_outer else ""
+    sql = LEFT_FOR_ME_SQL.format(outer=outer, exclude=exclude, **_TABLES)
+    params = (SolutionStatus.OPEN.value, True, False, user_id, now, user_id, LEFT_FOR_ME_CAP + 1)
+    return RawSQL(sql, params, output_field=IntegerField())
 
 
-def previous_solution_expressions(*, user_id: int, now: datetime.datetime) -> dict[str, Subquery]:
+def previous_solution_expressions(*, user_id: int, now: datetime.datetime) -> dict[str, RawSQL]:
     """Return expressions for the outer solution: my two annotations made before my annotation of it.
 
     Without an annotation of mine on the outer solution, "before" means before now: my latest two.
     """
-    mine_here = Annotation.objects.filter(solution_id=OuterRef(OuterRef("pk")), annotator_id=user_id)
-    before = Coalesce(
-        Subquery(mine_here.values("created_at")[:1], output_field=DateTimeField()),
-        Value(now, output_field=DateTimeField()),
-    )
-    earlier = (
-        Annotation.objects.filter(annotator_id=user_id, solution__dataset_id=OuterRef("dataset_id"))
-        .exclude(solution_id=OuterRef("pk"))
-        .filter(created_at__lt=before)
-        .order_by("-created_at", "-pk")
-        .values("solution_id")
-    )
+    sql = PREVIOUS_SQL.format(outer=_TABLES["solution"], **_TABLES)
     return {
-        "previous_solution_id": Subquery(earlier[:1], output_field=IntegerField()),
-        "before_previous_solution_id": Subquery(earlier[1:2], output_field=IntegerField()),
+        name: RawSQL(sql, (user_id, user_id, now, offset), output_field=IntegerField())
+        for offset, name in enumerate(("previous_solution_id", "before_previous_solution_id"))
     }
 
 

@@ -36,6 +36,8 @@ from annotations.selectors.progress import (
 from prmweb.errors import NotFoundError
 
 EDITABLE_STATUSES = (SolutionStatus.OPEN, SolutionStatus.NEEDS_REVIEW)
+MEMBERSHIP_TABLE = DatasetMembership._meta.db_table
+SOLUTION_TABLE = Solution._meta.db_table
 # Final labels made here (by people, a reviewer, or machine consensus at triage), not brought with the data.
 SETTLED_SOURCES = (
     FinalLabelSource.UNANIMOUS,
@@ -121,8 +123,8 @@ def dataset_progress_for_user(*, user: User, now: datetime.datetime) -> list[Dat
         .annotate(
             done_by_me=Coalesce(Subquery(my_done, output_field=IntegerField()), Value(0)),
             my_claim_solution_id=Subquery(my_claim.values("solution_id")[:1]),
-            done_today=done_today_expression(user_id=user.pk, now=now),
-            left_for_me=left_for_me_expression(user_id=user.pk, now=now),
+            done_today=done_today_expression(user_id=user.pk, now=now, outer=MEMBERSHIP_TABLE),
+            left_for_me=left_for_me_expression(user_id=user.pk, now=now, outer=MEMBERSHIP_TABLE, exclude_outer=False),
         )
         .order_by("dataset__name")
     )
@@ -226,8 +228,8 @@ def solution_for_workbench(*, solution_id: int, user: User, now: datetime.dateti
                 Claim.objects.filter(solution_id=OuterRef("pk"), annotator_id=user.pk).values("expires_at")[:1],
                 output_field=DateTimeField(),
             ),
-            done_today=done_today_expression(user_id=user.pk, now=now),
-            left_for_me=left_for_me_expression(user_id=user.pk, now=now, exclude_current=True),
+            done_today=done_today_expression(user_id=user.pk, now=now, outer=SOLUTION_TABLE),
+            left_for_me=left_for_me_expression(user_id=user.pk, now=now, outer=SOLUTION_TABLE, exclude_outer=True),
             **previous_solution_expressions(user_id=user.pk, now=now),
         )
         .filter(pk=solution_id, dataset__memberships__user_id=user.pk)

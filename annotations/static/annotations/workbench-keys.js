@@ -78,6 +78,12 @@
     }
   }
 
+  wb.beforeKey = function (key) {
+    if (digits !== "" && !/^[0-9]$/.test(key) && key !== "Enter" && key !== "Escape") {
+      commit();
+    }
+  };
+
   "0123456789".split("").forEach(function (digit) {
     wb.keys[digit] = function () { typed(digit); };
   });

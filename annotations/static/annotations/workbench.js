@@ -338,6 +338,9 @@
     if (event.key === "Enter" && event.target.closest && event.target.closest("button, a, summary, select")) {
       return;
     }
+    if (wb.beforeKey) {
+      wb.beforeKey(event.key);  /* e.g. a number still being typed is taken before "s" submits */
+    }
     var action = KEYS[event.key];
     if (action) {
       event.preventDefault();

@@ -66,6 +66,8 @@ def test_any_step_is_at_most_three_keys_away(tab, live_server, viewport):
     assert "is-error" in classes(tab, "#step-0")
     press(tab, "1", "5")
     assert "is-error" in classes(tab, "#step-14")
+    press(tab, "1", "a")  # another key takes the number being typed at once, then acts
+    assert "is-error" in classes(tab, "#step-0") and tab.is_checked("#id_flag_ambiguous")
     press(tab, "x")
     tab.wait_for_url(f"{live_server.url}/annotate/{three.pk}/")
 

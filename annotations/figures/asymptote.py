@@ -58,6 +58,7 @@ class AsymptoteLimits:
     memory_bytes: int = 1024 * 1024 * 1024
     max_source_chars: int = 20_000
     max_output_bytes: int = 2_000_000
+    modules_dir: str = ""  # extra modules to import (e.g. AoPS's olympiad.asy), passed as ASYMPTOTE_DIR
 
 
 def check_source(source: str, limits: AsymptoteLimits) -> None:
@@ -92,8 +93,11 @@ def _command(binary: str, limits: AsymptoteLimits) -> list[str]:
     ]
 
 
-def _run(command: list[str], folder: str, timeout_seconds: float) -> subprocess.CompletedProcess[str]:
+def _run(command: list[str], folder: str, limits: AsymptoteLimits) -> subprocess.CompletedProcess[str]:
     environment = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": folder, "TMPDIR": folder, "LANG": "C.UTF-8"}
+    if limits.modules_dir:
+        environment["ASYMPTOTE_DIR"] = limits.modules_dir
+    timeout_seconds = limits.timeout_seconds
     process = subprocess.Popen(  # a fixed argument list, no shell
         command,
         cwd=folder,
@@ -127,7 +131,7 @@ def render_asymptote(source: str, limits: AsymptoteLimits) -> str:
     with tempfile.TemporaryDirectory(prefix="prmweb-asy-") as folder:
         preamble = PREAMBLE if _SIZED_RE.search(source) else PREAMBLE + DEFAULT_SIZE
         Path(folder, "figure.asy").write_text(preamble + source, encoding="utf-8")
-        result = _run(_command(binary, limits), folder, limits.timeout_seconds)
+        result = _run(_command(binary, limits), folder, limits)
         output = Path(folder, "figure.svg")
         if result.returncode != 0 or not output.exists():
             detail = _last_lines(result.stderr or result.stdout) or f"exit status {result.returncode}"

@@ -21,6 +21,7 @@ def asymptote_limits() -> AsymptoteLimits:
         binary=str(getattr(settings, "ASYMPTOTE_BINARY", "asy")),
         timeout_seconds=float(getattr(settings, "ASYMPTOTE_TIMEOUT_SECONDS", 20.0)),
         memory_bytes=int(getattr(settings, "ASYMPTOTE_MEMORY_MB", 1024)) * 1024 * 1024,
+        modules_dir=str(getattr(settings, "ASYMPTOTE_MODULES_DIR", "")),
     )
 
 

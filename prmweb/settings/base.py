@@ -191,6 +191,7 @@ CELERY_BEAT_SCHEDULE = {
 ASYMPTOTE_BINARY = env("ASYMPTOTE_BINARY", default="asy")
 ASYMPTOTE_TIMEOUT_SECONDS = env.float("ASYMPTOTE_TIMEOUT_SECONDS", default=20.0)
 ASYMPTOTE_MEMORY_MB = env.int("ASYMPTOTE_MEMORY_MB", default=1024)
+ASYMPTOTE_MODULES_DIR = env("ASYMPTOTE_MODULES_DIR", default="")  # extra .asy modules, e.g. AoPS's olympiad
 
 # Called after ingestion commits, with the ids of new solutions (annotations never imports scoring).
 PRMWEB_SOLUTIONS_INGESTED_HOOK = "scoring.services.solutions_ingested"

@@ -219,6 +219,17 @@ def test_with_asymptote_a_worker_draws_a_sanitized_figure_above_the_source(
 
 
 @needs_asymptote
+def test_extra_modules_come_from_the_configured_folder(tmp_path):
+    source = "import shapes_here; draw(square_of(2));"
+    with pytest.raises(FigureError) as error:
+        render_asymptote(source, AsymptoteLimits())
+    assert "could not load module 'shapes_here'" in str(error.value)
+    (tmp_path / "shapes_here.asy").write_text("path square_of(real side) { return scale(side) * unitsquare; }\n")
+    svg = render_asymptote(source, AsymptoteLimits(modules_dir=str(tmp_path)))
+    assert "<path" in sanitize_svg(svg)
+
+
+@needs_asymptote
 def test_a_diagram_that_runs_too_long_is_stopped():
     with pytest.raises(FigureError) as error:
         render_asymptote("while(true) {}", AsymptoteLimits(timeout_seconds=1.0))

@@ -8,6 +8,9 @@ Stored text (problems, steps, rationales, guidelines) is shown, never executed:
 3. nh3 sanitizes the HTML against an allowlist (no scripts, no event handlers, only http/https/mailto links).
 4. Each math span comes back as HTML-escaped text inside `<span class="math">`, which the page's script
    hands to KaTeX's auto-render (with `trust: false`, so `\\href` stays inert).
+Before all this, Asymptote code (`[asy]...[/asy]`) is cut out whole: it is never Markdown nor math, and
+comes back as an escaped, collapsed code block (`annotations.figures.blocks`). A list may follow a line of
+text without a blank line (`annotations.markdown_lists`, CommonMark's rule).
 
 A display block or environment whose closing delimiter is missing (a solution split into steps in the
 middle of a block) runs to the end of the text and gets its closer back. Currency is not math: a `$`
@@ -25,6 +28,9 @@ from functools import lru_cache, partial
 
 import markdown
 import nh3
+
+from annotations.figures.blocks import ASY_BLOCK_RE, source_block_html
+from annotations.markdown_lists import separate_lists
 
 # Display environments KaTeX renders on their own (auto-render keeps the \begin/\end around them).
 MATH_ENVIRONMENTS = ("equation", "equation*", "align", "align*", "alignat", "alignat*", "gather", "gather*", "CD")
@@ -212,18 +218,40 @@ def _reinsert(fragment: str, nonce: str, spans: list[MathSpan]) -> str:
     return "".join(pieces)
 
 
+def _cut_out_asy(text: str, nonce: str) -> tuple[str, list[str]]:
+    """Return `text` with each `[asy]` block replaced by a paragraph `zq<nonce>a<index>qz`, and the sources."""
+    sources: list[str] = []
+
+    def placeholder(match: re.Match[str]) -> str:
+        sources.append(match.group("source"))
+        return f"\n\nzq{nonce}a{len(sources) - 1}qz\n\n"
+
+    return ASY_BLOCK_RE.sub(placeholder, text), sources
+
+
+def _put_back_asy(fragment: str, nonce: str, sources: list[str]) -> str:
+    for index, source in enumerate(sources):
+        marker = f"zq{nonce}a{index}qz"
+        block = source_block_html(source) if source.strip() else ""
+        fragment = fragment.replace(f"<p>{marker}</p>", block).replace(marker, block)
+    return fragment
+
+
 @lru_cache(maxsize=2048)
 def render_markdown(text: str) -> str:
     """Return safe HTML for Markdown `text`, its LaTeX kept verbatim in `<span class="math">` for KaTeX.
 
+    `[asy]` blocks become collapsed code blocks ("Asymptote diagram source"; `annotations.figures.blocks.
+    insert_figures` adds rendered figures), never math; a list may follow a line of text directly.
     Pure and deterministic for a given text (cached per process): steps never change after ingestion.
     """
     if not text:
         return ""
     nonce = secrets.token_hex(6)
-    protected, spans = extract_math(text, nonce)
-    rendered = _markdown().convert(protected)
-    return _reinsert(sanitize_html(rendered), nonce, spans)
+    without_asy, asy_sources = _cut_out_asy(text, nonce) if "[asy]" in text.lower() else (text, [])
+    protected, spans = extract_math(without_asy, nonce)
+    rendered = _markdown().convert(separate_lists(protected))
+    return _put_back_asy(_reinsert(sanitize_html(rendered), nonce, spans), nonce, asy_sources)
 
 
 _LATEX_HINT_RE = re.compile(r"[\\^_{}]")

@@ -7,6 +7,7 @@ from celery import shared_task
 from annotations.services.answers import CHECK_ANSWERS_TASK, answer_checks_sweep, solutions_check_answers
 from annotations.services.claims import claims_release_expired
 from annotations.services.exports import RUN_EXPORT_TASK, export_run
+from annotations.services.figures import RENDER_FIGURE_TASK, figure_render
 from prmweb.errors import NotFoundError
 
 logger = logging.getLogger(__name__)
@@ -53,3 +54,13 @@ def release_expired_claims() -> int:
     Idempotent (beat runs it every minute; running it twice releases nothing more).
     """
     return claims_release_expired()
+
+
+@shared_task(name=RENDER_FIGURE_TASK, ignore_result=True)
+def render_figure(figure_id: int) -> str:
+    """Draw one queued Asymptote figure and store its sanitized SVG or its error; return the status.
+
+    Idempotent: a figure already rendered is left alone; "missing" when the row was deleted.
+    """
+    figure = figure_render(figure_id=figure_id)
+    return figure.status if figure is not None else "missing"

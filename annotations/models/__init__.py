@@ -3,6 +3,7 @@
 from annotations.models.claims import Claim
 from annotations.models.datasets import Dataset, DatasetMembership, MembershipRole
 from annotations.models.exports import Export, ExportStatus
+from annotations.models.figures import FigureStatus, ProblemFigure
 from annotations.models.labels import (
     DERIVED_ENGINE,
     Annotation,
@@ -24,11 +25,13 @@ __all__ = [
     "DatasetMembership",
     "Export",
     "ExportStatus",
+    "FigureStatus",
     "FinalLabel",
     "FinalLabelChange",
     "FinalLabelSource",
     "MembershipRole",
     "Problem",
+    "ProblemFigure",
     "Solution",
     "SolutionStatus",
     "Suggestion",

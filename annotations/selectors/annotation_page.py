@@ -1,7 +1,9 @@
 """Everything the annotation page shows for one solution, gathered in a fixed number of queries.
 
-Three queries whatever the dataset size: the solution (with problem, dataset, membership check and my
-claim), my own annotation, and (unless the dataset is blind) the solution's succeeded suggestions.
+Three queries whatever the dataset size: the solution (with problem, dataset, final label, membership
+check, my claim, and my progress and back-links riding along as subqueries), my own annotation, and
+(unless the dataset is blind) the solution's succeeded suggestions; a fourth, the problem's drawn
+figures, only for a problem with `[asy]` diagrams.
 Stored text is rendered to safe HTML here (`annotations.rendering`); the template only displays it.
 """
 
@@ -10,11 +12,15 @@ from datetime import datetime
 from enum import StrEnum
 
 from django.contrib.auth.models import User
+from django.utils import timezone
 
 from annotations import suggestion_methods
-from annotations.models import Annotation, Dataset, Solution, Suggestion
+from annotations.figures.blocks import asy_digest, asy_sources, insert_figures
+from annotations.models import Annotation, Dataset, FinalLabelSource, Problem, Solution, SolutionStatus, Suggestion
 from annotations.rendering import render_answer, render_markdown
+from annotations.selectors.figures import problem_figures_get
 from annotations.selectors.gold import annotation_editable
+from annotations.selectors.progress import LEFT_FOR_ME_CAP
 from annotations.selectors.workbench import (
     my_annotation_get,
     solution_for_workbench,
@@ -73,6 +79,19 @@ class SuggestionView:
 
 
 @dataclass(frozen=True)
+class Progress:
+    """Where I stand in the dataset: done today, left for me (this solution included while I hold it)."""
+
+    done_today: int
+    left_for_me: int
+    previous_solution_ids: tuple[int, ...] = ()  # my annotations made before this one's, newest first
+
+    @property
+    def left_text(self) -> str:
+        return f"{LEFT_FOR_ME_CAP}+" if self.left_for_me > LEFT_FOR_ME_CAP else str(self.left_for_me)
+
+
+@dataclass(frozen=True)
 class AnnotationPage:
     solution: Solution
     dataset: Dataset
@@ -86,6 +105,9 @@ class AnnotationPage:
     guidelines_html: str
     steps: list[StepView]
     suggestions: list[SuggestionView]
+    progress: Progress
+    settled_reason: str = ""
+    figures_missing: bool = False  # the problem has [asy] blocks never queued for drawing
 
     @property
     def show_suggestions(self) -> bool:
@@ -161,6 +183,41 @@ def _suggestion_view(suggestion: Suggestion, num_steps: int) -> SuggestionView:
     )
 
 
+SETTLED_BECAUSE = {
+    FinalLabelSource.UNANIMOUS: "its annotators agreed unanimously",
+    FinalLabelSource.MAJORITY: "a majority of its annotators agreed",
+    FinalLabelSource.REVIEW: "a reviewer decided it",
+    FinalLabelSource.CONSENSUS_AUTO: "the machine methods agreed at triage",
+    FinalLabelSource.IMPORTED: "it came with the data",
+}
+
+
+def settled_reason(solution: Solution) -> str:
+    """Return why my annotation of this settled solution is read-only, in words ("" while editable).
+
+    A gold solution never says where its label came from: it reads as settled by its annotations.
+    """
+    if annotation_editable(solution):
+        return ""
+    if solution.is_gold:
+        return "This solution's label is final (enough annotators have labelled it): your annotation is read-only."
+    if solution.status == SolutionStatus.DISCARDED:
+        return "This solution was discarded (its annotators did not agree): your annotation is read-only."
+    final = getattr(solution, "final_label", None)
+    because = SETTLED_BECAUSE.get(final.source, "") if final is not None else ""
+    detail = f" ({because})" if because else ""
+    return f"This solution's label is final{detail}: your annotation is read-only."
+
+
+def _progress(solution: Solution, mode: "PageMode") -> Progress:
+    previous = (getattr(solution, "previous_solution_id", None), getattr(solution, "before_previous_solution_id", None))
+    return Progress(
+        done_today=getattr(solution, "done_today", 0),
+        left_for_me=getattr(solution, "left_for_me", 0) + (1 if mode is PageMode.NEW else 0),
+        previous_solution_ids=tuple(solution_id for solution_id in previous if solution_id is not None),
+    )
+
+
 def _mode(solution: Solution, annotation: Annotation | None) -> PageMode:
     if annotation is not None:
         return PageMode.EDIT if annotation_editable(solution) else PageMode.READ_ONLY  # gold: see selectors.gold
@@ -169,23 +226,40 @@ def _mode(solution: Solution, annotation: Annotation | None) -> PageMode:
     return PageMode.UNCLAIMED
 
 
-def annotation_page_get(*, solution_id: int, user: User) -> AnnotationPage:
+def _digests(problem: Problem) -> set[str]:
+    return {asy_digest(source) for source in asy_sources(problem.text) + asy_sources(problem.reference_solution)}
+
+
+def _figures(problem: Problem) -> dict[str, str | None]:
+    """Return the problem's figures by digest: one query, only for a problem that has `[asy]` blocks."""
+    return problem_figures_get(problem_id=problem.pk) if _digests(problem) else {}
+
+
+def annotation_page_get(*, solution_id: int, user: User, now: datetime | None = None) -> AnnotationPage:
     """Return the annotation page of a solution for a member of its dataset; NotFoundError otherwise."""
-    solution = solution_for_workbench(solution_id=solution_id, user=user)
+    solution = solution_for_workbench(solution_id=solution_id, user=user, now=now or timezone.now())
     dataset, problem = solution.dataset, solution.problem
     annotation = my_annotation_get(solution_id=solution.pk, user=user)
     suggestions = [] if dataset.blind else _latest_per_method(suggestions_for_workbench(solution_id=solution.pk))
+    mode = _mode(solution, annotation)
+    figures = _figures(problem)
+    drawn = {digest: svg for digest, svg in figures.items() if svg}
     return AnnotationPage(
         solution=solution,
         dataset=dataset,
-        mode=_mode(solution, annotation),
+        mode=mode,
         annotation=annotation,
         claim_expires_at=getattr(solution, "my_claim_expires_at", None),
-        problem_html=render_markdown(problem.text),
+        problem_html=insert_figures(render_markdown(problem.text), drawn),
         reference_answer_html=render_answer(problem.reference_answer) if dataset.show_reference else "",
         final_answer_html=render_answer(solution.final_answer),
-        reference_solution_html=render_markdown(problem.reference_solution) if dataset.show_reference else "",
+        reference_solution_html=(
+            insert_figures(render_markdown(problem.reference_solution), drawn) if dataset.show_reference else ""
+        ),
         guidelines_html=render_markdown(dataset.guidelines),
+        figures_missing=any(digest not in figures for digest in _digests(problem)),
         steps=_steps(solution, suggestions),
         suggestions=[_suggestion_view(suggestion, solution.num_steps) for suggestion in suggestions],
+        progress=_progress(solution, mode),
+        settled_reason=settled_reason(solution) if mode is PageMode.READ_ONLY else "",
     )

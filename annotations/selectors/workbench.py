@@ -28,9 +28,17 @@ from annotations.models import (
 )
 from annotations.models.datasets import QueueOrder
 from annotations.selectors.datasets import AnyUser, user_is_staff
+from annotations.selectors.progress import (
+    LEFT_FOR_ME_CAP,
+    done_today_expression,
+    left_for_me_expression,
+    previous_solution_expressions,
+)
 from prmweb.errors import NotFoundError
 
 EDITABLE_STATUSES = (SolutionStatus.OPEN, SolutionStatus.NEEDS_REVIEW)
+MEMBERSHIP_TABLE = DatasetMembership._meta.db_table
+SOLUTION_TABLE = Solution._meta.db_table
 # Final labels made here (by people, a reviewer, or machine consensus at triage), not brought with the data.
 SETTLED_SOURCES = (
     FinalLabelSource.UNANIMOUS,
@@ -42,16 +50,18 @@ SETTLED_SOURCES = (
 
 @dataclass(frozen=True)
 class DatasetProgress:
-    """One of my datasets on the home page, with its progress counts."""
+    """One of my datasets on the home page, with my progress and the dataset's settled count."""
 
     dataset: Dataset
     role: str
     done_by_me: int
     total: int
-    done_overall: int
+    done_overall: int  # settled here: a final label made here, or discarded
     my_claim_solution_id: int | None
     gold: int = 0
     sees_all_labels: bool = False  # reviewer or manager here, or staff: links to the review queue and dashboard
+    done_today: int = 0
+    left_for_me: int = 0  # counted up to LEFT_FOR_ME_CAP + 1
 
     @property
     def remaining(self) -> int:
@@ -60,6 +70,16 @@ class DatasetProgress:
     @property
     def percent_done(self) -> int:
         return round(100 * self.done_overall / self.total) if self.total else 0
+
+    @property
+    def left_for_me_text(self) -> str:
+        return f"{LEFT_FOR_ME_CAP}+" if self.left_for_me > LEFT_FOR_ME_CAP else str(self.left_for_me)
+
+    @property
+    def my_percent(self) -> int:
+        """Return my annotations as a share of my annotations plus what is left for me (0..100)."""
+        mine_and_left = self.done_by_me + self.left_for_me
+        return round(100 * self.done_by_me / mine_and_left) if mine_and_left else 0
 
 
 def datasets_of_member(*, user: User) -> QuerySet[Dataset]:
@@ -86,7 +106,10 @@ def workbench_dataset_get(*, user: User, slug: str) -> Dataset:
 
 
 def dataset_progress_for_user(*, user: User, now: datetime.datetime) -> list[DatasetProgress]:
-    """Return my datasets (by name) with done-by-me, done-overall, total and gold counts (two queries).
+    """Return my datasets (by name) with my counts, done-overall, total and gold counts (two queries).
+
+    Mine: `done_by_me` (my submitted annotations), `done_today`, and `left_for_me` (the ordinary queue's
+    solutions it could still hand me, capped: `annotations.selectors.progress`).
 
     `total` counts the solutions to be labelled: gold solutions are left out (their label came with the
     data; they are counted in `gold`). A solution is "done overall" once it is settled here: its final
@@ -111,6 +134,8 @@ def dataset_progress_for_user(*, user: User, now: datetime.datetime) -> list[Dat
         .annotate(
             done_by_me=Coalesce(Subquery(my_done, output_field=IntegerField()), Value(0)),
             my_claim_solution_id=Subquery(my_claim.values("solution_id")[:1]),
+            done_today=done_today_expression(user_id=user.pk, now=now, outer=MEMBERSHIP_TABLE),
+            left_for_me=left_for_me_expression(user_id=user.pk, now=now, outer=MEMBERSHIP_TABLE, exclude_outer=False),
         )
         .order_by("dataset__name")
     )
@@ -138,6 +163,8 @@ def dataset_progress_for_user(*, user: User, now: datetime.datetime) -> list[Dat
             my_claim_solution_id=membership.my_claim_solution_id,  # type: ignore[attr-defined]
             gold=totals.get(membership.dataset_id, {}).get("gold", 0),
             sees_all_labels=staff or membership.role in (MembershipRole.REVIEWER, MembershipRole.MANAGER),
+            done_today=membership.done_today,  # type: ignore[attr-defined]
+            left_for_me=membership.left_for_me,  # type: ignore[attr-defined]
         )
         for membership in memberships
     ]
@@ -198,18 +225,23 @@ def live_claim_counts(*, solution_ids: Sequence[int], now: datetime.datetime, ex
     return {row["solution_id"]: row["live"] for row in rows}
 
 
-def solution_for_workbench(*, solution_id: int, user: User) -> Solution:
-    """Return the solution with problem and dataset if the user may open its dataset (one query).
+def solution_for_workbench(*, solution_id: int, user: User, now: datetime.datetime) -> Solution:
+    """Return the solution with problem, dataset and final label if the user may open its dataset (theirs; staff: any).
 
-    The row carries `my_claim_expires_at` (None without a claim of this user). NotFoundError otherwise.
+    One query. The row carries `my_claim_expires_at` (None without a claim of this user) and my progress
+    (`annotations.selectors.progress`): `done_today`, `left_for_me` (not counting this solution),
+    `previous_solution_id` and `before_previous_solution_id`. NotFoundError otherwise.
     """
     solution = (
-        Solution.objects.select_related("problem", "dataset")
+        Solution.objects.select_related("problem", "dataset", "final_label")
         .annotate(
             my_claim_expires_at=Subquery(
                 Claim.objects.filter(solution_id=OuterRef("pk"), annotator_id=user.pk).values("expires_at")[:1],
                 output_field=DateTimeField(),
-            )
+            ),
+            done_today=done_today_expression(user_id=user.pk, now=now, outer=SOLUTION_TABLE),
+            left_for_me=left_for_me_expression(user_id=user.pk, now=now, outer=SOLUTION_TABLE, exclude_outer=True),
+            **previous_solution_expressions(user_id=user.pk, now=now),
         )
         .filter(workbench_access(user=user, dataset_path="dataset__"), pk=solution_id)
         .first()

@@ -13,7 +13,7 @@ from annotations.models import Annotation, Claim, Solution, SolutionStatus
 from annotations.selectors.gold import annotation_editable
 from annotations.selectors.workbench import solution_has_visible_suggestions
 from annotations.services.agreement import solution_evaluate
-from annotations.services.claims import solution_has_room
+from annotations.services.claims import NO_CLAIM_MESSAGE, solution_has_room
 from annotations.services.locks import solution_lock
 from prmweb.errors import ApplicationError, ConflictError
 
@@ -92,23 +92,35 @@ def annotation_validate(*, solution: Solution, data: AnnotationInput) -> None:
         raise ApplicationError(f"Invalid annotation. {first[0]}: {first[1][0]}", errors=errors)
 
 
+def _claim_for_new_annotation(*, solution: Solution, annotator: User, now: datetime.datetime) -> Claim:
+    """Return the annotator's claim that allows a new annotation, or raise ConflictError saying why not.
+
+    A live claim was handed out under the protocol: its work is kept even if others settled the solution
+    meanwhile (it then only adds evidence; the settled label stays). An expired one still needs room.
+    No claim at all (never handed out, skipped, or released after it expired) is refused.
+    """
+    claim = Claim.objects.filter(solution=solution, annotator=annotator).first()
+    if claim is None:
+        raise ConflictError(
+            f"{NO_CLAIM_MESSAGE} Take your next solution from the queue.",
+            errors={"claim": ["No claim of yours on this solution."]},
+        )
+    open_or_gold = solution.status == SolutionStatus.OPEN or solution.is_gold
+    if claim.expires_at <= now and not (
+        open_or_gold and solution_has_room(solution=solution, annotator=annotator, now=now)
+    ):
+        raise ConflictError(
+            "This solution no longer needs your annotation: your claim expired and others completed it.",
+            errors={"claim": ["Your claim expired, and the protocol has no room left."]},
+        )
+    return claim
+
+
 def _new_annotation(
     *, solution: Solution, annotator: User, data: AnnotationInput, now: datetime.datetime
 ) -> Annotation:
-    claim = Claim.objects.filter(solution=solution, annotator=annotator).first()
-    live = claim is not None and claim.expires_at > now
-    open_or_gold = solution.status == SolutionStatus.OPEN or solution.is_gold
-    # A live claim was handed out under the protocol: its work is kept even if others settled the
-    # solution meanwhile (it then only adds evidence; the settled label stays). Without one, room is needed.
-    if not live and not (open_or_gold and solution_has_room(solution=solution, annotator=annotator, now=now)):
-        raise ConflictError(
-            "This solution no longer needs your annotation: your claim expired and others completed it.",
-            errors={"claim": ["No live claim on this solution, and the protocol has no room left."]},
-        )
-    if data.seconds_spent is not None:
-        seconds = data.seconds_spent
-    else:
-        seconds = (now - claim.claimed_at).total_seconds() if claim is not None else 0.0
+    claim = _claim_for_new_annotation(solution=solution, annotator=annotator, now=now)
+    seconds = data.seconds_spent if data.seconds_spent is not None else (now - claim.claimed_at).total_seconds()
     annotation = Annotation.objects.create(
         solution=solution,
         annotator=annotator,
@@ -123,8 +135,7 @@ def _new_annotation(
         seconds_spent=clamp_seconds(seconds),
         suggestions_visible=solution_has_visible_suggestions(solution=solution),
     )
-    if claim is not None:
-        claim.delete()
+    claim.delete()
     return annotation
 
 
@@ -153,9 +164,10 @@ def _changed_annotation(*, annotation: Annotation, solution: Solution, data: Ann
 def annotation_submit(*, solution_id: int, annotator: User, data: AnnotationInput) -> Annotation:
     """Store the annotator's label of the solution, or change the one they stored before; return it.
 
-    A new annotation needs the annotator's live claim (or room left under the protocol); it releases the
-    claim. Work done under a live claim is never refused, even when others settled the solution meanwhile.
-    A stored annotation can be changed while the solution is open or in review, not once final.
+    A new annotation needs the annotator's claim from the queue: a live one (work done under it is never
+    refused, even when others settled the solution meanwhile), or an expired one while the protocol still
+    has room; it releases the claim. Without a claim it is refused (nobody picks their items by id).
+    A stored annotation can be changed, claim or not, while the solution is open or in review (or gold).
     Side effects, under the solution row lock: one annotation row written, the claim deleted, and the
     agreement protocol applied (`solution_evaluate`: counts, final label, review or discard).
     Errors: NotFoundError (no such solution for this member), ApplicationError naming the refused field,

@@ -145,31 +145,31 @@ def claim_next(*, dataset: Dataset, annotator: User, skipped_ids: Sequence[int] 
     return None
 
 
+NO_CLAIM_MESSAGE = "You hold no claim on this solution: it was released, or never handed to you by the queue."
+
+
 @transaction.atomic
 def _renew_or_drop(*, solution_id: int, annotator: User) -> Claim | None:
     now = timezone.now()
     solution = solution_lock(solution_id=solution_id, member=annotator)
     claim = Claim.objects.filter(solution=solution, annotator=annotator).first()
-    if claim is not None and claim.expires_at > now:
-        claim.expires_at = claim_expiry(solution.dataset, now)
-        claim.save(update_fields=["expires_at"])
-        return claim
-    if not solution_has_room(solution=solution, annotator=annotator, now=now):
-        if claim is not None:
-            claim.delete()
+    if claim is None:
+        raise ConflictError(f"{NO_CLAIM_MESSAGE} Go on to the next solution.", errors={"claim": ["none"]})
+    if claim.expires_at <= now and not solution_has_room(solution=solution, annotator=annotator, now=now):
+        claim.delete()
         return None
-    claim, _created = Claim.objects.update_or_create(
-        solution=solution, annotator=annotator, defaults={"expires_at": claim_expiry(solution.dataset, now)}
-    )
+    claim.expires_at = claim_expiry(solution.dataset, now)
+    claim.save(update_fields=["expires_at"])
     return claim
 
 
 def claim_renew(*, solution_id: int, annotator: User) -> Claim:
     """Extend the annotator's claim on the solution by the dataset's `claim_minutes` (the page's heartbeat).
 
-    A claim that expired (or was already released) is taken back when the protocol still has room for
-    this annotator; otherwise the expired claim is removed and ConflictError raised. NotFoundError for a
-    solution outside the annotator's datasets. Idempotent.
+    Only a claim the queue handed out is renewed: without one (never claimed, skipped, or released after
+    it expired) ConflictError, so nobody picks their items by id. A claim that expired but is still there
+    is taken back when the protocol has room for this annotator; otherwise it is removed and ConflictError
+    raised. NotFoundError for a solution outside the annotator's datasets. Idempotent.
     """
     claim = _renew_or_drop(solution_id=solution_id, annotator=annotator)
     if claim is None:

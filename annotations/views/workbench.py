@@ -10,11 +10,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 from annotations.forms import AnnotationForm
 from annotations.models import Dataset
 from annotations.selectors.annotation_page import AnnotationPage, PageMode, annotation_page_get, verdict_text
+from annotations.selectors.progress import my_latest_solution_id
 from annotations.selectors.workbench import workbench_dataset_get
 from annotations.services.annotations import annotation_submit
 from annotations.services.claims import claim_next, claim_release, claim_renew
+from annotations.services.figures import problem_figures_request
 from prmweb.api.errors import http_status
-from prmweb.errors import ApplicationError, NotFoundError
+from prmweb.errors import ApplicationError, ConflictError, NotFoundError
 
 DEFAULT_HEARTBEAT_SECONDS = 60
 SKIPPED_SESSION_KEY = "workbench_skipped"
@@ -40,10 +42,14 @@ def _dataset_or_404(request: HttpRequest, slug: str) -> Dataset:
 
 
 def _page_or_404(request: HttpRequest, solution_id: int) -> AnnotationPage:
+    """Return the page; first queue the drawing of its problem's diagrams if nobody has yet."""
     try:
-        return annotation_page_get(solution_id=solution_id, user=request.user)  # type: ignore[arg-type]
+        page = annotation_page_get(solution_id=solution_id, user=request.user)  # type: ignore[arg-type]
+        if page.figures_missing and problem_figures_request(problem=page.solution.problem):
+            page = annotation_page_get(solution_id=solution_id, user=request.user)  # type: ignore[arg-type]
     except NotFoundError as error:
         raise Http404(error.message) from error
+    return page
 
 
 @login_required
@@ -57,7 +63,9 @@ def next_solution(request: HttpRequest, slug: str) -> HttpResponse:
     skipped = _skipped(request, dataset.pk)
     claim = claim_next(dataset=dataset, annotator=request.user, skipped_ids=skipped)  # type: ignore[arg-type]
     if claim is None:
-        return render(request, "annotations/nothing_left.html", {"dataset": dataset, "skipped_count": len(skipped)})
+        previous = my_latest_solution_id(user_id=request.user.pk, dataset_id=dataset.pk)  # type: ignore[arg-type]
+        context = {"dataset": dataset, "skipped_count": len(skipped), "previous_solution_id": previous}
+        return render(request, "annotations/nothing_left.html", context)
     return redirect("annotations:annotate", solution_id=claim.solution_id)
 
 
@@ -69,11 +77,15 @@ def _selected_step(form: AnnotationForm) -> int | None:
         return None
 
 
-def _render_page(request: HttpRequest, page: AnnotationPage, form: AnnotationForm, status: int = 200) -> HttpResponse:
+def _render_page(
+    request: HttpRequest, page: AnnotationPage, form: AnnotationForm, status: int = 200, *, claim_lost: str = ""
+) -> HttpResponse:
     context = {
         "page": page,
         "form": form,
         "selected_step": _selected_step(form),
+        "editable": page.editable and not claim_lost,
+        "claim_lost": claim_lost,
         "heartbeat_seconds": getattr(settings, "WORKBENCH_HEARTBEAT_SECONDS", DEFAULT_HEARTBEAT_SECONDS),
     }
     return render(request, "annotations/annotate.html", context, status=status)
@@ -107,9 +119,10 @@ def _add_errors(form: AnnotationForm, error: ApplicationError) -> None:
 @login_required
 @require_http_methods(["GET", "POST"])
 def annotate(request: HttpRequest, solution_id: int) -> HttpResponse:
-    """Show a solution I hold (or annotated) with its steps; on POST store my label and go on.
+    """Show a solution I hold (or annotated) with its steps; on POST store my label and go on in the queue.
 
-    A POST whose claim was released meanwhile still stores the label while the protocol has room for it.
+    A POST without my claim on the solution is refused (409) and shows what I posted, read-only, with the
+    way on; a change of my earlier annotation needs no claim and returns to where I was in the queue.
     """
     page = _page_or_404(request, solution_id)
     if request.method == "GET":
@@ -119,7 +132,7 @@ def annotate(request: HttpRequest, solution_id: int) -> HttpResponse:
         form = AnnotationForm(initial=_initial(page), num_steps=page.solution.num_steps)
         return _render_page(request, page, form)
     if page.mode is PageMode.READ_ONLY:
-        messages.error(request, "This solution's label is final: your annotation can no longer be changed.")
+        messages.error(request, page.settled_reason)
         return redirect("annotations:annotate", solution_id=solution_id)
     form = AnnotationForm(request.POST, num_steps=page.solution.num_steps)
     if not form.is_valid():
@@ -133,13 +146,15 @@ def annotate(request: HttpRequest, solution_id: int) -> HttpResponse:
     except NotFoundError as error:
         raise Http404(error.message) from error
     except ApplicationError as error:
+        if isinstance(error, ConflictError) and "claim" in error.errors:
+            return _render_page(request, page, form, status=http_status(error), claim_lost=error.message)
         _add_errors(form, error)
         return _render_page(request, page, form, status=http_status(error))
-    verdict = verdict_text(annotation.earliest_error_step)
+    verdict = verdict_text(annotation.earliest_error_step).lower()
     if page.mode is PageMode.EDIT:
-        messages.success(request, f"Annotation of solution {solution_id} changed: {verdict.lower()}.")
-        return redirect("annotations:my_work")
-    messages.success(request, f"Saved: {verdict.lower()}.")
+        messages.success(request, f"Annotation of solution {solution_id} changed: {verdict}. Back to your queue.")
+    else:
+        messages.success(request, f"Saved: {verdict}.")
     return redirect("annotations:next", slug=page.dataset.slug)
 
 

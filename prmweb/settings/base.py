@@ -167,7 +167,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_QUEUES_NAMES = ("default", "gpu")
 # Each scoring method's task goes to the queue the method registry names (scoring.methods.registry).
-CELERY_TASK_ROUTES = ["scoring.tasks.route_by_method", {"annotations.tasks.run_export": {"queue": "default"}}]
+CELERY_TASK_ROUTES = [
+    "scoring.tasks.route_by_method",
+    {"annotations.tasks.run_export": {"queue": "default"}, "annotations.tasks.render_figure": {"queue": "default"}},
+]
 # Must exceed the slowest task, or Redis redelivers a task that is still running.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=6 * 3600),
@@ -196,6 +199,13 @@ CELERY_BEAT_SCHEDULE = {
 # The sweep re-enqueues a solution's missing final-answer check once it is this old (a check queued at
 # ingestion normally runs well before).
 ANSWER_CHECK_SWEEP_AFTER_SECONDS = env.int("ANSWER_CHECK_SWEEP_AFTER_SECONDS", default=300)
+
+# Asymptote diagrams of problems (`[asy]`), drawn by a CPU worker (annotations.services.figures reads these
+# lazily). Without the binary (Debian: apt-get install asymptote dvisvgm), diagrams show as their source.
+ASYMPTOTE_BINARY = env("ASYMPTOTE_BINARY", default="asy")
+ASYMPTOTE_TIMEOUT_SECONDS = env.float("ASYMPTOTE_TIMEOUT_SECONDS", default=20.0)
+ASYMPTOTE_MEMORY_MB = env.int("ASYMPTOTE_MEMORY_MB", default=1024)
+ASYMPTOTE_MODULES_DIR = env("ASYMPTOTE_MODULES_DIR", default="")  # extra .asy modules, e.g. AoPS's olympiad
 
 # Called after ingestion commits, with the ids of new solutions (annotations never imports scoring).
 PRMWEB_SOLUTIONS_INGESTED_HOOK = "scoring.services.solutions_ingested"

@@ -166,10 +166,26 @@ def test_heartbeat_takes_back_an_expired_claim_while_there_is_room(data):
     dataset, (first, _second, _third) = data
     alice = member(dataset, "alice")
     claim_next(dataset=dataset, annotator=alice)
-    Claim.objects.filter(annotator=alice).delete()  # released by the periodic task meanwhile
+    Claim.objects.filter(annotator=alice).update(expires_at=timezone.now() - datetime.timedelta(seconds=1))
     renewed = claim_renew(solution_id=first.pk, annotator=alice)
     assert renewed.solution_id == first.pk
-    assert renewed.expires_at > timezone.now()
+    assert renewed.expires_at > timezone.now() + datetime.timedelta(minutes=dataset.claim_minutes - 1)
+
+
+def test_heartbeat_without_a_claim_is_refused_even_with_room(data):
+    dataset, (first, second, _third) = data
+    alice = member(dataset, "alice")
+    claim_next(dataset=dataset, annotator=alice)
+    Claim.objects.filter(annotator=alice).delete()  # released by the periodic task meanwhile
+    for solution in (first, second):  # second: never handed to alice, so not hers to hold by id
+        with pytest.raises(ConflictError) as error:
+            claim_renew(solution_id=solution.pk, annotator=alice)
+        assert error.value.message == (
+            "You hold no claim on this solution: it was released, or never handed to you by the queue. "
+            "Go on to the next solution."
+        )
+        assert error.value.errors == {"claim": ["none"]}
+    assert not Claim.objects.exists()
 
 
 def test_heartbeat_refuses_an_expired_claim_that_others_filled(data):

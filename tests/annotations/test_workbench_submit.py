@@ -93,15 +93,39 @@ def test_all_correct_on_a_known_wrong_answer_needs_explicit_confirmation(dataset
     assert submit(wrong, alice, earliest_error_step=-1, confirm_all_correct=True).earliest_error_step == -1
 
 
-def test_without_a_claim_or_room_the_submit_is_refused(dataset, solution):
-    late = member(dataset, "late")
-    for name in ("a", "b", "c"):
-        claimed(dataset, name)
+def test_without_a_claim_the_submit_is_refused_even_with_room(dataset, solution):
+    late = member(dataset, "late")  # never handed this solution by the queue: no picking items by id
     with pytest.raises(ConflictError) as error:
         submit(solution, late, earliest_error_step=0)
     assert error.value.message == (
+        "You hold no claim on this solution: it was released, or never handed to you by the queue. "
+        "Take your next solution from the queue."
+    )
+    assert error.value.errors == {"claim": ["No claim of yours on this solution."]}
+    assert not Annotation.objects.exists()
+    assert Solution.objects.get(pk=solution.pk).annotation_count == 0
+
+
+def test_an_expired_claim_without_room_is_refused(dataset, solution):
+    alice = claimed(dataset, "alice")
+    Claim.objects.filter(annotator=alice).update(expires_at=timezone.now() - datetime.timedelta(minutes=5))
+    for name in ("a", "b", "c"):
+        claimed(dataset, name)
+    with pytest.raises(ConflictError) as error:
+        submit(solution, alice, earliest_error_step=0)
+    assert error.value.message == (
         "This solution no longer needs your annotation: your claim expired and others completed it."
     )
+    assert not Annotation.objects.filter(annotator=alice).exists()
+
+
+def test_changing_my_annotation_needs_no_claim(dataset, solution):
+    alice = claimed(dataset, "alice")
+    submit(solution, alice, earliest_error_step=0)
+    assert not Claim.objects.exists()
+    changed = submit(solution, alice, earliest_error_step=2, rationale="on reflection")
+    assert (changed.earliest_error_step, changed.rationale) == (2, "on reflection")
+    assert Annotation.objects.filter(annotator=alice).count() == 1
 
 
 def test_an_expired_claim_still_submits_while_there_is_room(dataset, solution):

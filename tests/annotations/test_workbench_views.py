@@ -392,24 +392,51 @@ def test_submit_stores_and_goes_to_the_next_solution(logged_in, dataset, alice):
     assert follow.url == reverse("annotations:annotate", args=[second.pk])
 
 
-def test_a_submit_after_the_claim_was_released_is_kept_while_there_is_room(logged_in, dataset, alice):
+def test_a_submit_after_the_claim_expired_is_kept_while_there_is_room(logged_in, dataset, alice):
     solution = SolutionFactory(dataset=dataset)
     claim_for(dataset, alice)
-    Claim.objects.all().delete()  # the periodic task released it while the page was open
+    Claim.objects.update(expires_at=timezone.now() - datetime.timedelta(minutes=1))  # the tab slept meanwhile
     response = logged_in.post(reverse("annotations:annotate", args=[solution.pk]), {"earliest_error_step": "0"})
     assert response.status_code == 302
     assert Annotation.objects.get(annotator=alice).solution_id == solution.pk
 
 
+def test_a_claimless_submit_is_refused_and_shows_what_i_wrote_read_only(logged_in, dataset, alice):
+    mine, other = SolutionFactory(dataset=dataset), SolutionFactory(dataset=dataset)
+    claim_for(dataset, alice)
+    for solution in (other, mine):  # other: picked by id; mine: its claim was released meanwhile
+        if solution is mine:
+            Claim.objects.filter(solution=mine).delete()
+        response = logged_in.post(
+            reverse("annotations:annotate", args=[solution.pk]),
+            {"earliest_error_step": "1", "rationale": "2 + 2 is not 5", "flag_unsure": "on"},
+        )
+        assert response.status_code == 409
+        html = response.content.decode()
+        assert (
+            "You hold no claim on this solution: it was released, or never handed to you by the queue. "
+            "Take your next solution from the queue. What you wrote is shown below and kept in this browser "
+            "as a draft."
+        ) in html
+        assert re.search(r'value="1" checked disabled', html)
+        assert re.search(r'id="id_rationale" rows="3" maxlength="10000" disabled>2 \+ 2 is not 5</textarea>', html)
+        assert 'id="submit-button"' not in html
+        assert f'<a class="button primary" id="next-button" href="/datasets/{dataset.slug}/next/">Next solution' in html
+    assert not Annotation.objects.exists()
+
+
 def test_a_submit_after_others_filled_the_solution_is_refused_with_a_message(logged_in, dataset, alice):
     solution = SolutionFactory(dataset=dataset)
     claim_for(dataset, alice)
-    Claim.objects.all().delete()
+    Claim.objects.update(expires_at=timezone.now() - datetime.timedelta(seconds=1))
     for name in ("b", "c", "d"):
         claim_for(dataset, member(dataset, name))
     response = logged_in.post(reverse("annotations:annotate", args=[solution.pk]), {"earliest_error_step": "0"})
     assert response.status_code == 409
-    assert "This solution no longer needs your annotation" in response.content.decode()
+    assert (
+        "This solution no longer needs your annotation: your claim expired and others completed it."
+        in response.content.decode()
+    )
     assert not Annotation.objects.filter(annotator=alice).exists()
 
 
@@ -513,14 +540,17 @@ def test_i_can_change_my_annotation_until_the_label_is_final(logged_in, dataset,
     assert "You are changing your annotation" in html
     assert re.search(r'value="0" checked', html)
     response = logged_in.post(url, {"earliest_error_step": "2", "rationale": "on reflection"})
-    assert response.url == reverse("annotations:my_work")
+    assert response.url == reverse("annotations:next", args=["algebra"])  # back to where I was in the queue
     assert Annotation.objects.get(annotator=alice).earliest_error_step == 2
     for name in ("b", "c"):
         user = member(dataset, name)
         claim_for(dataset, user)
         annotation_submit(solution_id=solution.pk, annotator=user, data=AnnotationInput(earliest_error_step=2))
     html = logged_in.get(url).content.decode()
-    assert "your annotation is read-only" in html
+    assert (
+        '<div class="banner banner-final" id="read-only-banner">This solution&#x27;s label is final '
+        "(its annotators agreed unanimously): your annotation is read-only.</div>"
+    ) in html
     assert "disabled" in html
     response = logged_in.post(url, {"earliest_error_step": "0"})
     assert response.status_code == 302

@@ -1,6 +1,8 @@
 /* The annotation page: keyboard-first marking of the earliest wrong step, claim heartbeat, time spent.
  * Works on top of a plain HTML form (radio buttons, checkboxes, submit): without this script the page
- * still submits. No inline scripts: the page's settings come from data-* attributes on #workbench. */
+ * still submits. No inline scripts: the page's settings come from data-* attributes on #workbench.
+ * This file is the core; workbench-keys.js (numbers, flags, going back) and workbench-drafts.js (drafts
+ * kept in the browser) extend it through window.prmwebWorkbench. */
 (function () {
   "use strict";
 
@@ -18,15 +20,29 @@
   var shortcuts = document.getElementById("shortcuts");
   var clientError = document.getElementById("client-error");
   var timerLabel = document.getElementById("timer");
+  var currentChoice = document.getElementById("current-choice");
+  var keyFeedback = document.getElementById("key-feedback");
   var skipForm = document.getElementById("skip-form");
-  var editable = root.getAttribute("data-mode") === "new" || root.getAttribute("data-mode") === "edit";
+  var editable = root.getAttribute("data-editable") === "true";
   var finalAnswerWrong = root.getAttribute("data-final-answer-wrong") === "true";
   var rationaleRequired = root.getAttribute("data-rationale-required") === "true";
   var heartbeatUrl = root.getAttribute("data-heartbeat-url");
   var heartbeatMs = 1000 * (parseFloat(root.getAttribute("data-heartbeat-seconds")) || 60);
   var focusIndex = -1;
-  var submitting = false;
   var confirmed = false;
+  var changeListeners = [];
+  var submitListeners = [];
+
+  var wb = {
+    root: root,
+    form: form,
+    steps: steps,
+    editable: editable,
+    numSteps: steps.length,
+    submitting: false,
+    keys: {}
+  };
+  window.prmwebWorkbench = wb;
 
   /* ---- time spent: counts only while the page is visible ---- */
   var seconds = 0;
@@ -58,10 +74,27 @@
   showTimer();
   window.setInterval(showTimer, 1000);
 
+  /* ---- feedback in the action bar (digits typed, flags toggled, a step that does not exist) ---- */
+  wb.feedback = function (text, isError) {
+    if (!keyFeedback) {
+      return;
+    }
+    keyFeedback.textContent = text || "";
+    keyFeedback.classList.toggle("is-error", Boolean(isError));
+  };
+
   /* ---- marking ---- */
   function selectedValue() {
     var checked = form.querySelector('input[name="earliest_error_step"]:checked');
     return checked ? parseInt(checked.value, 10) : null;
+  }
+  wb.selectedValue = selectedValue;
+
+  function choiceText(value) {
+    if (value === null) {
+      return "Nothing marked yet";
+    }
+    return value === -1 ? "Marked: all steps correct" : "Marked: step " + (value + 1) + " is the earliest error";
   }
 
   function paint() {
@@ -73,12 +106,36 @@
       step.classList.toggle("is-focused", index === focusIndex);
     });
     root.classList.toggle("all-correct-chosen", value === -1);
+    if (currentChoice) {
+      currentChoice.textContent = choiceText(value);
+    }
     if (clientError) {
       clientError.hidden = true;
     }
   }
+  wb.paint = paint;
 
-  function mark(value) {
+  wb.onChange = function (listener) {
+    changeListeners.push(listener);
+  };
+  wb.onSubmit = function (listener) {
+    submitListeners.push(listener);
+  };
+  function changed() {
+    changeListeners.forEach(function (listener) { listener(); });
+  }
+  wb.changed = changed;
+
+  function focusStep(index, scroll) {
+    focusIndex = index;
+    var step = steps[index];
+    step.focus({ preventScroll: true });
+    if (scroll) {
+      step.scrollIntoView({ block: "nearest" });
+    }
+  }
+
+  function mark(value, scroll) {
     if (!editable) {
       return;
     }
@@ -88,10 +145,17 @@
     }
     input.checked = true;
     if (value >= 0) {
-      focusIndex = value;
+      focusStep(value, scroll);
     }
     paint();
+    changed();
   }
+  wb.mark = mark;
+
+  wb.goToStep = function (index) {
+    focusStep(index, true);
+    paint();
+  };
 
   function moveFocus(delta) {
     if (!steps.length) {
@@ -101,10 +165,7 @@
       var value = selectedValue();
       focusIndex = value !== null && value >= 0 ? value : delta > 0 ? -1 : steps.length;
     }
-    focusIndex = Math.min(Math.max(focusIndex + delta, 0), steps.length - 1);
-    var step = steps[focusIndex];
-    step.focus({ preventScroll: true });
-    step.scrollIntoView({ block: "nearest", behavior: "smooth" });
+    focusStep(Math.min(Math.max(focusIndex + delta, 0), steps.length - 1), true);
     paint();
   }
 
@@ -113,14 +174,16 @@
       if (event.target.closest("a, details, summary")) {
         return;
       }
-      mark(index);
+      mark(index, false);
     });
   });
   form.addEventListener("change", function (event) {
     if (event.target.name === "earliest_error_step") {
       paint();
     }
+    changed();
   });
+  form.addEventListener("input", changed);
 
   /* ---- submitting ---- */
   function showError(message, focusTarget) {
@@ -163,7 +226,7 @@
   }
 
   function submitNow() {
-    if (submitting || !editable) {
+    if (wb.submitting || !editable) {
       return;
     }
     if (form.requestSubmit) {
@@ -174,7 +237,7 @@
   }
 
   form.addEventListener("submit", function (event) {
-    if (submitting || !checkBeforeSubmit()) {
+    if (wb.submitting || !checkBeforeSubmit()) {
       event.preventDefault();
       return;
     }
@@ -182,7 +245,8 @@
       confirmBox.checked = true;
     }
     secondsInput.value = elapsedSeconds().toFixed(1);
-    submitting = true;
+    wb.submitting = true;
+    submitListeners.forEach(function (listener) { listener("submit"); });
     var button = document.getElementById("submit-button");
     if (button) {
       button.disabled = true;
@@ -205,13 +269,20 @@
   });
 
   function skip() {
-    if (skipForm && !submitting) {
-      submitting = true;
+    if (skipForm && !wb.submitting) {
+      wb.submitting = true;
+      submitListeners.forEach(function (listener) { listener("skip"); });
       skipForm.submit();
     }
   }
+  if (skipForm) {
+    skipForm.addEventListener("submit", function () {
+      wb.submitting = true;
+      submitListeners.forEach(function (listener) { listener("skip"); });
+    });
+  }
 
-  /* ---- keyboard ---- */
+  /* ---- keyboard: the table below; workbench-keys.js adds numbers, flags and going back ---- */
   function isTyping(target) {
     return target && (target.tagName === "TEXTAREA" || (target.tagName === "INPUT" && target.type === "text"));
   }
@@ -228,18 +299,23 @@
     return true;
   }
 
-  var KEYS = {
-    j: function () { moveFocus(1); },
-    ArrowDown: function () { moveFocus(1); },
-    k: function () { moveFocus(-1); },
-    ArrowUp: function () { moveFocus(-1); },
-    Enter: function () { if (focusIndex >= 0) { mark(focusIndex); } },
-    "0": function () { mark(-1); },
-    s: submitNow,
-    x: skip,
-    r: function () { if (rationale && editable) { rationale.focus(); } },
-    "?": function () { openDialog(shortcuts); }
+  wb.markFocused = function () {
+    if (focusIndex >= 0) {
+      mark(focusIndex, false);
+    }
   };
+
+  var KEYS = wb.keys;
+  KEYS.j = function () { moveFocus(1); };
+  KEYS.ArrowDown = KEYS.j;
+  KEYS.k = function () { moveFocus(-1); };
+  KEYS.ArrowUp = KEYS.k;
+  KEYS.Enter = wb.markFocused;
+  KEYS["0"] = function () { mark(-1, false); };
+  KEYS.s = submitNow;
+  KEYS.x = skip;
+  KEYS.r = function () { if (rationale && editable) { rationale.focus(); } };
+  KEYS["?"] = function () { openDialog(shortcuts); };
 
   document.addEventListener("keydown", function (event) {
     if (onDialogKey(event)) {
@@ -262,15 +338,13 @@
     if (event.key === "Enter" && event.target.closest && event.target.closest("button, a, summary, select")) {
       return;
     }
-    if (/^[1-9]$/.test(event.key)) {
-      event.preventDefault();
-      mark(parseInt(event.key, 10) - 1);
-      return;
+    if (wb.beforeKey) {
+      wb.beforeKey(event.key);  /* e.g. a number still being typed is taken before "s" submits */
     }
     var action = KEYS[event.key];
     if (action) {
       event.preventDefault();
-      action();
+      action(event);
     }
   });
 
@@ -280,8 +354,14 @@
     return input ? input.value : "";
   }
 
+  function showLostClaim(message) {
+    var banner = document.getElementById("claim-banner");
+    banner.textContent = message + " What you wrote stays in this browser as a draft.";
+    banner.hidden = false;
+  }
+
   function heartbeat() {
-    if (!heartbeatUrl || submitting) {
+    if (!heartbeatUrl || wb.submitting) {
       return;
     }
     window.fetch(heartbeatUrl, {
@@ -291,9 +371,7 @@
     }).then(function (response) {
       if (response.status === 409 || response.status === 404) {
         return response.json().then(function (body) {
-          var banner = document.getElementById("claim-banner");
-          banner.textContent = body.message || "Your claim on this solution was lost.";
-          banner.hidden = false;
+          showLostClaim(body.message || "Your claim on this solution was lost.");
         });
       }
       return null;

@@ -1,0 +1,1 @@
+"""Asymptote diagrams in problem text: find the blocks, render them sandboxed, sanitize the SVG. No Django."""

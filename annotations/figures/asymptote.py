@@ -114,6 +114,8 @@ def _run(command: list[str], folder: str, limits: AsymptoteLimits) -> subprocess
         os.killpg(process.pid, signal.SIGKILL)
         process.communicate()
         raise FigureError(f"Asymptote took longer than {timeout_seconds:g} s.") from error
+    if process.returncode in (-signal.SIGXCPU, -signal.SIGKILL):  # RLIMIT_CPU (the same limit) stopped it first
+        raise FigureError(f"Asymptote took longer than {timeout_seconds:g} s.")
     return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 

@@ -195,12 +195,13 @@ SETTLED_BECAUSE = {
 def settled_reason(solution: Solution) -> str:
     """Return why my annotation of this settled solution is read-only, in words ("" while editable).
 
-    A gold solution never says where its label came from: it reads as settled by its annotations.
+    A settled gold solution says so only where the dataset reveals gold results (`gold_feedback`).
     """
     if annotation_editable(solution):
         return ""
     if solution.is_gold:
-        return "This solution's label is final (enough annotators have labelled it): your annotation is read-only."
+        detail = " (a gold item: its label came with the data)" if solution.dataset.gold_feedback else ""
+        return f"This solution's label is final{detail}: your annotation is read-only."
     if solution.status == SolutionStatus.DISCARDED:
         return "This solution was discarded (its annotators did not agree): your annotation is read-only."
     final = getattr(solution, "final_label", None)

@@ -92,7 +92,7 @@ def test_settled_gold_items_show_how_i_did(logged_in, dataset, alice):
     feedback = "Gold items settled: 2, your label matched the gold label on 1 (50%)."
     assert f'<span id="gold-feedback">{feedback}</span>' in html
     page = logged_in.get(reverse("annotations:annotate", args=[wrong.pk])).content.decode()
-    assert "This solution's label is final: your annotation is read-only." in page
+    assert "This solution&#x27;s label is final (a gold item: its label came with the data): your annotation" in page
     response = logged_in.post(reverse("annotations:annotate", args=[wrong.pk]), {"earliest_error_step": "2"})
     assert response.status_code == 302
     assert Annotation.objects.get(solution=wrong, annotator=alice).earliest_error_step == 0
@@ -197,7 +197,7 @@ def test_a_read_only_annotation_page_drops_the_editing_hints(logged_in, dataset,
     page = logged_in.get(reverse("annotations:annotate", args=[editable.pk])).content.decode()
     assert all(hint in page for hint in EDITING_HINTS)
     page = logged_in.get(reverse("annotations:annotate", args=[settled.pk])).content.decode()
-    assert "This solution's label is final: your annotation is read-only." in page
+    assert "This solution&#x27;s label is final (its annotators agreed unanimously): your annotation is" in page
     assert [hint for hint in EDITING_HINTS if hint in page] == []
     assert '<textarea name="rationale" id="id_rationale" rows="3" maxlength="10000" disabled>' in page
 

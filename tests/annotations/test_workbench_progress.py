@@ -191,18 +191,20 @@ def test_a_settled_item_is_read_only_with_the_reason(client, dataset, alice, sta
     assert Annotation.objects.get(solution=solution).earliest_error_step == 0
 
 
-def test_a_gold_item_stays_changeable_like_any_other(client, dataset, alice):
+def test_a_gold_item_settles_like_any_other_and_never_says_gold_unless_revealed(client, dataset, alice):
     dataset.gold_rate = 1.0
+    dataset.gold_feedback = False
     dataset.save()
     SolutionFactory(dataset=dataset)
     gold = solution_set_gold(solution_id=SolutionFactory(dataset=dataset, imported_label=1).pk, is_gold=True)
-    assert label_next(dataset, alice, step=0) == gold.pk
+    assert label_next(dataset, alice, step=0) == gold.pk  # k = 1: one annotation settles it, as any solution
     client.force_login(alice)
     html = page_html(client, gold.pk)
-    assert "You are changing your annotation." in html and "gold" not in html.lower()
+    assert 'id="read-only-banner">This solution&#x27;s label is final: your annotation is read-only.</div>' in html
+    assert "gold" not in html.lower()
     response = client.post(reverse("annotations:annotate", args=[gold.pk]), {"earliest_error_step": "1"})
     assert response.status_code == 302
-    assert Annotation.objects.get(solution=gold).earliest_error_step == 1
+    assert Annotation.objects.get(solution=gold).earliest_error_step == 0
 
 
 def test_nothing_left_links_to_my_previous_item(client, dataset, alice):

@@ -5,6 +5,7 @@ from annotations.models.datasets import Dataset, DatasetMembership, MembershipRo
 from annotations.models.exports import Export, ExportStatus
 from annotations.models.labels import (
     DERIVED_ENGINE,
+    EXTERNAL_ENGINE,
     Annotation,
     CritiqueSource,
     FinalLabel,
@@ -17,6 +18,7 @@ from annotations.models.solutions import Problem, Solution, SolutionStatus
 
 __all__ = [
     "DERIVED_ENGINE",
+    "EXTERNAL_ENGINE",
     "Annotation",
     "Claim",
     "CritiqueSource",

@@ -93,9 +93,10 @@ class Command(BaseCommand):
         if dataset is None:
             raise CommandError(f"Dataset {options['dataset']!r} does not exist.")
         evaluation = dataset_evaluation(dataset=dataset, aggregate=options["aggregate"])
+        problems = f"{evaluation.groups} problem{'' if evaluation.groups == 1 else 's'}"
         self.stdout.write(
-            f"Dataset {dataset.slug!r}: {evaluation.groups} problems with 2+ solutions of known final-answer "
-            f"correctness, {evaluation.solutions} solutions; response score: {evaluation.aggregate} of step scores."
+            f"Dataset {dataset.slug!r}: {problems} with 2+ solutions of known final-answer correctness, "
+            f"{evaluation.solutions} solutions; response score: {evaluation.aggregate} of step scores."
         )
         if not evaluation.methods:
             self.stdout.write("No method has a finished suggestion on those solutions yet.")

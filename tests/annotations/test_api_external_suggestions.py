@@ -1,7 +1,9 @@
 """External suggestions over the API: stored as sent, evaluated like built-in methods, refused by field."""
 
 import pytest
+import yaml
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from annotations.models import EXTERNAL_ENGINE, Suggestion
 from annotations.selectors.workbench import suggestions_for_workbench
@@ -252,3 +254,35 @@ def test_the_evaluation_api_refuses_an_unknown_aggregate_by_name(dataset, manage
     assert body["evaluation"]["aggregate"] == "product"
     assert [row["method"] for row in body["evaluation"]["methods"]] == ["judge"]
     assert body["evaluation"]["methods"][0]["pooled"]["best_of_n"] == 0.75
+
+
+def test_the_schema_documents_the_evaluation_and_the_external_suggestions():
+    schema = yaml.safe_load(APIClient().get("/api/schema/").content)
+    evaluation = schema["paths"]["/api/v1/datasets/{slug}/metrics/evaluation/"]["get"]
+    aggregate = next(p for p in evaluation["parameters"] if p["name"] == "aggregate")
+    assert sorted(aggregate["schema"]["enum"]) == ["last", "min", "product"]  # spectacular sorts enums
+    ref = evaluation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    assert ref == "#/components/schemas/Evaluation"
+    figures = schema["components"]["schemas"]["ResponseFigures"]["properties"]
+    assert {
+        "best_of_n",
+        "majority",
+        "pass_at_n",
+        "flawed_pick_rate",
+        "min_at_last_share",
+        "processbench",
+        "curve",
+    } <= set(figures)
+    metrics = schema["paths"]["/api/v1/datasets/{slug}/metrics/"]["get"]
+    assert "aggregate" in {p["name"] for p in metrics["parameters"]}
+    ingest = schema["paths"]["/api/v1/datasets/{slug}/suggestions/"]
+    assert set(ingest) == {"post", "delete"}
+    body = schema["components"]["schemas"]["ExternalSuggestionInRequest"]
+    assert body["required"] == ["method"]
+    assert body["properties"]["step_scores"]["items"] == {
+        "type": "number",
+        "format": "double",
+        "maximum": 1,
+        "minimum": 0,
+        "nullable": True,
+    }

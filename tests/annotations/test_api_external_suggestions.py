@@ -233,12 +233,16 @@ def test_a_manager_deletes_an_external_method_but_never_a_built_in_one(dataset, 
     assert api.delete(_url(dataset)).json()["errors"] == {"method": ["This field is required."]}
 
 
-def test_annotators_never_see_external_suggestions(dataset, manager):
+def test_annotators_never_see_external_suggestions(client, dataset, manager):
     a = dataset.solutions.get(external_id="gsm8k-a")
     token_client(manager).post(_url(dataset), {"solution_id": a.pk, "method": "team-prm", "label": 1}, format="json")
     assert [s.method for s in suggestions_for_workbench(solution_id=a.pk)] == ["judge"]
     detail = token_client(manager).get(reverse("api:solution-detail", args=[dataset.slug, a.pk])).json()
     assert sorted(s["method"] for s in detail["suggestions"]) == ["judge", "team-prm"]  # reviewers and managers do
+    client.force_login(manager)
+    page = client.get(reverse("annotations:review_solution", args=[a.pk])).content.decode()
+    panel = page.split('class="suggestion suggestion-team-prm"')[1].split("</section>")[0]
+    assert "<h3>team-prm" in panel and '<p class="verdict">Step 2 is the earliest error' in panel
 
 
 def test_the_evaluation_api_refuses_an_unknown_aggregate_by_name(dataset, manager):

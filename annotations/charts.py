@@ -135,3 +135,88 @@ def line_chart(
             f"{escape(current.name)} {current.values[-1]:g}</text></g>"
         )
     return _svg(width, height, title, body, css_class="line-chart")
+
+
+@dataclass(frozen=True)
+class _Plot:
+    """Where a curve chart's plot area sits and how many x positions it has."""
+
+    left: float
+    top: float
+    width: float
+    height: float
+    columns: int
+
+    def x(self, index: int) -> float:
+        if self.columns == 1:
+            return self.left + self.width / 2
+        return self.left + index * self.width / (self.columns - 1)
+
+    def y(self, value: float) -> float:
+        return self.top + self.height * (1 - min(max(value, 0.0), 1.0))
+
+
+_DASH = ' stroke-dasharray="4 3"'
+
+
+def curve_chart(
+    x_labels: Sequence[str],
+    series: Sequence[Series],
+    *,
+    title: str,
+    x_title: str = "",
+    width: int = 520,
+    dashed: Sequence[str] = (),
+) -> str:
+    """Return values in [0, 1] over shared x labels (e.g. N = 1, 2, 4): every x label, a point per value.
+
+    Each point carries its value (`data-value` and a tooltip); a legend under the plot names each series
+    with its last value, so long names never run off the chart. Series named in `dashed` are references.
+    """
+    plot = _Plot(left=44, top=24, width=width - 60, height=170, columns=max(len(x_labels), 1))
+    legend_top = plot.top + plot.height + 44
+    body = [f'<text x="0" y="14" {FONT} font-weight="bold">{escape(title)}</text>']
+    for tick in (0.0, 0.5, 1.0):
+        y = plot.y(tick)
+        body.append(
+            f'<line x1="{plot.left}" y1="{y:.1f}" x2="{plot.left + plot.width}" y2="{y:.1f}" class="axis" '
+            f'stroke="#8a93a5" stroke-width="{1 if tick == 0 else 0.5}"/>'
+            f'<text x="{plot.left - 4}" y="{y + 4:.1f}" text-anchor="end" {FONT}>{tick:.1f}</text>'
+        )
+    below = plot.top + plot.height
+    for index, label in enumerate(x_labels):
+        body.append(
+            f'<text x="{plot.x(index):.1f}" y="{below + 14}" text-anchor="middle" {FONT}>{escape(label)}</text>'
+        )
+    if x_title:
+        middle = plot.left + plot.width / 2
+        body.append(
+            f'<text x="{middle:.1f}" y="{below + 28}" text-anchor="middle" {SMALL_FONT}>{escape(x_title)}</text>'
+        )
+    for index, current in enumerate(series):
+        color, dash = PALETTE[index % len(PALETTE)], _DASH if current.name in dashed else ""
+        body.append(_curve(current, plot, color, dash))
+        y = legend_top + 16 * index
+        last = _fmt(current.values[-1] if current.values else None, ".3f")
+        body.append(
+            f'<g class="legend"><line x1="{plot.left}" y1="{y - 4}" x2="{plot.left + 18}" y2="{y - 4}" '
+            f'stroke="{color}" stroke-width="2"{dash}/>'
+            f'<text x="{plot.left + 24}" y="{y}" {FONT}>{escape(current.name)} {last}</text></g>'
+        )
+    return _svg(width, int(legend_top) + 16 * len(series), title, body, css_class="curve-chart")
+
+
+def _curve(current: Series, plot: _Plot, color: str, dash: str) -> str:
+    """Return one series: its polyline and a point per value, each with its value."""
+    points = [(plot.x(index), plot.y(value), value) for index, value in enumerate(current.values)]
+    path = " ".join(f"{x:.1f},{y:.1f}" for x, y, _ in points)
+    marks = "".join(
+        f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{color}" data-value="{value:.3f}">'
+        f"<title>{escape(current.name)}: {value:.3f}</title></circle>"
+        for x, y, value in points
+    )
+    values = ",".join(f"{value:.3f}" for _, _, value in points)
+    return (
+        f'<g class="series" data-label="{escape(current.name)}" data-values="{values}">'
+        f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2"{dash}/>{marks}</g>'
+    )

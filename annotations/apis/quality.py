@@ -1,6 +1,6 @@
 """Quality over REST: the dashboard's figures as JSON, and choosing gold solutions.
 
-- GET /api/v1/datasets/<slug>/metrics/ (reviewers, managers, staff)
+- GET /api/v1/datasets/<slug>/metrics/?aggregate=min|product|last (reviewers, managers, staff)
 - POST /api/v1/datasets/<slug>/gold/ {"solution_ids": [...], "is_gold": true} (managers, staff)
 """
 
@@ -15,10 +15,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from annotations.apis.common import DatasetScopedAPIView
+from annotations.apis.evaluation import AGGREGATE_PARAMETER, aggregate_from, evaluation_as_json
 from annotations.apis.quality_critique import critique_as_json
 from annotations.metrics import PositionHistogram, ProcessBenchReport
 from annotations.permissions import IsDatasetManager, IsDatasetReviewer, IsStaff
 from annotations.selectors.critique_quality import dataset_critique_quality
+from annotations.selectors.evaluation import dataset_evaluation
 from annotations.selectors.gold import gold_count
 from annotations.selectors.quality import MethodRow, QualityFigures, dataset_quality
 from annotations.services.gold import solutions_set_gold
@@ -170,14 +172,20 @@ class DatasetMetricsAPI(DatasetScopedAPIView):
     @extend_schema(
         summary="Quality figures of a dataset",
         description="Progress, agreement, ProcessBench metrics per method and per annotator, error-position "
-        "histograms, anchoring, audit precision, cost and critique data (error types, explanations, judge "
-        "agreement): the figures of the dashboard page.",
-        responses={200: OpenApiTypes.OBJECT, **error_responses(401, 403, 404)},
+        "histograms, anchoring, audit precision, cost, critique data (error types, explanations, judge "
+        "agreement) and `evaluation` (each method's BoN@N, maj@N, pass@N, flawed picks, minimum positions and "
+        "F1 on the same samples: the body of GET .../metrics/evaluation/, whose schema documents it): the "
+        "figures of the dashboard page.",
+        parameters=[AGGREGATE_PARAMETER],
+        responses={200: OpenApiTypes.OBJECT, **error_responses(400, 401, 403, 404)},
     )
     def get(self, request: Request, slug: str) -> Response:
+        aggregate = aggregate_from(request)
         dataset = self.get_access().dataset
         critique = critique_as_json(dataset_critique_quality(dataset=dataset))
-        return Response({**quality_as_json(dataset_quality(dataset=dataset)), "critique": critique})
+        evaluation = evaluation_as_json(dataset_evaluation(dataset=dataset, aggregate=aggregate))
+        figures = quality_as_json(dataset_quality(dataset=dataset))
+        return Response({**figures, "critique": critique, "evaluation": evaluation})
 
 
 class GoldInSerializer(serializers.Serializer):

@@ -6,6 +6,7 @@ from annotations.models.exports import Export, ExportStatus
 from annotations.models.figures import FigureStatus, ProblemFigure
 from annotations.models.labels import (
     DERIVED_ENGINE,
+    EXTERNAL_ENGINE,
     Annotation,
     CritiqueSource,
     FinalLabel,
@@ -18,6 +19,7 @@ from annotations.models.solutions import Problem, Solution, SolutionStatus
 
 __all__ = [
     "DERIVED_ENGINE",
+    "EXTERNAL_ENGINE",
     "Annotation",
     "Claim",
     "CritiqueSource",

@@ -73,8 +73,12 @@ class Annotation(models.Model):
 
 
 # The engine of a suggestion derived from other suggestions (consensus): such a suggestion may succeed
-# without a label ("no consensus"); every other succeeded suggestion has one.
+# without a label ("no consensus").
 DERIVED_ENGINE = "derived"
+# The engine of a suggestion computed outside prmweb and ingested over the API (a team's own PRM or ORM,
+# under a method name of its choice that is no built-in method's): it may carry scores without a label.
+# Every other succeeded suggestion has a label.
+EXTERNAL_ENGINE = "external"
 
 
 class SuggestionStatus(models.TextChoices):
@@ -118,7 +122,9 @@ class Suggestion(models.Model):
             ),
             models.CheckConstraint(condition=Q(seconds__gte=0), name="suggestion_seconds_non_negative"),
             models.CheckConstraint(
-                condition=~Q(status="succeeded") | Q(label__isnull=False) | Q(engine=DERIVED_ENGINE),
+                condition=~Q(status="succeeded")
+                | Q(label__isnull=False)
+                | Q(engine__in=[DERIVED_ENGINE, EXTERNAL_ENGINE]),
                 name="suggestion_succeeded_has_label",
             ),
         ]

@@ -29,6 +29,7 @@ from django.db.models.functions import TruncDate
 
 from annotations import metrics, suggestion_methods
 from annotations.models import (
+    EXTERNAL_ENGINE,
     Annotation,
     Dataset,
     FinalLabel,
@@ -327,6 +328,7 @@ def _anchoring(dataset: Dataset) -> list[metrics.AnchoringRow]:
             label__isnull=False,
             solution__annotations__isnull=False,
         )
+        .exclude(engine=EXTERNAL_ENGINE)  # never shown to annotators: nothing to anchor on
         .values("method")
         .annotate(
             visible=Count("solution__annotations", filter=shown),

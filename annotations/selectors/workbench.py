@@ -15,6 +15,7 @@ from django.db.models import Count, DateTimeField, Exists, F, IntegerField, Oute
 from django.db.models.functions import Coalesce
 
 from annotations.models import (
+    EXTERNAL_ENGINE,
     Annotation,
     Claim,
     Dataset,
@@ -257,11 +258,15 @@ def my_annotation_get(*, solution_id: int, user: User) -> Annotation | None:
 
 
 def suggestions_for_workbench(*, solution_id: int) -> list[Suggestion]:
-    """Return the solution's succeeded suggestions, by method then newest first (one query)."""
+    """Return the solution's succeeded suggestions, by method then newest first (one query).
+
+    External suggestions are left out: they are there to be evaluated against people's labels, which
+    must not lean on them.
+    """
     return list(
-        Suggestion.objects.filter(solution_id=solution_id, status=SuggestionStatus.SUCCEEDED).order_by(
-            "method", "-updated_at", "-pk"
-        )
+        Suggestion.objects.filter(solution_id=solution_id, status=SuggestionStatus.SUCCEEDED)
+        .exclude(engine=EXTERNAL_ENGINE)
+        .order_by("method", "-updated_at", "-pk")
     )
 
 
@@ -269,4 +274,5 @@ def solution_has_visible_suggestions(*, solution: Solution) -> bool:
     """Return whether the annotation page shows this solution's suggestions (dataset not blind, any there)."""
     if solution.dataset.blind:
         return False
-    return Suggestion.objects.filter(solution_id=solution.pk, status=SuggestionStatus.SUCCEEDED).exists()
+    suggestions = Suggestion.objects.filter(solution_id=solution.pk, status=SuggestionStatus.SUCCEEDED)
+    return suggestions.exclude(engine=EXTERNAL_ENGINE).exists()

@@ -14,6 +14,7 @@ from annotations import charts
 from annotations.metrics import PositionHistogram
 from annotations.selectors.quality import QualityFigures, dataset_quality
 from annotations.views.dashboard_critique import critique_section
+from annotations.views.dashboard_evaluation import evaluation_aggregate, evaluation_section
 from annotations.views.reviewer_access import reviewer_access
 
 
@@ -90,6 +91,7 @@ def _charts(figures: QualityFigures) -> dict[str, SafeString | list[tuple[str, S
 def dataset_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     """Show a dataset's quality figures as charts with their numbers (reviewers, managers and staff)."""
     access = reviewer_access(request, slug)
+    aggregate = evaluation_aggregate(request)
     figures = dataset_quality(dataset=access.dataset)
     context = {
         "dataset": access.dataset,
@@ -97,5 +99,6 @@ def dataset_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
         "charts": _charts(figures),
         "role": access.role,
         "critique": critique_section(dataset=access.dataset),
+        "evaluation_block": evaluation_section(dataset=access.dataset, aggregate=aggregate),
     }
     return render(request, "annotations/dashboard.html", context)

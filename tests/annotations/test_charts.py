@@ -2,7 +2,7 @@
 
 import xml.etree.ElementTree as ET
 
-from annotations.charts import Series, bar_chart, column_chart, line_chart
+from annotations.charts import Series, bar_chart, column_chart, curve_chart, line_chart
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -46,3 +46,30 @@ def test_line_chart_labels_each_series_with_its_last_value_and_handles_no_data()
     series = root.findall(f"{SVG}g")
     assert [(s.get("data-label"), s.get("data-value")) for s in series] == [("annotations", "4"), ("final labels", "2")]
     assert _parse(line_chart([], [Series("annotations", [])], title="empty")).find(f"{SVG}g") is None
+
+
+def test_curve_chart_labels_every_n_marks_every_value_and_names_series_in_a_legend():
+    svg = curve_chart(
+        ["1", "2", "4"],
+        [Series("<prm>", [0.25, 0.5, 1.0]), Series("pass@N", [0.5, 0.75, 1.0])],
+        title="BoN@N",
+        x_title="N",
+        dashed=["pass@N"],
+    )
+    root = _parse(svg)
+    series = root.findall(f"{SVG}g[@class='series']")
+    assert [(s.get("data-label"), s.get("data-values")) for s in series] == [
+        ("<prm>", "0.250,0.500,1.000"),
+        ("pass@N", "0.500,0.750,1.000"),
+    ]
+    points = series[0].findall(f"{SVG}circle")
+    assert [p.find(f"{SVG}title").text for p in points] == ["<prm>: 0.250", "<prm>: 0.500", "<prm>: 1.000"]
+    ys = [float(p.get("cy")) for p in points]
+    assert ys[0] > ys[1] > ys[2]  # higher values are drawn higher
+    assert ys[0] - ys[2] == 3 * (ys[0] - ys[1])  # 0.25 -> 1.0 is three times 0.25 -> 0.5
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    assert [t for t in texts if t in ("1", "2", "4")] == ["1", "2", "4"]
+    assert "<prm> 1.000" in texts and "pass@N 1.000" in texts
+    assert series[1].find(f"{SVG}polyline").get("stroke-dasharray") == "4 3"
+    assert series[0].find(f"{SVG}polyline").get("stroke-dasharray") is None
+    assert "<prm>" not in svg  # escaped

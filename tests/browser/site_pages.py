@@ -2,7 +2,8 @@
 
 Used by the page-by-page layout and contrast tests: math (inline and display, a long formula), a long
 unbroken token, suggestions with per-step score bars, a disagreement waiting for review, a final label,
-a settled gold item, an open claim, and a dataset with nothing left to annotate.
+a settled gold item, an open claim, two scored samples of one problem (the evaluation table), and a dataset
+with nothing left to annotate.
 """
 
 from dataclasses import dataclass
@@ -10,13 +11,14 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.test import Client
 
-from annotations.models import SolutionStatus
+from annotations.models import EXTERNAL_ENGINE, SolutionStatus
 from annotations.services.agreement import solution_evaluate
 from annotations.services.claims import claim_next
 from annotations.services.gold import solution_set_gold
 from tests.factories import (
     AnnotationFactory,
     DatasetFactory,
+    FinalLabelFactory,
     MembershipFactory,
     ProblemFactory,
     SolutionFactory,
@@ -76,6 +78,18 @@ def _annotate(solution, labels):
     return solution_evaluate(solution_id=solution.pk)
 
 
+def _sampled(dataset):
+    """Two final samples of one problem, scored by prm and an external method: the evaluation table's rows."""
+    problem = ProblemFactory(dataset=dataset, text="Solve $2w = 10$.", reference_answer="5")
+    samples = ((True, -1, [0.9, 0.8, 0.7, 0.95]), (False, 2, [0.9, 0.6, 0.2, 0.1]))
+    for index, (check, label, scores) in enumerate(samples):
+        sample = _solution(dataset, "", f"pb-sample-{index}", problem=problem, answer_check=check, status="final")
+        FinalLabelFactory(solution=sample, label=label, source="imported")
+        SuggestionFactory(solution=sample, method="prm", label=label, step_scores=scores, model_name="prm")
+        SuggestionFactory(solution=sample, method="team-orm-qwen2.5-math-7b", config_key="step-12000", label=None,
+                          engine=EXTERNAL_ENGINE, step_scores=[None, None, None, scores[-1]])  # fmt: skip
+
+
 def build_site():
     """Create the dataset "algebra" (manager mona; annotators ann, ben, cat) and an empty one."""
     dataset = DatasetFactory(name="Algebra word problems", slug="algebra", agreement_mode="review")
@@ -97,6 +111,7 @@ def build_site():
     _suggest(claimed)
     claim = claim_next(dataset=dataset, annotator=mona)
     assert claim is not None and claim.solution_id == claimed.pk
+    _sampled(dataset)
     empty = DatasetFactory(name="Geometry (empty)", slug="geometry")
     MembershipFactory(dataset=empty, user=mona, role="annotator")
     return Site("algebra", "geometry", review.pk, final.pk, claimed.pk, gold.pk)

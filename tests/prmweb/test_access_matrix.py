@@ -123,6 +123,18 @@ API = [
         {"anonymous": 401, "annotator": 403, "reviewer": 200, "manager": 200, "outsider": 404},
     ),
     (
+        "get",
+        "/api/v1/datasets/ds-a/metrics/evaluation/",
+        None,
+        {"anonymous": 401, "annotator": 403, "reviewer": 200, "manager": 200, "outsider": 404},
+    ),
+    (
+        "post",
+        "/api/v1/datasets/ds-a/suggestions/",
+        {"solution_id": "{solution}", "method": "team-prm", "label": -1},
+        {"anonymous": 401, "annotator": 403, "reviewer": 403, "manager": 201, "outsider": 404},
+    ),
+    (
         "post",
         "/api/v1/datasets/ds-a/gold/",
         {"solution_ids": ["{solution}"], "is_gold": False},

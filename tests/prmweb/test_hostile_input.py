@@ -56,6 +56,7 @@ def test_the_schema_lists_every_json_endpoint_and_every_list():
         ("POST", "/api/v1/datasets/ds/gold/"),
         ("POST", "/api/v1/datasets/ds/members/"),
         ("POST", "/api/v1/datasets/ds/solutions/"),
+        ("POST", "/api/v1/datasets/ds/suggestions/"),
         ("POST", "/api/v1/exports/"),
         ("POST", "/api/v1/scoring-runs/"),
     ]

@@ -151,17 +151,19 @@ class QualityFigures:
     cost: metrics.CostReport
 
 
-def _counts(**kwargs: Any) -> dict[str, Any]:
-    """Return the conditional counts behind ProcessBench's figures, against `reference` (a label path)."""
-    reference: str = kwargs["reference"]
-    predicted: str = kwargs["predicted"]
+def _counts(*, reference: str, predicted: str, counted: Q | None = None) -> dict[str, Any]:
+    """Return the conditional counts behind ProcessBench's figures, against `reference` (a label path).
+
+    `counted` restricts which rows' predictions count as predictions (the others are misses).
+    """
     is_error = Q(**{f"{reference}__gte": 0})
     is_correct = Q(**{reference: -1})
+    counted = counted if counted is not None else Q()
     return {
         "erroneous": Count("id", filter=is_error),
-        "error_hits": Count("id", filter=is_error & Q(**{predicted: F(reference)})),
+        "error_hits": Count("id", filter=is_error & counted & Q(**{predicted: F(reference)})),
         "correct": Count("id", filter=is_correct),
-        "correct_hits": Count("id", filter=is_correct & Q(**{predicted: -1})),
+        "correct_hits": Count("id", filter=is_correct & counted & Q(**{predicted: -1})),
     }
 
 
@@ -221,7 +223,10 @@ def _agreement(dataset: Dataset) -> metrics.AgreementReport:
 
 
 def _methods(dataset: Dataset) -> list[MethodRow]:
-    """Score every finished suggestion: a failed, skipped or label-less one is a miss (run_eval.py's None)."""
+    """Score every finished suggestion: a failed, skipped or label-less one is a miss (run_eval.py's None).
+
+    One query, one row per (method, configuration, subset).
+    """
     rows = (
         Suggestion.objects.filter(
             solution__dataset=dataset,
@@ -231,8 +236,13 @@ def _methods(dataset: Dataset) -> list[MethodRow]:
         .values("method", "config_key", "solution__subset")
         .annotate(
             model=Max("model_name"),
-            labelled=Count("id", filter=Q(label__isnull=False)),
-            **_counts(reference="solution__final_label__label", predicted="label"),
+            labelled=Count("id", filter=Q(label__isnull=False, status=SuggestionStatus.SUCCEEDED)),
+            # a failed re-run may keep the label of an earlier success: only a succeeded label is a prediction
+            **_counts(
+                reference="solution__final_label__label",
+                predicted="label",
+                counted=Q(status=SuggestionStatus.SUCCEEDED),
+            ),
         )
         .order_by("method", "config_key")
     )

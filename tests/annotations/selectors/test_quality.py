@@ -319,3 +319,16 @@ def test_failed_and_skipped_suggestions_lower_f1_exactly_as_run_eval_counts_none
     labelled = [(r, p) for r, p in zip(scored, predictions, strict=True) if p is not None]
     hits = sum(p == r["label"] for r, p in labelled if r["label"] >= 0)
     assert row.report.pooled.acc_error < hits / sum(1 for r, _ in labelled if r["label"] >= 0)
+
+
+def test_a_failed_rerun_that_kept_an_earlier_label_is_a_miss():
+    """A suggestion that failed on a re-run may still hold the label of its earlier success: not a prediction."""
+    dataset = DatasetFactory()
+    right, stale = (SolutionFactory(dataset=dataset, subset="gsm8k") for _ in range(2))
+    for solution in (right, stale):
+        FinalLabelFactory(solution=solution, label=1, source="imported")
+    SuggestionFactory(solution=right, method="judge", status="succeeded", label=1)
+    SuggestionFactory(solution=stale, method="judge", status="failed", label=1, error="timed out")
+    (row,) = dataset_quality(dataset=dataset).methods
+    subset = row.report.subsets["gsm8k"]
+    assert (subset.erroneous, subset.acc_error, row.labelled, row.coverage) == (2, 0.5, 1, 0.5)

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotations', '0007_critique_error_types_and_explanations'),
+        ('annotations', '0008_problem_figures'),
     ]
 
     operations = [

@@ -13,7 +13,7 @@ from annotations.models.labels import (
     Suggestion,
     SuggestionStatus,
 )
-from annotations.models.solutions import Problem, Solution, SolutionStatus
+from annotations.models.solutions import Problem, ReformatStatus, Solution, SolutionStatus
 
 __all__ = [
     "DERIVED_ENGINE",
@@ -29,6 +29,7 @@ __all__ = [
     "FinalLabelSource",
     "MembershipRole",
     "Problem",
+    "ReformatStatus",
     "Solution",
     "SolutionStatus",
     "Suggestion",

@@ -197,8 +197,11 @@ CELERY_BEAT_SCHEDULE = {
 # ingestion normally runs well before).
 ANSWER_CHECK_SWEEP_AFTER_SECONDS = env.int("ANSWER_CHECK_SWEEP_AFTER_SECONDS", default=300)
 
-# Called after ingestion commits, with the ids of new solutions (annotations never imports scoring).
+# Called after ingestion commits, with the ids of new solutions (annotations never imports scoring): the
+# first with those whose steps exist (suggestions), the second with responses sent with segmentation
+# "reformat", which wait for the judge engine to re-split them.
 PRMWEB_SOLUTIONS_INGESTED_HOOK = "scoring.services.solutions_ingested"
+PRMWEB_REFORMAT_HOOK = "scoring.services.reformat_enqueue"
 # The suggestion methods (names, titles, queues, options) are scoring.methods.registry's; the scoring app
 # registers them with annotations at start-up (scoring.apps), so no setting lists them.
 
@@ -267,6 +270,8 @@ SCORING_PRM = {
     "THRESHOLD": env.float("SCORING_PRM_THRESHOLD", default=0.5),
     "PROMPT_FORMAT": env("SCORING_PRM_PROMPT_FORMAT", default="chat"),  # chat | text (no chat template)
 }
+# segmentation "reformat": the budget of the judge's reply (the whole response, re-split), capped by the context.
+SCORING_REFORMAT_MAX_TOKENS = env.int("SCORING_REFORMAT_MAX_TOKENS", default=8192)
 SCORING_TASK_BATCH_SIZE = env.int("SCORING_TASK_BATCH_SIZE", default=16)  # solutions per Celery task
 # A suggestion queued or running longer than this is presumed lost and re-enqueued by the sweep.
 SCORING_STUCK_AFTER_SECONDS = env.int(

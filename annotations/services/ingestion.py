@@ -429,5 +429,7 @@ def solutions_hand_over(*, dataset_id: int, solution_ids: Sequence[int], waiting
         logger.exception("could not enqueue the final-answer check for %d solutions", len(solution_ids))
     waiting = set(waiting_ids)
     ready = [solution_id for solution_id in solution_ids if solution_id not in waiting]
-    hooks.notify_solutions_ingested(dataset_id=dataset_id, solution_ids=ready)
-    hooks.request_reformat(dataset_id=dataset_id, solution_ids=list(waiting_ids))
+    if ready:
+        hooks.notify_solutions_ingested(dataset_id=dataset_id, solution_ids=ready)
+    if waiting_ids:
+        hooks.request_reformat(dataset_id=dataset_id, solution_ids=list(waiting_ids))

@@ -4,8 +4,13 @@ The judge's reply is handed in through `solutions_reformat_settle`, as the scori
 need no engine; tests/scoring/test_reformat.py runs the whole path with the scripted judge.
 """
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.urls import reverse
 
 from annotations import hooks
@@ -13,6 +18,7 @@ from annotations.exporters.filters import ExportFilters
 from annotations.models import Dataset, Solution, SolutionStatus, Suggestion
 from annotations.selectors.exports import solutions_for_export
 from annotations.services import ingestion
+from annotations.services import reformat as reformat_service
 from annotations.services.annotations import AnnotationInput, annotation_submit
 from annotations.services.answers import solutions_check_answers
 from annotations.services.reformat import JudgeSplit, solutions_reformat_settle
@@ -282,3 +288,37 @@ def _waiting(dataset: Dataset, reference_answer: str = "") -> Solution:
     )
     result = ingestion.solutions_ingest(dataset=dataset, items=[item])
     return Solution.objects.get(pk=result.items[0].solution_id)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_deliveries_settling_at_once_give_the_solution_its_steps_exactly_once(monkeypatch):
+    for module in ("ingestion", "reformat"):  # committed for real here: keep the hooks out of it
+        monkeypatch.setattr(f"annotations.services.{module}.solutions_hand_over", lambda **kwargs: None)
+    decide = reformat_service._decide
+
+    def slow_decide(response, split):  # widen the window between reading the row and writing it
+        time.sleep(0.2)
+        return decide(response, split)
+
+    monkeypatch.setattr(reformat_service, "_decide", slow_decide)
+    from tests.factories import DatasetFactory
+
+    solution = _waiting(DatasetFactory())
+    replies = [SPLIT, None] * 4  # four deliveries with the judge's split, four whose judge failed
+    barrier = threading.Barrier(len(replies))
+
+    def settle(reply):
+        try:
+            barrier.wait()
+            return solutions_reformat_settle(splits=[JudgeSplit(solution.pk, reply, "judge down", "j")])
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=len(replies)) as pool:
+        results = [item for settled in pool.map(settle, replies) for item in settled]
+
+    assert len(results) == 1
+    solution.refresh_from_db()
+    assert (solution.status, solution.reformat_status) == ("open", results[0].reformat_status)
+    assert solution.num_steps == results[0].num_steps == (3 if results[0].reformat_status == "accepted" else 1)

@@ -247,6 +247,19 @@ def test_the_pages_show_the_waiting_state_and_the_fallback_flag_with_its_reason(
     assert "the judge could not take the prompt: prompt is 9000 tokens" in admin_page
 
 
+def test_the_review_page_refuses_a_decision_on_a_waiting_solution(client, dataset):
+    waiting = _waiting(dataset)
+    client.force_login(UserFactory(username="sam", is_staff=True, is_superuser=True))
+
+    response = client.post(reverse("annotations:review_solution", args=[waiting.pk]), {"action": "decide", "label": -1})
+
+    assert response.status_code == 400
+    assert "is waiting for its steps (the judge is re-splitting its response); label it once it has them." in (
+        response.content.decode()
+    )
+    assert Solution.objects.get(pk=waiting.pk).status == "waiting"
+
+
 def test_the_annotation_page_flags_a_solution_whose_reformat_was_refused(client, dataset):
     from annotations.services.claims import claim_next
     from tests.annotations.workbench_helpers import member

@@ -8,6 +8,10 @@ it before storing. Modes (the registry `SEGMENTATIONS`):
 - `lines`: every non-blank line is a step.
 - `pattern`: a regular expression (set on the dataset) matches the separators; the text between two
   matches is a step. A zero-width pattern such as `(?=Step \\d+:)` splits before each match.
+- `reformat`: an LLM (the judge engine, on the scoring side) re-splits the response into paragraphs after
+  ingestion; `realign_paragraphs` takes its reply only when it is the same text modulo whitespace and
+  paragraph breaks, and cuts the response itself where the reply has its breaks. Until then a solution has
+  no steps; at ingestion, and whenever the reply is refused, its steps are its `paragraphs`.
 
 Every mode then trims each part the same way: blank lines and line breaks around it are removed,
 parts with nothing visible are dropped, and spaces or tabs on the step's own first and last line are
@@ -28,13 +32,17 @@ import regex
 PARAGRAPHS = "paragraphs"
 LINES = "lines"
 PATTERN = "pattern"
-SEGMENTATIONS = (PARAGRAPHS, LINES, PATTERN)
+REFORMAT = "reformat"
+SEGMENTATIONS = (PARAGRAPHS, LINES, PATTERN, REFORMAT)
 SEGMENTATION_LABELS = {
     PARAGRAPHS: "Paragraphs (split at blank lines)",
     LINES: "Lines (every non-blank line)",
     PATTERN: "Pattern (the dataset's segmentation pattern matches the separators)",
+    REFORMAT: "Reformat (the judge model re-splits the response into paragraphs; else paragraphs)",
 }
 DEFAULT_SEGMENTATION = PARAGRAPHS
+REFORMAT_FALLBACK = PARAGRAPHS
+MAX_EXCERPT_CHARS = 40
 
 MAX_PATTERN_CHARS = 500
 PATTERN_TIMEOUT_SECONDS = 1.0
@@ -85,7 +93,7 @@ def _trimmed(text: str, start: int, end: int) -> Span | None:
     return Span(first, body_end + min(breaks) if breaks else end)
 
 
-def _between(text: str, separators: Iterable[tuple[int, int]]) -> list[Span]:
+def split_between(text: str, separators: Iterable[tuple[int, int]]) -> list[Span]:
     """Return the trimmed, non-blank parts of text between the separator spans (in order)."""
     spans: list[Span] = []
     position = 0
@@ -100,17 +108,17 @@ def _between(text: str, separators: Iterable[tuple[int, int]]) -> list[Span]:
 
 def split_paragraphs(text: str) -> list[Span]:
     """Return the paragraphs of text: runs of non-blank lines, separated by blank lines."""
-    return _between(text, (match.span() for match in _BLANK_LINES.finditer(text)))
+    return split_between(text, (match.span() for match in _BLANK_LINES.finditer(text)))
 
 
 def split_lines(text: str) -> list[Span]:
     """Return the non-blank lines of text."""
-    return _between(text, (match.span() for match in _LINE_BREAK.finditer(text)))
+    return split_between(text, (match.span() for match in _LINE_BREAK.finditer(text)))
 
 
 def split_pattern(text: str, pattern: "regex.Pattern[str]", *, timeout: float = PATTERN_TIMEOUT_SECONDS) -> list[Span]:
     """Return the parts of text between matches of the pattern; raise TimeoutError past `timeout` seconds."""
-    return _between(text, [match.span() for match in pattern.finditer(text, timeout=timeout)])
+    return split_between(text, [match.span() for match in pattern.finditer(text, timeout=timeout)])
 
 
 def _probe_chars(pattern: str) -> list[str]:
@@ -190,8 +198,11 @@ class Segmenter:
     _timed_out: bool = field(default=False, init=False, repr=False)
 
     def split(self, response: str, mode: str) -> list[Span]:
-        """Return the steps of the response under `mode` (one of SEGMENTATIONS); raise SegmentationError."""
-        if mode == PARAGRAPHS:
+        """Return the steps of the response under `mode` (one of SEGMENTATIONS); raise SegmentationError.
+
+        `reformat` returns the paragraphs the solution falls back to: its steps come later, from the judge.
+        """
+        if mode in (PARAGRAPHS, REFORMAT):
             return split_paragraphs(response)
         if mode == LINES:
             return split_lines(response)

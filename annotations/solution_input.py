@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from annotations.segmentation import REFORMAT
+
 MAX_BATCH_ITEMS = 1000
 MAX_STEPS = 200
 MAX_STEP_CHARS = 20_000
@@ -39,6 +41,10 @@ OPTIONAL_FIELDS = (
 INPUT_FIELDS = REQUIRED_FIELDS + STEP_SOURCE_FIELDS + OPTIONAL_FIELDS
 
 Errors = dict[str, list[str]]
+
+REFORMAT_LABEL = (
+    "Cannot be given with segmentation 'reformat': the steps are known only once the judge has split the response."
+)
 
 _SUBSET_IN_ID = re.compile(r"^(?P<subset>.+)-\d+$")
 
@@ -118,6 +124,8 @@ def _label_errors(item: "SolutionInput") -> list[str]:
         return []
     if isinstance(label, bool) or not isinstance(label, int):
         return ["Must be an integer."]
+    if item.response is not None and item.segmentation == REFORMAT:
+        return [REFORMAT_LABEL]
     if isinstance(steps, list) and steps and not -1 <= label < len(steps):
         split = f" ({_split_into(item)})" if item.response is not None else ""
         return [f"Must be -1 (all steps correct) or a step index from 0 to {len(steps) - 1}{split}."]
@@ -125,6 +133,8 @@ def _label_errors(item: "SolutionInput") -> list[str]:
 
 
 def _split_into(item: "SolutionInput") -> str:
+    if item.segmentation == REFORMAT:  # checked on the paragraphs it falls back to; the judge splits it later
+        return f"segmentation 'reformat' falls back to paragraphs, which split it into {len(item.steps)} steps"
     return f"segmentation {item.segmentation!r} split the response into {len(item.steps)} steps"
 
 

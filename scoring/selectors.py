@@ -6,7 +6,7 @@ from datetime import timedelta
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from annotations.models import Dataset, MembershipRole, Solution, Suggestion, SuggestionStatus
+from annotations.models import Dataset, MembershipRole, Solution, SolutionStatus, Suggestion, SuggestionStatus
 from annotations.selectors.datasets import AnyUser, user_id_of, user_is_staff
 from prmweb.errors import NotFoundError
 from scoring.methods.base import MethodResult, SolutionTask
@@ -16,9 +16,14 @@ FINAL_STATUSES = (SuggestionStatus.SUCCEEDED, SuggestionStatus.SKIPPED, Suggesti
 DONE_STATUSES = (SuggestionStatus.SUCCEEDED, SuggestionStatus.SKIPPED)
 
 
+def _with_steps() -> QuerySet[Solution]:
+    """Return the solutions that have steps: not those waiting for the judge to re-split their responses."""
+    return Solution.objects.exclude(status=SolutionStatus.WAITING)
+
+
 def solutions_for_scoring(solution_ids: Iterable[int]) -> list[Solution]:
-    """Return the existing solutions among the ids, with their problems, in id order (one query)."""
-    return list(Solution.objects.filter(pk__in=list(solution_ids)).select_related("problem").order_by("pk"))
+    """Return the existing solutions among the ids that have steps, with their problems, in id order (one query)."""
+    return list(_with_steps().filter(pk__in=list(solution_ids)).select_related("problem").order_by("pk"))
 
 
 def solution_task(solution: Solution) -> SolutionTask:
@@ -38,8 +43,8 @@ def suggestions_by_solution(*, method: str, config_key: str, solution_ids: Seque
 
 
 def solution_ids_to_score(*, dataset: Dataset, method: str, config_key: str, force: bool) -> QuerySet[Solution, int]:
-    """Return ids of the dataset's solutions that need this configuration run (all of them with force)."""
-    solutions = Solution.objects.filter(dataset=dataset).order_by("pk")
+    """Return ids of the dataset's solutions that need this configuration run (all with steps, with force)."""
+    solutions = _with_steps().filter(dataset=dataset).order_by("pk")
     if not force:
         done = Suggestion.objects.filter(method=method, config_key=config_key, status__in=DONE_STATUSES)
         solutions = solutions.exclude(pk__in=done.values("solution_id"))
@@ -47,15 +52,13 @@ def solution_ids_to_score(*, dataset: Dataset, method: str, config_key: str, for
 
 
 def solution_ids_missing(*, dataset: Dataset, method: str, config_key: str, stuck_after_seconds: int) -> list[int]:
-    """Return ids with no suggestion for this configuration, or one queued/running for too long."""
+    """Return ids of solutions with steps and no suggestion for this configuration, or one queued/running too long."""
     stale = timezone.now() - timedelta(seconds=stuck_after_seconds)
     present = Suggestion.objects.filter(method=method, config_key=config_key).filter(
         Q(status__in=FINAL_STATUSES) | Q(updated_at__gte=stale)
     )
     return list(
-        Solution.objects.filter(dataset=dataset)
-        .exclude(pk__in=present.values("solution_id"))
-        .values_list("pk", flat=True)
+        _with_steps().filter(dataset=dataset).exclude(pk__in=present.values("solution_id")).values_list("pk", flat=True)
     )
 
 

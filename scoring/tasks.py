@@ -21,11 +21,15 @@ from scoring.methods import registry
 from scoring.models import ScoringRun
 from scoring.services import (
     missing_suggestions_sweep,
+    reformat_give_up,
+    reformat_sweep,
+    responses_reformat,
     scoring_run_fail,
     scoring_run_start,
     suggestions_give_up,
     suggestions_run,
 )
+from scoring.services.reformat import REFORMAT_TASK, reformat_queue
 from scoring.services.runs import START_RUN_TASK
 
 logger = logging.getLogger(__name__)
@@ -103,7 +107,24 @@ def _scoring_task(spec: registry.MethodSpec) -> Task:
 # One named task per method that runs (score_gpu_<method> on queue gpu, score_<method> on default), so
 # that routing and worker logs say which method a batch is.
 TASKS_BY_METHOD: dict[str, Task] = {spec.name: _scoring_task(spec) for spec in registry.runnable_methods()}
-QUEUE_BY_TASK = {spec.task_name: spec.queue for spec in registry.runnable_methods()}
+QUEUE_BY_TASK: dict[str | None, str] = {spec.task_name: spec.queue for spec in registry.runnable_methods()}
+QUEUE_BY_TASK[REFORMAT_TASK] = reformat_queue()  # the judge engine re-splits responses: the judge's queue
+
+
+@shared_task(name=REFORMAT_TASK, **SCORING_TASK_OPTIONS)
+def reformat_responses(self: Task, *, solution_ids: list[int]) -> dict[str, int]:
+    """Ask the judge to re-split the waiting responses of a batch and give them their steps (queue of the judge).
+
+    Idempotent: solutions already given their steps are skipped. TransientEngineError is retried with
+    backoff; after the last retry the batch falls back to paragraphs with the reason.
+    """
+    try:
+        outcome = responses_reformat(solution_ids=solution_ids)
+    except TransientEngineError as error:
+        if self.request.retries < (self.max_retries or 0):
+            raise  # autoretry_for retries it with backoff
+        outcome = reformat_give_up(solution_ids=solution_ids, error=str(error))
+    return outcome.as_dict()
 
 
 def route_by_method(
@@ -140,8 +161,13 @@ def start_scoring_run(run_id: int, limit: int | None = None) -> int:
 
 @shared_task(name="scoring.tasks.sweep_missing_suggestions", acks_late=True)
 def sweep_missing_suggestions() -> dict[str, int]:
-    """Re-enqueue missing or stuck suggestions of every dataset's configured methods (Celery beat)."""
+    """Re-enqueue missing or stuck suggestions, and reformats never sent or stuck (Celery beat).
+
+    Return {method: solutions enqueued}, with "reformat" for the responses re-sent to the judge.
+    """
     counts = missing_suggestions_sweep()
+    if reformats := reformat_sweep():
+        counts["reformat"] = reformats
     if counts:
         logger.info("sweep enqueued missing suggestions: %s", counts)
     return counts

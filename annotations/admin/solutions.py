@@ -169,6 +169,7 @@ class SolutionAdmin(ReadOnlyAdmin):
         "subset",
         "num_steps",
         "status",
+        "reformat_status",
         "annotation_count",
         "imported_label",
         "final_answer_correct",
@@ -177,7 +178,7 @@ class SolutionAdmin(ReadOnlyAdmin):
         "created_at",
     )
     list_select_related = ("dataset", "ingested_by")
-    list_filter = ("status", "is_gold", "final_answer_correct", "subset", "dataset")
+    list_filter = ("status", "reformat_status", "is_gold", "final_answer_correct", "subset", "dataset")
     search_fields = ("external_id", "=content_hash", "generator")
     inlines = (AnnotationInline, SuggestionInline, FinalLabelChangeInline)
     actions = (set_final_label, reopen, mark_gold, unmark_gold, rerun_triage, delete_with_history)

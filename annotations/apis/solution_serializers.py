@@ -7,9 +7,10 @@ than storing the rows). `SolutionInSerializer` documents that shape in the OpenA
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from annotations.models import Annotation, FinalLabel, Solution, Suggestion
+from annotations.models import Annotation, FinalLabel, ReformatStatus, Solution, Suggestion
 from annotations.segmentation import SEGMENTATION_LABELS
 from annotations.solution_input import (
     MAX_METADATA_BYTES,
@@ -49,8 +50,10 @@ class SolutionInSerializer(serializers.Serializer):
         choices=list(SEGMENTATION_LABELS.items()),
         required=False,
         help_text=(
-            "How to split `response`: paragraphs (at blank lines), lines, or pattern (the dataset's "
-            "segmentation_pattern). Default: the dataset's segmentation."
+            "How to split `response`: paragraphs (at blank lines), lines, pattern (the dataset's "
+            "segmentation_pattern), or reformat (the judge model re-splits it into paragraphs after ingestion; "
+            "the solution waits without steps until then, and falls back to paragraphs, flagged, when the "
+            "judge changes the text or fails). Default: the dataset's segmentation."
         ),
     )
     generator = serializers.CharField(max_length=MAX_SHORT_CHARS, required=False, allow_blank=True)
@@ -116,6 +119,27 @@ class FinalLabelSerializer(serializers.ModelSerializer):
         }
 
 
+class ReformatSerializer(serializers.Serializer):
+    """How the judge re-split a response sent with `segmentation: "reformat"`."""
+
+    status = serializers.ChoiceField(
+        source="reformat_status",
+        choices=ReformatStatus.choices,
+        help_text=(
+            "pending: waiting for the judge (the solution is `waiting`, with no steps); accepted: the judge's "
+            "paragraphs are the steps; rejected (the judge changed the text) or failed: the steps are the "
+            "response's paragraphs."
+        ),
+    )
+    fell_back = serializers.BooleanField(
+        source="reformat_fell_back", help_text="true: rejected or failed, so the steps are the paragraphs (a flag)."
+    )
+    error = serializers.CharField(
+        source="reformat_error", help_text="Why it fell back to paragraphs (empty: it did not)."
+    )
+    model = serializers.CharField(source="reformat_model", help_text="The judge model asked (empty: not asked yet).")
+
+
 class SolutionListItemSerializer(serializers.ModelSerializer):
     """A solution in a list: everything but its steps (an annotator's list holds only their own work)."""
 
@@ -131,6 +155,9 @@ class SolutionListItemSerializer(serializers.ModelSerializer):
         read_only=True,
         allow_null=True,
         help_text="Who ingested it (null: an import command without --user, or an account since deleted).",
+    )
+    reformat = serializers.SerializerMethodField(
+        help_text="The judge's re-split of a response sent with segmentation `reformat` (null: not sent so)."
     )
 
     class Meta:
@@ -152,9 +179,14 @@ class SolutionListItemSerializer(serializers.ModelSerializer):
             "needs_humans",
             "is_gold",
             "ingested_by",
+            "reformat",
             "created_at",
         )
         read_only_fields: tuple[str, ...] = fields
+
+    @extend_schema_field(ReformatSerializer(allow_null=True))
+    def get_reformat(self, solution: Solution) -> dict[str, Any] | None:
+        return ReformatSerializer(solution).data if solution.reformat_status else None
 
 
 class AnnotationSerializer(serializers.ModelSerializer):

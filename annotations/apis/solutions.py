@@ -17,7 +17,7 @@ from annotations.apis.solution_serializers import (
     SolutionListItemSerializer,
     ingest_result_data,
 )
-from annotations.models import SolutionStatus
+from annotations.models import ReformatStatus, SolutionStatus
 from annotations.permissions import IsDatasetManager, IsDatasetMember, IsReadOnly, IsStaff
 from annotations.selectors.solutions import SolutionFilters, solution_get_for_viewer, solution_list
 from annotations.services.ingestion import MAX_BATCH_ITEMS, solutions_ingest_json
@@ -28,6 +28,11 @@ from prmweb.api.views import PAGE_PARAMETERS
 
 class SolutionFilterSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=SolutionStatus.choices, required=False)
+    reformat_status = serializers.ChoiceField(
+        choices=ReformatStatus.choices,
+        required=False,
+        help_text="Responses sent with segmentation reformat in this state (rejected, failed: fell back, flagged).",
+    )
     has_label = serializers.BooleanField(
         required=False, allow_null=True, default=None, help_text="true: only solutions with a final label."
     )

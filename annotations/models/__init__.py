@@ -15,7 +15,7 @@ from annotations.models.labels import (
     Suggestion,
     SuggestionStatus,
 )
-from annotations.models.solutions import Problem, Solution, SolutionStatus
+from annotations.models.solutions import Problem, ReformatStatus, Solution, SolutionStatus
 
 __all__ = [
     "DERIVED_ENGINE",
@@ -34,6 +34,7 @@ __all__ = [
     "MembershipRole",
     "Problem",
     "ProblemFigure",
+    "ReformatStatus",
     "Solution",
     "SolutionStatus",
     "Suggestion",

@@ -25,16 +25,31 @@ class Problem(models.Model):
 
 
 class SolutionStatus(models.TextChoices):
+    WAITING = "waiting", "Waiting for its steps"
     OPEN = "open", "Needs annotations"
     NEEDS_REVIEW = "needs_review", "Needs review"
     FINAL = "final", "Final label"
     DISCARDED = "discarded", "Discarded"
 
 
+class ReformatStatus(models.TextChoices):
+    """Where a response sent with `segmentation: "reformat"` stands (blank: not reformatted)."""
+
+    PENDING = "pending", "Waiting for the judge to re-split it"
+    ACCEPTED = "accepted", "Re-split by the judge"
+    REJECTED = "rejected", "The judge changed the text: split into paragraphs"
+    FAILED = "failed", "Reformatting failed: split into paragraphs"
+
+
+REFORMAT_FELL_BACK = (ReformatStatus.REJECTED, ReformatStatus.FAILED)
+
+
 class Solution(models.Model):
     """One model-written answer to a problem: ordered steps, generator, final answer.
 
-    A solution sent as one response keeps it verbatim; each step is then `response[start:end]`.
+    A solution sent as one response keeps it verbatim; each step is then `response[start:end]`. One sent
+    with `segmentation: "reformat"` is `waiting`, with no steps (`num_steps` 0), until the judge's
+    re-split is taken or refused (`reformat_status`, and `reformat_error` saying why it fell back).
     """
 
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="solutions")
@@ -49,6 +64,18 @@ class Solution(models.Model):
     )
     segmentation = models.CharField(
         max_length=20, blank=True, help_text="How the response was split into steps (empty: sent as steps)."
+    )
+    reformat_status = models.CharField(
+        max_length=20, choices=ReformatStatus.choices, blank=True, help_text="Blank: not sent for reformatting."
+    )
+    reformat_error = models.TextField(
+        blank=True, help_text="Why the judge's re-split was not used and the response was split into paragraphs."
+    )
+    reformat_model = models.CharField(max_length=200, blank=True, help_text="The judge model asked to re-split it.")
+    reformat_queued_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When its reformat task was queued (null: the broker refused it); the sweep re-sends lost ones.",
     )
     generator = models.CharField(max_length=200, blank=True)
     subset = models.CharField(max_length=100, blank=True, help_text="Source subset, e.g. gsm8k or math.")
@@ -83,7 +110,15 @@ class Solution(models.Model):
             models.UniqueConstraint(
                 fields=["dataset", "content_hash"], condition=Q(external_id=""), name="solution_unique_content"
             ),
-            models.CheckConstraint(condition=Q(num_steps__gte=1), name="solution_has_steps"),
+            models.CheckConstraint(
+                condition=Q(num_steps__gte=1) | Q(status=SolutionStatus.WAITING, num_steps=0),
+                name="solution_has_steps_unless_waiting",
+            ),
+            models.CheckConstraint(
+                condition=Q(status=SolutionStatus.WAITING, reformat_status=ReformatStatus.PENDING)
+                | (~Q(status=SolutionStatus.WAITING) & ~Q(reformat_status=ReformatStatus.PENDING)),
+                name="solution_waiting_while_reformat_pending",
+            ),
             models.CheckConstraint(
                 condition=Q(imported_label__isnull=True)
                 | (Q(imported_label__gte=-1) & Q(imported_label__lt=models.F("num_steps"))),
@@ -94,7 +129,15 @@ class Solution(models.Model):
             models.Index(fields=["dataset", "status", "needs_humans", "id"], name="solution_queue_idx"),
             models.Index(fields=["dataset", "status", "annotation_count", "id"], name="solution_queue_fewest_idx"),
             models.Index(fields=["dataset", "generator"], name="solution_generator_idx"),
+            models.Index(
+                fields=["reformat_queued_at"], condition=Q(status=SolutionStatus.WAITING), name="solution_waiting_idx"
+            ),
         ]
 
     def __str__(self) -> str:
         return self.external_id or f"solution {self.pk}"
+
+    @property
+    def reformat_fell_back(self) -> bool:
+        """Return whether the judge's re-split was refused or failed, so the steps are the paragraphs (a flag)."""
+        return self.reformat_status in REFORMAT_FELL_BACK

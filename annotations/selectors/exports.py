@@ -22,6 +22,7 @@ from annotations.models import (
     FinalLabel,
     MembershipRole,
     Solution,
+    SolutionStatus,
     Suggestion,
     SuggestionStatus,
 )
@@ -72,12 +73,15 @@ def solutions_for_export(
     """Return the dataset's solutions an export takes, grouped by problem, ready to stream with `iterator()`.
 
     `labelled_only`: only solutions with a final label; otherwise solutions with a final label, an annotation
-    or a suggestion. `provenance`: prefetch annotations (with annotators) and suggestions, which Django runs
-    once per `iterator(chunk_size=...)` chunk. Problems, final labels, deciders and (with `provenance` or
-    `critique`) the annotation a final label's explanation came from come in the same query.
+    or a suggestion; never one still waiting for its steps. `provenance`: prefetch annotations (with
+    annotators) and suggestions, which Django runs once per `iterator(chunk_size=...)` chunk. Problems,
+    final labels, deciders and (with `provenance` or `critique`) the annotation a final label's
+    explanation came from come in the same query.
     `judge_critiques`: prefetch succeeded judge suggestions with a critique, newest first (`judge_suggestions`).
     """
-    solutions = Solution.objects.filter(dataset=dataset).filter(_label_filters(filters))
+    # A solution waiting for the judge's re-split has no steps (and so no label) yet: never exported.
+    solutions = Solution.objects.filter(dataset=dataset).exclude(status=SolutionStatus.WAITING)
+    solutions = solutions.filter(_label_filters(filters))
     if labelled_only:
         solutions = solutions.filter(final_label__isnull=False)
     else:

@@ -25,6 +25,7 @@ class SolutionFilters:
     """Filters of the solution list; None means "do not filter on this"."""
 
     status: str | None = None
+    reformat_status: str | None = None
     has_label: bool | None = None
     generator: str | None = None
     subset: str | None = None
@@ -64,7 +65,7 @@ def solution_list(*, access: DatasetAccess, user: AnyUser, filters: SolutionFilt
     """
     solutions = _visible_solutions(access, user).select_related("problem", "final_label", "ingested_by")
     exact = {"status": filters.status, "generator": filters.generator, "subset": filters.subset}
-    exact["external_id"] = filters.external_id
+    exact.update(external_id=filters.external_id, reformat_status=filters.reformat_status)
     solutions = solutions.filter(**{name: value for name, value in exact.items() if value is not None})
     if filters.has_label is not None:
         solutions = solutions.filter(final_label__isnull=not filters.has_label)

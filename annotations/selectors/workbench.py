@@ -185,6 +185,8 @@ def solution_queue_candidates(
 ) -> QuerySet[Solution]:
     """Return the open solutions that may still need this user's annotation, in the dataset's queue order.
 
+    Only `open` ones: a solution `waiting` for its steps (`segmentation: "reformat"`) is never a candidate.
+
     A prefilter: annotation count plus live claims is below k (`annotations_per_solution`) or, for a
     solution collecting extra annotators, below `max_annotations`; the claim service makes the exact
     protocol check on the rows it locks. Gold solutions are served by their own path.

@@ -171,10 +171,15 @@ def annotation_submit(*, solution_id: int, annotator: User, data: AnnotationInpu
     Side effects, under the solution row lock: one annotation row written, the claim deleted, and the
     agreement protocol applied (`solution_evaluate`: counts, final label, review or discard).
     Errors: NotFoundError (no such solution for this member), ApplicationError naming the refused field,
-    ConflictError (final label, or claim lost).
+    ConflictError (final label, claim lost, or a solution still waiting for its steps).
     """
     now = timezone.now()
     solution = solution_lock(solution_id=solution_id, member=annotator)
+    if solution.status == SolutionStatus.WAITING:  # never handed out: it has no steps to mark yet
+        raise ConflictError(
+            f"Solution {solution_id} is waiting for its steps (the judge is re-splitting its response).",
+            errors={"solution": ["It has no steps yet; it joins the queue once it has them."]},
+        )
     annotation_validate(solution=solution, data=data)
     existing = Annotation.objects.filter(solution=solution, annotator=annotator).first()
     if existing is not None:

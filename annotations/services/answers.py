@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from annotations.models import Solution
+from annotations.models import Solution, SolutionStatus
 from annotations.selectors.answers import solution_ids_without_answer_check
 from prmweb.celery import task_by_name
 from prmweb.core.answers import answers_equivalent, extract_final_answer
@@ -36,7 +36,8 @@ def solutions_check_answers(*, solution_ids: Sequence[int]) -> AnswerCheckResult
     For every solution whose problem has a reference answer: fill a blank `final_answer` with the
     extracted one (the last `\\boxed{}` of the response for a solution sent as one, else of the steps;
     else the last step), set `answer_check`, and set `final_answer_correct` only where the source gave
-    none. Solutions without a reference answer and unknown ids are left alone. Idempotent: the same
+    none. Solutions without a reference answer, unknown ids and solutions still waiting for their steps
+    (`segmentation: "reformat"`; checked once they have them) are left alone. Idempotent: the same
     input gives the same stored values. One read and one bulk update per chunk of solutions, whatever
     their number.
     """
@@ -55,6 +56,7 @@ def solutions_check_answers(*, solution_ids: Sequence[int]) -> AnswerCheckResult
 def _check_chunk(solution_ids: list[int]) -> AnswerCheckResult:
     solutions = list(
         Solution.objects.filter(pk__in=solution_ids)
+        .exclude(status=SolutionStatus.WAITING)
         .select_related("problem")
         .only(
             "id",

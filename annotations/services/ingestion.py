@@ -13,12 +13,19 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, OperationalError, transaction
+from django.utils import timezone
 
 from annotations import hooks, suggestion_methods
-from annotations.models import Dataset, FinalLabel, FinalLabelSource, Problem, Solution
+from annotations.models import Dataset, FinalLabel, FinalLabelSource, Problem, ReformatStatus, Solution, SolutionStatus
 from annotations.models.datasets import TriageMode
 from annotations.services.answers import CHECK_ANSWERS_TASK
-from annotations.services.response_input import merge_split_errors, segment_inputs, segmenter_for
+from annotations.services.response_input import (
+    merge_split_errors,
+    segment_inputs,
+    segmenter_for,
+    stored_steps,
+    waits_for_reformat,
+)
 from annotations.solution_input import (
     INPUT_FIELDS,
     MAX_BATCH_ITEMS,
@@ -62,6 +69,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 AnyUser = AbstractBaseUser | AnonymousUser | None
+NO_REFORMAT = "'reformat' needs the scoring app's reformat hook (PRMWEB_REFORMAT_HOOK), which is not set."
 # Concurrent batches sharing items collide on the unique constraints; each retry sees more of them stored.
 MAX_STORE_ATTEMPTS = 5
 
@@ -213,6 +221,10 @@ def _split_and_validate(
     errors = validate_batch(segmented)
     for index, item_errors in split_errors.items():
         errors[index] = merge_split_errors(errors.get(index, {}), item_errors)
+    if not hooks.reformat_available():
+        for position, item in enumerate(segmented):
+            if item is not None and waits_for_reformat(item):
+                errors.setdefault(str(position), {})["segmentation"] = [NO_REFORMAT]
     return segmented, errors
 
 
@@ -242,7 +254,7 @@ def _ingest_valid(*, dataset: Dataset, items: Sequence[SolutionInput], user: Any
 
 @transaction.atomic
 def _store(*, dataset: Dataset, items: Sequence[SolutionInput], ingested_by: AbstractBaseUser | None) -> IngestResult:
-    hashes = [content_hash(item.problem, item.steps, item.response) for item in items]
+    hashes = [content_hash(item.problem, stored_steps(item), item.response) for item in items]
     existing_by_index = _existing_solution_ids(dataset, items, hashes)
     results: dict[int, IngestedItem] = {}
     to_create: list[tuple[int, SolutionInput, str]] = []
@@ -268,7 +280,10 @@ def _store(*, dataset: Dataset, items: Sequence[SolutionInput], ingested_by: Abs
     new_ids = [solution.pk for solution in created]
     if new_ids:
         dataset_id = dataset.pk
-        transaction.on_commit(lambda: _after_commit(dataset_id, new_ids))
+        waiting_ids = [solution.pk for solution in created if solution.status == SolutionStatus.WAITING]
+        transaction.on_commit(
+            lambda: solutions_hand_over(dataset_id=dataset_id, solution_ids=new_ids, waiting_ids=waiting_ids)
+        )
     return IngestResult(items=[results[index] for index in range(len(items))])
 
 
@@ -317,11 +332,12 @@ def _create_solutions(
             problem=problems[problem_hash(item.problem)],
             external_id=item.external_id,
             content_hash=digest,
-            steps=list(item.steps),
-            num_steps=len(item.steps),
+            steps=stored_steps(item),
+            num_steps=len(stored_steps(item)),
             response=item.response or "",
-            step_offsets=[list(offsets) for offsets in item.step_offsets or []],
+            step_offsets=[] if waits_for_reformat(item) else [list(offsets) for offsets in item.step_offsets or []],
             segmentation=item.segmentation or "",
+            **_waiting_fields(item),
             generator=item.generator,
             subset=solution_subset(item),
             final_answer=item.final_answer,
@@ -347,6 +363,21 @@ def _create_solutions(
     if final_labels:
         FinalLabel.objects.bulk_create(final_labels)
     return created
+
+
+def _waiting_fields(item: SolutionInput) -> dict[str, Any]:
+    """Return the status fields of a new solution: `waiting` for the judge's re-split, else the defaults.
+
+    A waiting solution counts as queued from now (its task is sent after the commit; if that fails, the
+    send is recorded as missing and the sweep sends it).
+    """
+    if waits_for_reformat(item):
+        return {
+            "status": SolutionStatus.WAITING,
+            "reformat_status": ReformatStatus.PENDING,
+            "reformat_queued_at": timezone.now(),
+        }
+    return {}
 
 
 def _problems_for(dataset: Dataset, items: Sequence[SolutionInput]) -> dict[str, Problem]:
@@ -386,10 +417,19 @@ def _problems_for(dataset: Dataset, items: Sequence[SolutionInput]) -> dict[str,
     return found
 
 
-def _after_commit(dataset_id: int, solution_ids: list[int]) -> None:
-    """Enqueue the final-answer check and the scoring hook; a failure here never undoes stored rows."""
+def solutions_hand_over(*, dataset_id: int, solution_ids: Sequence[int], waiting_ids: Sequence[int] = ()) -> None:
+    """Enqueue the final-answer check and the hooks (after a commit); a failure here never undoes stored rows.
+
+    Solutions waiting for the judge's re-split go to the reformat hook; the others, whose steps exist,
+    to the scoring hook (a waiting one comes here again once it has its steps).
+    """
     try:
-        task_by_name(CHECK_ANSWERS_TASK).delay(solution_ids)
+        task_by_name(CHECK_ANSWERS_TASK).delay(list(solution_ids))
     except Exception:  # the solutions are stored; the periodic sweep re-enqueues what this missed
         logger.exception("could not enqueue the final-answer check for %d solutions", len(solution_ids))
-    hooks.notify_solutions_ingested(dataset_id=dataset_id, solution_ids=solution_ids)
+    waiting = set(waiting_ids)
+    ready = [solution_id for solution_id in solution_ids if solution_id not in waiting]
+    if ready:
+        hooks.notify_solutions_ingested(dataset_id=dataset_id, solution_ids=ready)
+    if waiting_ids:
+        hooks.request_reformat(dataset_id=dataset_id, solution_ids=list(waiting_ids))

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from annotations import segmentation as segmentation_core
-from annotations.segmentation import SEGMENTATIONS, SegmentationError, Segmenter
+from annotations.segmentation import REFORMAT, SEGMENTATIONS, SegmentationError, Segmenter
 from annotations.solution_input import MAX_RESPONSE_CHARS, Errors, SolutionInput
 
 
@@ -63,6 +63,20 @@ def segment_inputs(
         if item_errors:
             errors[str(index)] = item_errors
     return segmented, errors
+
+
+def waits_for_reformat(item: SolutionInput) -> bool:
+    """Return whether the item is stored without steps, for the judge to split (`segmentation: "reformat"`).
+
+    Such an item carries the paragraphs it falls back to as its steps, so that validation checks the limits
+    on them; it is stored with none.
+    """
+    return item.response is not None and item.segmentation == REFORMAT
+
+
+def stored_steps(item: SolutionInput) -> list[str]:
+    """Return the steps stored with the item: none for a response waiting for the judge to split it."""
+    return [] if waits_for_reformat(item) else list(item.steps)
 
 
 def merge_split_errors(value_errors: Errors, split_errors: Errors) -> Errors:

@@ -38,6 +38,12 @@ def _validate_note(note: str, *, required: bool, why: str = "") -> str:
 
 
 def _validate_label(solution: Solution, label: int) -> None:
+    if solution.status == SolutionStatus.WAITING:
+        raise ApplicationError(
+            f"Solution {solution.pk} is waiting for its steps (the judge is re-splitting its response); "
+            "label it once it has them.",
+            errors={"label": ["The solution has no steps yet."]},
+        )
     if not -1 <= label < solution.num_steps:
         raise ApplicationError(
             f"Label {label} is not -1 (all correct) or a step of this {solution.num_steps}-step solution.",
@@ -115,7 +121,7 @@ def review_decide(
     the chosen label, as on agreement. `error_type` (from the dataset's types; only with a marked step)
     replaces the type that came with the explanation. Side effects: the FinalLabel row is created or
     replaced, one history row is written, the solution becomes `final`. Works on solutions in any state
-    (a reviewer may also overrule a final label directly).
+    (a reviewer may also overrule a final label directly) but `waiting`, which has no steps yet.
     """
     solution = solution_lock(solution_id=solution_id)
     _validate_label(solution, label)

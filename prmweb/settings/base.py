@@ -207,8 +207,11 @@ ASYMPTOTE_TIMEOUT_SECONDS = env.float("ASYMPTOTE_TIMEOUT_SECONDS", default=20.0)
 ASYMPTOTE_MEMORY_MB = env.int("ASYMPTOTE_MEMORY_MB", default=1024)
 ASYMPTOTE_MODULES_DIR = env("ASYMPTOTE_MODULES_DIR", default="")  # extra .asy modules, e.g. AoPS's olympiad
 
-# Called after ingestion commits, with the ids of new solutions (annotations never imports scoring).
+# Called after ingestion commits, with the ids of new solutions (annotations never imports scoring): the
+# first with those whose steps exist (suggestions), the second with responses sent with segmentation
+# "reformat", which wait for the judge engine to re-split them.
 PRMWEB_SOLUTIONS_INGESTED_HOOK = "scoring.services.solutions_ingested"
+PRMWEB_REFORMAT_HOOK = "scoring.services.reformat_enqueue"
 # The suggestion methods (names, titles, queues, options) are scoring.methods.registry's; the scoring app
 # registers them with annotations at start-up (scoring.apps), so no setting lists them.
 
@@ -277,6 +280,8 @@ SCORING_PRM = {
     "THRESHOLD": env.float("SCORING_PRM_THRESHOLD", default=0.5),
     "PROMPT_FORMAT": env("SCORING_PRM_PROMPT_FORMAT", default="chat"),  # chat | text (no chat template)
 }
+# segmentation "reformat": the budget of the judge's reply (the whole response, re-split), capped by the context.
+SCORING_REFORMAT_MAX_TOKENS = env.int("SCORING_REFORMAT_MAX_TOKENS", default=8192)
 SCORING_TASK_BATCH_SIZE = env.int("SCORING_TASK_BATCH_SIZE", default=16)  # solutions per Celery task
 # A suggestion queued or running longer than this is presumed lost and re-enqueued by the sweep.
 SCORING_STUCK_AFTER_SECONDS = env.int(

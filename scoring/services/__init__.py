@@ -3,6 +3,13 @@
 from scoring.services.consensus import consensus_derive
 from scoring.services.enqueue import missing_suggestions_sweep, solutions_ingested, suggestions_enqueue
 from scoring.services.outcome import RunOutcome
+from scoring.services.reformat import (
+    ReformatOutcome,
+    reformat_enqueue,
+    reformat_give_up,
+    reformat_sweep,
+    responses_reformat,
+)
 from scoring.services.run_progress import scoring_run_fail, scoring_run_record
 from scoring.services.runner import suggestions_give_up, suggestions_run
 from scoring.services.runs import (
@@ -15,10 +22,15 @@ from scoring.services.runs import (
 from scoring.services.suggestions import SuggestionValues, suggestion_upsert, suggestions_mark, suggestions_upsert
 
 __all__ = [
+    "ReformatOutcome",
     "RunOutcome",
     "SuggestionValues",
     "consensus_derive",
     "missing_suggestions_sweep",
+    "reformat_enqueue",
+    "reformat_give_up",
+    "reformat_sweep",
+    "responses_reformat",
     "scoring_run_create",
     "scoring_run_execute",
     "scoring_run_fail",

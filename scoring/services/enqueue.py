@@ -106,7 +106,10 @@ def _dataset_methods(dataset: Dataset) -> list[str]:
 
 
 def solutions_ingested(*, dataset_id: int, solution_ids: Sequence[int]) -> dict[str, int]:
-    """Enqueue every configured method of the dataset for new solutions (the ingestion hook, after commit).
+    """Enqueue every configured method of the dataset for solutions whose steps exist (the ingestion hook).
+
+    Called after the commit that stored them, or that gave a waiting solution its steps (`segmentation:
+    "reformat"`).
 
     Return {method: tasks sent}. A method that cannot be configured or enqueued is logged and skipped:
     the solutions are already stored and the sweep retries what is missing.

@@ -17,7 +17,7 @@ THREADS = 8
 
 @pytest.fixture
 def setup(monkeypatch):
-    monkeypatch.setattr("annotations.services.ingestion._after_commit", lambda dataset_id, solution_ids: None)
+    monkeypatch.setattr("annotations.services.ingestion.solutions_hand_over", lambda **kwargs: None)
     dataset = DatasetFactory(slug="demo")
     user = UserFactory(username="mona")
     MembershipFactory(dataset=dataset, user=user, role="manager")

@@ -161,7 +161,7 @@ def test_the_label_is_checked_against_the_steps_of_the_split(manager, dataset):
         ({"problem": "p", "response": "a\x00b"}, {"response": ["This value contains a NUL character."]}),
         (
             {"problem": "p", "response": "a", "segmentation": "sentences"},
-            {"segmentation": ["Must be one of: paragraphs, lines, pattern."]},
+            {"segmentation": ["Must be one of: paragraphs, lines, pattern, reformat."]},
         ),
         (
             {"problem": "p", "response": "a", "segmentation": "pattern"},
@@ -198,8 +198,8 @@ def test_a_bulk_with_one_bad_response_stores_nothing_and_names_the_item(manager,
     assert response.status_code == 400
     assert response.json() == {
         "message": "1 of 3 solutions are invalid; nothing was stored. item 1, segmentation: Must be one of: "
-        "paragraphs, lines, pattern.",
-        "errors": {"1": {"segmentation": ["Must be one of: paragraphs, lines, pattern."]}},
+        "paragraphs, lines, pattern, reformat.",
+        "errors": {"1": {"segmentation": ["Must be one of: paragraphs, lines, pattern, reformat."]}},
     }
     assert not Solution.objects.exists()
 

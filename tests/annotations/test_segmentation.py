@@ -128,7 +128,7 @@ def test_pattern_mode_without_a_pattern_and_unknown_modes_name_segmentation():
     )
     with pytest.raises(SegmentationError) as unknown:
         Segmenter().split("a", "sentences")
-    assert unknown.value.message == "Must be one of: paragraphs, lines, pattern."
+    assert unknown.value.message == "Must be one of: paragraphs, lines, pattern, reformat."
 
 
 def test_segmentation_imports_without_django():

@@ -2,6 +2,8 @@
 
 - `OFFICIAL_CRITIQUE_TEMPLATE`: ProcessBench's `code/templates/critique_template.txt` (see
   `prmweb/core/prompts/SOURCE.md`), a `str.format` template with `\\boxed{{}}`.
+- `OFFICIAL_REFORMAT_TEMPLATE`: ProcessBench's `code/templates/reformat_template.txt` (see
+  `scoring/prompts/SOURCE.md`), a `str.format` template with `{problem}` and `{response}`.
 - `run_eval_messages`: `prepare_input_boxed` of ProcessBench's `code/run_eval.py`, transcribed line by line.
 - `chatml_judge` / `chatml_mc`: what Qwen2.5-Math's chat template renders, spelled out as literal ChatML so a
   test compares the engines' output with text, not with another call of the same template.
@@ -30,6 +32,51 @@ OFFICIAL_CRITIQUE_TEMPLATE = (
     '(which typically denotes "not found").\n'
     "\n"
     "Please put your final answer (i.e., the index) in \\boxed{{}}.\n"
+)
+
+# ProcessBench's code/templates/reformat_template.txt (see scoring/prompts/SOURCE.md), line by line. The `\\n\\n`
+# of the first guideline is literal backslashes in the file.
+OFFICIAL_REFORMAT_TEMPLATE = (
+    "I will present you with a solution to a math problem. Unfortunately, the solution lacks proper paragraphing, "
+    "making it hard to read. Your task is to improve readability by reformatting the solution into well-structured "
+    "paragraphs. Follow these specific guidelines:\n"
+    "\n"
+    "* Insert \\n\\n for paragraph breaks within the original solution. Do **NOT** alter any content of the "
+    "original solution (the only exception is for itemized lists; see below).\n"
+    "\n"
+    "  - Each paragraph should represent a distinct, concise reasoning step that logically advances the solution.\n"
+    "\n"
+    "  - Reasoning steps can include case discussions, formula simplifications, or formula derivations. Each of "
+    "these should be treated as an individual reasoning step and paragraphed accordingly.\n"
+    "\n"
+    "  - If an introductory analysis exists in the original solution, treat it as an initial reasoning step and "
+    "place it as the first paragraph.\n"
+    "\n"
+    "  - Do **NOT** place any mathematical formulas in their own separate paragraphs; instead, include them within "
+    "the same paragraph as the preceding text to form a cohesive reasoning step.\n"
+    "\n"
+    '* For any itemized lists (ordered or unordered), convert them into a written format, such as "First/Second/'
+    'Third." This is the **ONLY** content modification allowed.\n'
+    "\n"
+    "* Avoid making paragraphs too lengthy, as long paragraphs might contain multiple reasoning steps that should be "
+    "paragraphed separately.\n"
+    "\n"
+    "* Disregard the accuracy of the solution content. Do **NOT** alter any of the original solution's content; "
+    "focus solely on structuring it into logical, readable paragraphs.\n"
+    "\n"
+    "* Reply with the reformatted solution directly.\n"
+    "\n"
+    "--------------------------------------------------\n"
+    "\n"
+    "Here is the math problem, and the solution that needs to be reformatted:\n"
+    "\n"
+    "[Math Problem]\n"
+    "\n"
+    "{problem}\n"
+    "\n"
+    "[Solution]\n"
+    "\n"
+    "{response}\n"
 )
 
 

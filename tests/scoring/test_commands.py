@@ -95,5 +95,5 @@ def test_sweep_suggestions_enqueues_what_is_missing(sums):
     sums.save()
 
     assert _call("sweep_suggestions") == "arithmetic: 3 solutions enqueued\n"
-    assert _call("sweep_suggestions") == "No missing suggestions or answer checks.\n"
+    assert _call("sweep_suggestions") == "No missing suggestions, reformats or answer checks.\n"
     assert Suggestion.objects.filter(method="arithmetic", status="succeeded").count() == 3

@@ -118,3 +118,26 @@ def test_broker_down_at_ingestion_keeps_the_solutions_and_the_sweep_enqueues_the
     labels = dict(Suggestion.objects.filter(method="arithmetic").values_list("solution_id", "label"))
     assert labels == {solution_ids[0]: 1, solution_ids[1]: -1}
     assert set(Suggestion.objects.filter(method="mc").values_list("label", flat=True)) == {0}  # answers 1, not 42
+
+
+def test_a_reformat_the_broker_refused_at_ingestion_is_sent_by_the_sweep_and_run_by_the_judge(workers, tiny_scoring):
+    dataset = DatasetFactory(scoring_methods=["arithmetic"])
+    response = "We add 12 and 30.\n12 + 30 = 52.\nSo the answer is \\boxed{52}."
+    item = SolutionInput(problem="What is 12 + 30?", response=response, segmentation="reformat", reference_answer="42")
+
+    with publishing_to("redis://127.0.0.1:1/0"):  # nothing listens there
+        (ingested,) = solutions_ingest(dataset=dataset, items=[item]).items
+
+    solution = Solution.objects.get(pk=ingested.solution_id)
+    assert (solution.status, solution.reformat_status, solution.reformat_queued_at) == ("waiting", "pending", None)
+    worker = workers(SCORING_REFORMAT_MAX_TOKENS="16")
+    sweep_missing_suggestions.delay()  # beat's sweep: it sends the reformat to the judge's queue
+    wait_for(lambda: _finished("arithmetic", 1), 50, "the reformat, then the suggestion", worker)
+    solution.refresh_from_db()
+    # The tiny judge answers \boxed{1}, not the response: refused (or cut at 16 tokens), so the paragraphs are used.
+    assert (solution.status, solution.segmentation, solution.steps) == ("open", "paragraphs", [response])
+    assert solution.reformat_status in ("rejected", "failed") and solution.reformat_fell_back
+    assert solution.reformat_error.startswith(("The reply changes the text at character 0", "the reply was cut"))
+    assert solution.reformat_model == str(tiny_scoring.causal_lm)
+    assert Suggestion.objects.get(solution=solution, method="arithmetic").step_count == 1
+    assert "scoring.tasks.reformat_responses" in worker.log()

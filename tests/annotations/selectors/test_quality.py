@@ -73,7 +73,7 @@ def test_progress_and_cost():
     figures = dataset_quality(dataset=build_scenario())
     progress = figures.progress
     assert progress.solutions == 8
-    assert progress.by_status == {"open": 1, "needs_review": 1, "final": 5, "discarded": 1}
+    assert progress.by_status == {"waiting": 0, "open": 1, "needs_review": 1, "final": 5, "discarded": 1}
     assert progress.final_by_source == {
         "unanimous": 2,
         "majority": 0,

@@ -81,6 +81,33 @@ def error_types_errors(value: Any) -> list[str]:
     return errors
 
 
+@dataclass(frozen=True)
+class ErrorType:
+    """One entry of a dataset's taxonomy, as the pages show it."""
+
+    slug: str
+    title: str
+    key: str
+
+
+def error_type_entries(taxonomy: Any) -> list[ErrorType]:
+    """Return a (stored, valid) taxonomy's entries in its order; malformed entries are left out."""
+    if not isinstance(taxonomy, list):
+        return []
+    return [
+        ErrorType(entry["slug"], entry["title"], entry["key"])
+        for entry in taxonomy
+        if isinstance(entry, Mapping) and all(isinstance(entry.get(name), str) for name in ERROR_TYPE_FIELDS)
+    ]
+
+
+def error_type_title(slug: str | None, taxonomy: Any) -> str:
+    """Return the title of an error type's slug ("" for none; the slug itself when the taxonomy lacks it)."""
+    if not slug:
+        return ""
+    return next((entry.title for entry in error_type_entries(taxonomy) if entry.slug == slug), slug)
+
+
 def error_type_slugs(taxonomy: Any) -> list[str]:
     """Return the slugs of a (stored, valid) taxonomy in its order."""
     return [entry["slug"] for entry in taxonomy] if isinstance(taxonomy, list) else []

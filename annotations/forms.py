@@ -12,6 +12,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.validators import MaxValueValidator
 from django.http import HttpRequest
 
+from annotations.critique import MAX_STEP_NOTE_CHARS
 from annotations.models import Dataset, SolutionStatus
 from annotations.selectors.my_work import MyLabel, MyWorkFilters
 from annotations.services.annotations import MAX_RATIONALE_CHARS, AnnotationInput
@@ -21,6 +22,11 @@ YES_NO_ANY = [("", "Any"), ("yes", "Yes"), ("no", "No")]
 MY_LABELS = [("", "Any"), (MyLabel.ALL_CORRECT.value, "All correct"), (MyLabel.WRONG_STEP.value, "A wrong step")]
 SHOWN_STATUSES = [("", "Any"), *SolutionStatus.choices]
 STEP_NOTE_FIELD = re.compile(r"^step_note_(\d{1,6})$")
+
+
+def step_note_field(index: int) -> str:
+    """Return the name of the form field of the note on a step (0-based index)."""
+    return f"step_note_{index}"
 
 
 def client_address(request: HttpRequest | None) -> str:
@@ -58,7 +64,8 @@ class AnnotationForm(forms.Form):
     """The label of one solution: earliest wrong step (-1 = all correct), rationale, flags, time spent.
 
     Optional critique fields: `error_type` (a slug of the dataset's error types) and `step_note_<index>`
-    (a short note on another step, 0-based index; blank ones are ignored).
+    (a short note on another step, 0-based index, one field per step; blank ones are ignored). A note on
+    the marked step is refused here in the page's step numbers; the service checks the rest.
     """
 
     earliest_error_step = forms.IntegerField(
@@ -80,6 +87,21 @@ class AnnotationForm(forms.Form):
         self.fields["earliest_error_step"].validators.append(
             MaxValueValidator(num_steps - 1, message=f"This solution has {num_steps} steps: at most {num_steps - 1}.")
         )
+        for index in range(num_steps):
+            self.fields[step_note_field(index)] = forms.CharField(
+                required=False, max_length=MAX_STEP_NOTE_CHARS, strip=True, label=f"Note on step {index + 1}"
+            )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        marked = cleaned.get("earliest_error_step")
+        if isinstance(marked, int) and marked >= 0 and cleaned.get(step_note_field(marked)):
+            self.add_error(
+                step_note_field(marked),
+                f"Step {marked + 1} is the step you marked as the earliest error: say why it is wrong in its "
+                "explanation, not in a note (or clear the note).",
+            )
+        return cleaned
 
     def clean_seconds_spent(self) -> float | None:
         value = self.cleaned_data.get("seconds_spent")
@@ -88,11 +110,12 @@ class AnnotationForm(forms.Form):
         return float(value)
 
     def step_notes(self) -> dict[int, str]:
-        """Return the posted notes on steps (`step_note_<index>` fields), blank ones dropped."""
+        """Return the posted notes on steps, blank ones dropped; a note on no step goes on to the service."""
         notes = {}
         for name in self.data:
             match = STEP_NOTE_FIELD.match(name)
-            if match and (note := str(self.data.get(name) or "").strip()):
+            value = self.cleaned_data.get(name) if name in self.fields else self.data.get(name)
+            if match and (note := str(value or "").strip()):
                 notes[int(match.group(1))] = note
         return notes
 

@@ -29,9 +29,9 @@ DISAGREED = ("math-230", "math-325", "math-346", "gsm8k-15", "gsm8k-147")
 AGREED = ("gsm8k-27", "gsm8k-44", "gsm8k-275", "gsm8k-292", "math-58", "math-548", "math-702")
 WORKBENCH_ITEM = "math-339"  # display math, fractions, four steps: the workbench picture
 RATIONALES = (
-    "Step {n} does not follow from the step before it.",
-    "The arithmetic in step {n} is off: recompute the product.",
-    "Step {n} misreads what the problem asks for.",
+    ("Step {n} does not follow from the step before it.", "logic"),
+    ("The arithmetic in step {n} is off: recompute the product.", "calculation"),
+    ("Step {n} misreads what the problem asks for.", "misread"),
 )
 
 
@@ -58,16 +58,19 @@ class Shot:
 
 SHOTS = (
     Shot(
-        "workbench", "annotator1", lambda s: f"/annotate/{s.workbench_solution_id}/", keys=lambda s: [s.workbench_mark]
+        "workbench",
+        "annotator1",
+        lambda s: f"/annotate/{s.workbench_solution_id}/",
+        keys=lambda s: [s.workbench_mark, "t", "c"],
     ),
     Shot(
         "workbench-dark",
         "annotator1",
         lambda s: f"/annotate/{s.workbench_solution_id}/",
         scheme="dark",
-        keys=lambda s: [s.workbench_mark],
+        keys=lambda s: [s.workbench_mark, "t", "c"],
     ),
-    Shot("review", "demo", lambda s: f"/review/{s.review_solution_id}/", keys=lambda s: [s.review_mark]),
+    Shot("review", "demo", lambda s: f"/review/{s.review_solution_id}/", keys=lambda s: [s.review_mark, "e"]),
     Shot("dashboard", "demo", lambda s: f"/datasets/{s.dataset_slug}/dashboard/", scroll_to="#agreement"),
 )
 
@@ -95,8 +98,13 @@ def _label(dataset, annotator, solution, label: int, turn: int) -> None:
     claim = claim_next(dataset=dataset, annotator=annotator, skipped_ids=others)
     if claim is None or claim.solution_id != solution.pk:
         raise RuntimeError(f"{annotator.username} could not claim solution {solution.external_id}.")
-    rationale = RATIONALES[turn % len(RATIONALES)].format(n=label + 1) if label >= 0 else ""
-    data = AnnotationInput(earliest_error_step=label, rationale=rationale, seconds_spent=40.0 + 7 * turn)
+    rationale, error_type = RATIONALES[turn % len(RATIONALES)]
+    data = AnnotationInput(
+        earliest_error_step=label,
+        rationale=rationale.format(n=label + 1) if label >= 0 else "",
+        error_type=error_type if label >= 0 else None,
+        seconds_spent=40.0 + 7 * turn,
+    )
     annotation_submit(solution_id=solution.pk, annotator=annotator, data=data)
 
 

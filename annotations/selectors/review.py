@@ -13,6 +13,7 @@ from datetime import datetime
 from django.db.models import Count, QuerySet
 
 from annotations import protocol, suggestion_methods
+from annotations.critique import ErrorType, error_type_entries, error_type_title, step_notes_as_mapping
 from annotations.models import (
     Annotation,
     Dataset,
@@ -26,6 +27,7 @@ from annotations.models import (
 from annotations.rendering import render_answer, render_markdown
 from annotations.selectors.annotation_page import ScoreBar, suggestion_verdict
 from annotations.selectors.datasets import AnyUser, user_id_of, user_is_staff
+from annotations.selectors.review_critique import FinalCritiqueView, agreed_explanation_authors, final_critique_view
 from annotations.selectors.review_queue import DEFAULT_SORT, label_text, next_needing_review
 from prmweb.errors import NotFoundError
 
@@ -61,9 +63,13 @@ def review_queue_counts(*, dataset: Dataset) -> dict[str, int]:
 
 @dataclass(frozen=True)
 class AnnotationView:
+    annotation_id: int
     annotator: str
     label: int
     rationale_html: str
+    has_explanation: bool
+    error_type_title: str
+    step_notes: list[tuple[int, str]]  # (step number, from 1; note)
     flags: list[str]
     seconds_spent: float
     suggestions_visible: bool
@@ -106,10 +112,13 @@ class SuggestionView:
 
 @dataclass(frozen=True)
 class Opinion:
-    """One annotator's label of a step (or of "all correct"), with why."""
+    """One annotator's label of a step (or of "all correct"), with why: explanation and error type."""
 
+    annotation_id: int
     annotator: str
     rationale_html: str
+    has_explanation: bool
+    error_type_title: str
     flags: list[str]
 
 
@@ -122,6 +131,8 @@ class StepRow:
     opinions: list[Opinion] = field(default_factory=list)
     methods: list[str] = field(default_factory=list)
     scores: list[ScoreBar] = field(default_factory=list)
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (annotator, their note on this step)
+    agreed_explanation_by: str = ""  # whose explanation goes with this step's label by default
 
     @property
     def number(self) -> int:
@@ -138,6 +149,9 @@ class ReviewPage:
     steps: list[StepRow]
     all_correct_opinions: list[Opinion]
     all_correct_methods: list[str]
+    all_correct_agreed_by: str
+    error_types: list[ErrorType]
+    final_critique: FinalCritiqueView | None
     annotations: list[AnnotationView]
     suggestions: list[SuggestionView]
     final_label: FinalLabel | None
@@ -159,12 +173,20 @@ def _flags(annotation: Annotation) -> list[str]:
     return [name for name, on in flags if on]
 
 
-def _annotation_views(annotations: list[Annotation]) -> list[AnnotationView]:
+def _numbered_notes(annotation: Annotation) -> list[tuple[int, str]]:
+    return [(step + 1, note) for step, note in sorted(step_notes_as_mapping(annotation.step_notes).items())]
+
+
+def _annotation_views(annotations: list[Annotation], taxonomy: object) -> list[AnnotationView]:
     return [
         AnnotationView(
+            annotation_id=annotation.pk,
             annotator=annotation.annotator.get_username(),
             label=annotation.earliest_error_step,
             rationale_html=render_markdown(annotation.rationale),
+            has_explanation=bool(annotation.rationale),
+            error_type_title=error_type_title(annotation.error_type, taxonomy),
+            step_notes=_numbered_notes(annotation),
             flags=_flags(annotation),
             seconds_spent=annotation.seconds_spent,
             suggestions_visible=annotation.suggestions_visible,
@@ -200,14 +222,34 @@ def _suggestion_views(suggestions: list[Suggestion]) -> list[SuggestionView]:
 
 
 def _opinion(view: AnnotationView) -> Opinion:
-    return Opinion(annotator=view.annotator, rationale_html=view.rationale_html, flags=view.flags)
+    return Opinion(
+        annotation_id=view.annotation_id,
+        annotator=view.annotator,
+        rationale_html=view.rationale_html,
+        has_explanation=view.has_explanation,
+        error_type_title=view.error_type_title,
+        flags=view.flags,
+    )
 
 
-def _step_rows(solution: Solution, views: list[AnnotationView], suggestions: list[Suggestion]) -> list[StepRow]:
-    rows = [StepRow(index=index, html=render_markdown(str(text))) for index, text in enumerate(solution.steps)]
+def _add_opinions(rows: list[StepRow], views: list[AnnotationView]) -> None:
+    """Put each annotator's label on its step, and their notes on the steps they are about."""
     for view in views:
         if 0 <= view.label < len(rows):
             rows[view.label].opinions.append(_opinion(view))
+        for number, note in view.step_notes:
+            if 0 < number <= len(rows):
+                rows[number - 1].notes.append((view.annotator, note))
+
+
+def _step_rows(
+    solution: Solution, views: list[AnnotationView], suggestions: list[Suggestion], agreed_by: dict[int, str]
+) -> list[StepRow]:
+    rows = [
+        StepRow(index=index, html=render_markdown(str(text)), agreed_explanation_by=agreed_by.get(index, ""))
+        for index, text in enumerate(solution.steps)
+    ]
+    _add_opinions(rows, views)
     for suggestion in suggestions:
         if suggestion.status != "succeeded":
             continue
@@ -221,18 +263,31 @@ def _step_rows(solution: Solution, views: list[AnnotationView], suggestions: lis
     return rows
 
 
-def review_page_get(*, solution_id: int, sort: str = DEFAULT_SORT) -> ReviewPage:
-    """Return everything the review page shows for one solution; NotFoundError when it does not exist.
-
-    `next_solution_id` is the first other solution needing review in the queue's `sort` order.
-    """
+def _solution_for_review(solution_id: int) -> Solution:
+    """Return the solution with its dataset, problem and final label (with the critique's provenance)."""
     solution = (
-        Solution.objects.select_related("dataset", "problem", "final_label", "final_label__decided_by")
+        Solution.objects.select_related(
+            "dataset",
+            "problem",
+            "final_label",
+            "final_label__decided_by",
+            "final_label__explanation_annotation__annotator",
+            "final_label__explanation_suggestion",
+        )
         .filter(pk=solution_id)
         .first()
     )
     if solution is None:
         raise NotFoundError(f"Solution {solution_id} not found.", errors={"solution": ["No such solution."]})
+    return solution
+
+
+def review_page_get(*, solution_id: int, sort: str = DEFAULT_SORT) -> ReviewPage:
+    """Return everything the review page shows for one solution; NotFoundError when it does not exist.
+
+    `next_solution_id` is the first other solution needing review in the queue's `sort` order.
+    """
+    solution = _solution_for_review(solution_id)
     annotations = list(Annotation.objects.filter(solution=solution).select_related("annotator").order_by("created_at"))
     suggestions = list(Suggestion.objects.filter(solution=solution).order_by("method", "config_key"))
     history = list(
@@ -242,19 +297,25 @@ def review_page_get(*, solution_id: int, sort: str = DEFAULT_SORT) -> ReviewPage
     decision = protocol.decide(
         protocol.protocol_for(solution.dataset), labels, final_answer_correct=solution.final_answer_correct
     )
-    views = _annotation_views(annotations)
+    taxonomy = solution.dataset.error_types
+    views = _annotation_views(annotations, taxonomy)
+    agreed_by = agreed_explanation_authors(annotations)
+    final_label = getattr(solution, "final_label", None)
     return ReviewPage(
         solution=solution,
         dataset=solution.dataset,
         problem_html=render_markdown(solution.problem.text),
         reference_answer_html=render_answer(solution.problem.reference_answer),
         final_answer_html=render_answer(solution.final_answer),
-        steps=_step_rows(solution, views, suggestions),
+        steps=_step_rows(solution, views, suggestions, agreed_by),
         all_correct_opinions=[_opinion(view) for view in views if view.label == -1],
         all_correct_methods=[s.method for s in suggestions if s.status == "succeeded" and s.label == -1],
+        all_correct_agreed_by=agreed_by.get(-1, ""),
+        error_types=error_type_entries(taxonomy),
+        final_critique=final_critique_view(final_label, taxonomy),
         annotations=views,
         suggestions=_suggestion_views(suggestions),
-        final_label=getattr(solution, "final_label", None),
+        final_label=final_label,
         history=history,
         protocol_reason=decision.reason,
         next_solution_id=next_needing_review(dataset_id=solution.dataset_id, exclude_id=solution.pk, sort=sort),

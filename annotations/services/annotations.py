@@ -79,7 +79,7 @@ def annotation_validate(*, solution: Solution, data: AnnotationInput) -> None:
     elif "\x00" in rationale:
         errors["rationale"] = ["Must not contain NUL characters."]
     elif step >= 0 and solution.dataset.rationale_required and not rationale:
-        errors["rationale"] = ["This dataset asks for a rationale: say why the marked step is wrong."]
+        errors["rationale"] = ["This dataset asks for an explanation: say why the marked step is wrong."]
     if step == ALL_CORRECT and solution.final_answer_correct is False and not data.confirm_all_correct:
         errors["confirm_all_correct"] = [
             "The final answer is known to be wrong, so some step should be wrong. "

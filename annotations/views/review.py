@@ -34,6 +34,7 @@ from prmweb.errors import ApplicationError, NotFoundError
 
 QUEUE_PAGE_SIZE = 50
 MAX_INDEX_DATASETS = 200
+OWN_EXPLANATION = "own"  # the reviewer's choice "my own explanation" (the `explanation` box)
 
 
 @login_required
@@ -97,14 +98,26 @@ def _parse_label(raw: str | None, num_steps: int) -> int:
 
 
 def _parse_annotation_id(raw: str | None) -> int | None:
-    """Return the posted `explanation_annotation` (the id of the annotation whose explanation is taken), if any."""
-    if not (raw or "").strip():
+    """Return the posted `explanation_annotation` (the id of the annotation whose explanation is taken), if any.
+
+    Empty means none picked; `own` means the reviewer's own explanation, which must then be written.
+    """
+    if not (raw or "").strip() or raw == OWN_EXPLANATION:
         return None
     try:
         return int(raw or "")
     except ValueError:
         message = "Pick one of the annotators' explanations."
         raise ApplicationError(message, errors={"explanation_annotation": [message]}) from None
+
+
+def _explanation(request: HttpRequest) -> str:
+    """Return the reviewer's own explanation; refuse "my own" chosen with nothing written."""
+    explanation = request.POST.get("explanation", "")
+    if request.POST.get("explanation_annotation") == OWN_EXPLANATION and not explanation.strip():
+        message = "Write your explanation, or pick an annotator's."
+        raise ApplicationError(message, errors={"explanation": [message]})
+    return explanation
 
 
 def _decide(request: HttpRequest, solution_id: int, num_steps: int) -> str:
@@ -114,7 +127,7 @@ def _decide(request: HttpRequest, solution_id: int, num_steps: int) -> str:
         reviewer=request.user,  # type: ignore[arg-type]
         label=label,
         note=request.POST.get("note", ""),
-        explanation=request.POST.get("explanation", ""),
+        explanation=_explanation(request),
         explanation_annotation_id=_parse_annotation_id(request.POST.get("explanation_annotation")),
         error_type=request.POST.get("error_type", "").strip() or None,
     )

@@ -7,7 +7,8 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from annotations.forms import AnnotationForm
+from annotations.critique import error_type_entries, step_notes_as_mapping
+from annotations.forms import AnnotationForm, step_note_field
 from annotations.models import Dataset
 from annotations.selectors.annotation_page import AnnotationPage, PageMode, annotation_page_get, verdict_text
 from annotations.selectors.progress import my_latest_solution_id
@@ -83,6 +84,8 @@ def _render_page(
     context = {
         "page": page,
         "form": form,
+        "steps": [(step, form[step_note_field(step.index)]) for step in page.steps],
+        "error_types": error_type_entries(page.dataset.error_types),
         "selected_step": _selected_step(form),
         "editable": page.editable and not claim_lost,
         "claim_lost": claim_lost,
@@ -103,6 +106,7 @@ def _initial(page: AnnotationPage) -> dict[str, object]:
         "flag_reference_wrong": annotation.flag_reference_wrong,
         "flag_unsure": annotation.flag_unsure,
         "confirm_all_correct": annotation.earliest_error_step == -1 and page.final_answer_wrong,
+        **{step_note_field(step): note for step, note in step_notes_as_mapping(annotation.step_notes).items()},
     }
 
 

@@ -141,7 +141,8 @@ def test_the_review_page_puts_the_decision_first_and_each_rationale_beside_its_s
     SuggestionFactory(solution=solution, method="mc", label=1, rollouts=24, seconds=3.0)
     html = logged_in.get(reverse("annotations:review_solution", args=[solution.pk])).content.decode()
     assert html.index('id="decide-form"') < html.index('id="review-steps"') < html.index('id="annotations"')
-    assert html.count('form="decide-form"') == 4  # three steps and "all correct"
+    assert html.count('name="label" form="decide-form"') == 4  # three steps and "all correct"
+    assert html.count('name="explanation_annotation" form="decide-form"') == 3  # one per explanation written
     step = html.split('id="review-step-1"')[1].split("</li>")[0]
     assert '<span class="vote vote-person">ann</span>' in step
     assert "<p>Step 2 drops the <strong>sign</strong>.</p>" in step

@@ -77,7 +77,9 @@ def test_rationale_required_for_an_error_when_the_dataset_says_so(solution, data
     alice = claimed(dataset, "alice")
     with pytest.raises(ApplicationError) as error:
         submit(solution, alice, earliest_error_step=0, rationale="   ")
-    assert error.value.errors == {"rationale": ["This dataset asks for a rationale: say why the marked step is wrong."]}
+    assert error.value.errors == {
+        "rationale": ["This dataset asks for an explanation: say why the marked step is wrong."]
+    }
     assert submit(solution, alice, earliest_error_step=-1).earliest_error_step == -1
 
 

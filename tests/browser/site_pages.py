@@ -2,8 +2,9 @@
 
 Used by the page-by-page layout and contrast tests: math (inline and display, a long formula), a long
 unbroken token, suggestions with per-step score bars, a disagreement waiting for review, a final label,
-a settled gold item, an open claim, two scored samples of one problem (the evaluation table), and a dataset
-with nothing left to annotate.
+a settled gold item, an open claim, my own open annotation (its error type, explanation and a note on
+another step shown at the marked step), two scored samples of one problem (the evaluation table), and a
+dataset with nothing left to annotate.
 """
 
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ class Site:
     final_id: int
     claimed_id: int
     gold_id: int
+    open_id: int
 
 
 def _solution(dataset, text, external_id, problem=None, **kwargs):
@@ -66,6 +68,9 @@ def _suggest(solution):
     SuggestionFactory(solution=solution, method="prm", label=1, step_scores=[0.93, 0.21, 0.4, 0.1], model_name="prm")
 
 
+ERROR_TYPES = {"ann": "calculation", "ben": "wrong_fact", "cat": "unjustified", "mona": "misread"}
+
+
 def _annotate(solution, labels):
     for username, label in labels:
         AnnotationFactory(
@@ -73,6 +78,8 @@ def _annotate(solution, labels):
             annotator=UserFactory(username=username),
             earliest_error_step=label,
             rationale=f"{username}: the division by $2$ in step {label + 1} is wrong." if label >= 0 else "",
+            error_type=ERROR_TYPES[username] if label >= 0 else None,
+            step_notes=[{"step": 0, "note": f"Correct but terse: {LONG_TOKEN}"}] if label > 0 else [],
             seconds_spent=41,
         )
     return solution_evaluate(solution_id=solution.pk)
@@ -103,7 +110,7 @@ def build_site():
     assert _annotate(review, [("ann", 1), ("ben", 2), ("cat", 1)]).status == SolutionStatus.NEEDS_REVIEW
     final = _solution(dataset, "Solve $3y = 12$.", "pb-final", final_answer_correct=True)
     assert _annotate(final, [("mona", -1), ("ann", -1), ("ben", -1)]).status == SolutionStatus.FINAL
-    _annotate(_solution(dataset, "Solve $y + 1 = 2$.", "pb-open"), [("mona", 2)])
+    opened = _annotate(_solution(dataset, "Solve $y + 1 = 2$.", "pb-open"), [("mona", 2)])
     gold = _solution(dataset, "Solve $z - 1 = 3$.", "pb-gold", imported_label=1)
     solution_set_gold(solution_id=gold.pk, is_gold=True)
     _annotate(gold, [("mona", 1), ("ann", 1), ("ben", 0)])
@@ -114,7 +121,7 @@ def build_site():
     _sampled(dataset)
     empty = DatasetFactory(name="Geometry (empty)", slug="geometry")
     MembershipFactory(dataset=empty, user=mona, role="annotator")
-    return Site("algebra", "geometry", review.pk, final.pk, claimed.pk, gold.pk)
+    return Site("algebra", "geometry", review.pk, final.pk, claimed.pk, gold.pk, opened.pk)
 
 
 def pages(site):
@@ -124,6 +131,7 @@ def pages(site):
         ("/", "mona", "My datasets"),
         (f"/annotate/{site.claimed_id}/", "mona", "Problem"),
         (f"/annotate/{site.final_id}/", "mona", "Problem"),  # read-only: the label is final
+        (f"/annotate/{site.open_id}/", "mona", "Problem"),  # editable: my error type, explanation and note
         ("/my-work/", "mona", "My work"),
         ("/review/", "mona", "Review and quality"),
         (f"{algebra}/review/", "mona", "Algebra word problems: review"),

@@ -1,7 +1,8 @@
 """XSS suite: hostile stored text in every field, opened on every page that shows it, stays inert.
 
 Payloads go into dataset names and guidelines, problems, steps, reference answers and solutions,
-generators, final answers, annotation rationales, suggestion rationales and model names. Each page is
+generators, final answers, annotation rationales, error-type titles, notes on steps, suggestion rationales
+and model names. Each page is
 opened by a user allowed to see it; the page must not run the payloads (`window.__xss` stays undefined,
 no dialog opens) and must not contain live `javascript:` links or inline event handlers from the data.
 """
@@ -43,6 +44,7 @@ def hostile_world():
         guidelines=HOSTILE,
         annotations_per_solution=1,
         max_annotations=1,
+        error_types=[{"slug": "evil", "title": PAYLOADS[1], "key": "e"}],
     )
     problem = ProblemFactory(
         dataset=dataset, text=f"Problem {HOSTILE}", reference_answer=HOSTILE, reference_solution=HOSTILE
@@ -59,7 +61,14 @@ def hostile_world():
     )
     alice = member(dataset, "alice")
     rita = member(dataset, "rita", role="reviewer")
-    AnnotationFactory(solution=reviewed, annotator=alice, earliest_error_step=1, rationale=HOSTILE)
+    AnnotationFactory(
+        solution=reviewed,
+        annotator=alice,
+        earliest_error_step=1,
+        rationale=HOSTILE,
+        error_type="evil",
+        step_notes=[{"step": 0, "note": HOSTILE}],
+    )
     AnnotationFactory(solution=reviewed, annotator=rita, earliest_error_step=2, rationale=HOSTILE)
     for solution in (queued, reviewed):
         SuggestionFactory(solution=solution, method="judge", label=1, rationale=HOSTILE, model_name=HOSTILE[:250])

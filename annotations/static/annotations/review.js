@@ -1,7 +1,8 @@
 /* Review at keyboard speed: the workbench's keys on the review page and `n` on the review queue.
  * Digits choose a step (typed within a short pause they make one number: 1 then 2 is Step 12), 0 alone
  * means "all steps correct", s sets the final label, n opens the next solution needing review, r writes
- * the note, j/k move and Enter chooses, ? shows the keys. Without this script the page is a plain form. */
+ * the note, j/k move and Enter chooses, ? shows the keys. Without this script the page is a plain form.
+ * review-critique.js (error type, explanation) extends it through window.prmwebReview. */
 (function () {
   "use strict";
 
@@ -56,6 +57,7 @@
   var digitTimer = null;
   var focusIndex = -1;
   var submitting = false;
+  var paintListeners = [];
 
   function radios() {
     return Array.prototype.slice.call(document.querySelectorAll('input[name="label"][form="decide-form"]'));
@@ -78,6 +80,7 @@
     if (choice) {
       choice.textContent = value === null ? "none chosen" : value === -1 ? "All correct" : "Step " + (value + 1);
     }
+    paintListeners.forEach(function (listener) { listener(value); });
   }
 
   function choose(value) {
@@ -176,10 +179,20 @@
     "?": function () { toggleHelp(help && help.hidden); }
   };
 
+  var review = {
+    form: form,
+    keys: keys,
+    say: say,
+    chosenValue: chosenValue,
+    choose: choose,
+    onPaint: function (listener) { paintListeners.push(listener); }
+  };
+  window.prmwebReview = review;
+
   function onTypingKey(event) {
     if (event.key === "Escape") {
       event.target.blur();
-    } else if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && event.target === note) {
+    } else if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && event.target.form === form) {
       event.preventDefault();
       submitDecision();
     }
@@ -201,6 +214,10 @@
       return;
     }
     if (event.key === "Enter" && event.target.closest && event.target.closest("a, button, summary")) {
+      return;
+    }
+    if (review.takeKey && review.takeKey(event)) {
+      event.preventDefault();  /* e.g. the key after "t" names an error type */
       return;
     }
     if (/^[0-9]$/.test(event.key)) {

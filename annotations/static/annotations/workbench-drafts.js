@@ -1,10 +1,11 @@
 /* Drafts of the annotation page, kept in this browser's localStorage per user and solution: the marked
- * step, the rationale and the flags survive a reload, a crash of the tab and an expired claim.
+ * step, the explanation (rationale), the error type, the notes on steps and the flags survive a reload, a
+ * crash of the tab and an expired claim.
  * A draft is saved on every change; submitting marks it "sent", and the next workbench page removes sent
  * drafts of other solutions (the submit went through). Coming back to the same solution, still editable,
  * restores it (a refused submit); a refused claimless submit keeps it for when the queue hands the
  * solution back. Skip removes it. Drafts older than MAX_AGE_DAYS are dropped.
- * Leaving the page with rationale text that is not saved on the server asks first (beforeunload). */
+ * Leaving the page with explanation or note text that is not saved on the server asks first (beforeunload). */
 (function () {
   "use strict";
 
@@ -68,11 +69,31 @@
   var rationale = document.getElementById("id_rationale");
   var banner = document.getElementById("draft-banner");
   var FLAGS = ["flag_ambiguous", "flag_reference_wrong", "flag_unsure"];
-  var savedRationale = rationale ? rationale.value : "";
+  var noteInputs = Array.prototype.slice.call(form.querySelectorAll('input[name^="step_note_"]'));
+  var savedText = texts();
   var saveTimer = null;
 
   function box(name) {
     return form.querySelector('input[name="' + name + '"]');
+  }
+
+  function notes() {
+    var found = {};
+    noteInputs.forEach(function (input) {
+      if (input.value !== "") {
+        found[input.name] = input.value;
+      }
+    });
+    return found;
+  }
+
+  function errorType() {
+    var checked = form.querySelector('input[name="error_type"]:checked');
+    return checked ? checked.value : "";
+  }
+
+  function texts() {
+    return JSON.stringify([rationale ? rationale.value : "", notes()]);
   }
 
   function snapshot() {
@@ -84,6 +105,8 @@
     return {
       step: wb.selectedValue(),
       rationale: rationale ? rationale.value : "",
+      errorType: errorType(),
+      notes: notes(),
       flags: flags,
       savedAt: Date.now(),
       sent: false
@@ -92,6 +115,8 @@
 
   function same(draft, now) {
     return draft.step === now.step && draft.rationale === now.rationale &&
+      (draft.errorType || "") === now.errorType &&
+      JSON.stringify(draft.notes || {}) === JSON.stringify(now.notes) &&
       FLAGS.every(function (name) { return Boolean(draft.flags && draft.flags[name]) === now.flags[name]; });
   }
 
@@ -118,6 +143,18 @@
     }
     if (rationale && typeof draft.rationale === "string") {
       rationale.value = draft.rationale;
+    }
+    if (typeof draft.errorType === "string" && /^[a-z0-9_]*$/.test(draft.errorType)) {
+      var typeInput = form.querySelector('input[name="error_type"][value="' + draft.errorType + '"]');
+      if (typeInput) {
+        typeInput.checked = true;
+      }
+    }
+    if (draft.notes && typeof draft.notes === "object") {
+      noteInputs.forEach(function (input) {
+        var note = draft.notes[input.name];
+        input.value = typeof note === "string" ? note : "";
+      });
     }
     FLAGS.forEach(function (name) {
       var input = box(name);
@@ -171,7 +208,7 @@
   });
 
   window.addEventListener("beforeunload", function (event) {
-    if (!wb.editable || wb.submitting || !rationale || rationale.value === savedRationale) {
+    if (!wb.editable || wb.submitting || texts() === savedText) {
       return undefined;
     }
     save();

@@ -1,8 +1,9 @@
 /* The annotation page: keyboard-first marking of the earliest wrong step, claim heartbeat, time spent.
  * Works on top of a plain HTML form (radio buttons, checkboxes, submit): without this script the page
  * still submits. No inline scripts: the page's settings come from data-* attributes on #workbench.
- * This file is the core; workbench-keys.js (numbers, flags, going back) and workbench-drafts.js (drafts
- * kept in the browser) extend it through window.prmwebWorkbench. */
+ * This file is the core; workbench-keys.js (numbers, flags, going back), workbench-critique.js (error type,
+ * explanation at the marked step, notes on steps) and workbench-drafts.js (drafts kept in the browser)
+ * extend it through window.prmwebWorkbench. */
 (function () {
   "use strict";
 
@@ -32,6 +33,8 @@
   var confirmed = false;
   var changeListeners = [];
   var submitListeners = [];
+  var paintListeners = [];
+  var checks = [];
 
   var wb = {
     root: root,
@@ -112,8 +115,19 @@
     if (clientError) {
       clientError.hidden = true;
     }
+    paintListeners.forEach(function (listener) { listener(value); });
   }
   wb.paint = paint;
+  wb.onPaint = function (listener) {
+    paintListeners.push(listener);
+  };
+  wb.focusedIndex = function () {
+    return focusIndex;
+  };
+  /* a check before submitting: check(value) returns {message, target} to refuse, or null */
+  wb.addCheck = function (check) {
+    checks.push(check);
+  };
 
   wb.onChange = function (listener) {
     changeListeners.push(listener);
@@ -171,7 +185,7 @@
 
   steps.forEach(function (step, index) {
     step.addEventListener("click", function (event) {
-      if (event.target.closest("a, details, summary")) {
+      if (event.target.closest("a, details, summary, .error-detail")) {
         return;
       }
       mark(index, false);
@@ -200,7 +214,7 @@
     dialog.hidden = false;
     var button = dialog.querySelector("button");
     if (button) {
-      button.focus();
+      button.focus({ preventScroll: true });  /* a long dialog opens at its title */
     }
   }
 
@@ -215,8 +229,15 @@
       return false;
     }
     if (value >= 0 && rationaleRequired && rationale && !rationale.value.trim()) {
-      showError("This dataset asks for a rationale: say why the marked step is wrong.", rationale);
+      showError("This dataset asks for an explanation: say why the marked step is wrong.", rationale);
       return false;
+    }
+    for (var index = 0; index < checks.length; index += 1) {
+      var problem = checks[index](value);
+      if (problem) {
+        showError(problem.message, problem.target);
+        return false;
+      }
     }
     if (value === -1 && finalAnswerWrong && confirmBox && !confirmBox.checked && !confirmed) {
       openDialog(confirmDialog);
@@ -336,6 +357,10 @@
       return;
     }
     if (event.key === "Enter" && event.target.closest && event.target.closest("button, a, summary, select")) {
+      return;
+    }
+    if (wb.takeKey && wb.takeKey(event)) {
+      event.preventDefault();  /* e.g. the key after "t" names an error type */
       return;
     }
     if (wb.beforeKey) {

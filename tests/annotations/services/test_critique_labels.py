@@ -89,7 +89,9 @@ def test_a_dataset_that_requires_an_explanation_refuses_an_erroneous_label_witho
     dataset.save()
     with pytest.raises(ApplicationError) as error:
         submit(solution, "alice", earliest_error_step=1, error_type="calculation")
-    assert error.value.errors == {"rationale": ["This dataset asks for a rationale: say why the marked step is wrong."]}
+    assert error.value.errors == {
+        "rationale": ["This dataset asks for an explanation: say why the marked step is wrong."]
+    }
 
 
 def test_a_custom_taxonomy_is_what_submit_accepts(dataset, solution):

@@ -184,8 +184,8 @@ def test_the_test_command_sets_up_its_own_environment_while_the_dev_server_keeps
 
 
 def _bash_block(doc: str, marker: str) -> str:
-    """Return the one ```bash block of docs/<doc> that contains `marker`."""
-    text = (REPO / "docs" / doc).read_text(encoding="utf-8")
+    """Return the one ```bash block of docs/<doc> (or of README.md) that contains `marker`."""
+    text = (REPO / (doc if doc == "README.md" else f"docs/{doc}")).read_text(encoding="utf-8")
     (block,) = [block for block in re.findall(r"```bash\n(.*?)```", text, flags=re.S) if marker in block]
     return block
 
@@ -208,6 +208,26 @@ def test_the_api_example_ingests_a_record_and_reads_it_back_identical(demo):
         r'\{"created":1,"existing":0,"items":\[\{"index":0,"status":"created","id":\d+,"external_id":"gsm8k-0"\}\]\}',
         lines[2],
     )
+
+
+def test_the_readme_example_posts_a_response_and_imports_a_batch_file(demo):
+    block = _bash_block("README.md", "import_solutions tests/fixtures/batch")
+    check = (
+        'ID=$(curl -s "http://127.0.0.1:8000/api/v1/datasets/demo/solutions/?external_id=my-first" '
+        '-H "Authorization: Token $TOKEN" | jq .results[0].id)\n'
+        'curl -s "http://127.0.0.1:8000/api/v1/datasets/demo/solutions/$ID/" -H "Authorization: Token $TOKEN" '
+        "| jq -c '{steps: (.steps | length), flagged: [.suggestions[] | select(.method == \"arithmetic\") | .label]}'\n"
+    )
+    result = _run_example(demo, block + check)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert re.fullmatch(
+        r'\{"created":1,"existing":0,"items":\[\{"index":0,"status":"created","id":\d+,"external_id":"my-first"\}\]\}',
+        lines[0],
+    )
+    assert lines[1] == "Created dataset 'samples' (no members yet: add them with add_member)."
+    assert lines[2].startswith("line 2 (custom_id request-7): skipped: the request failed:")
+    assert lines[3:] == ["created 2, existing 0, rejected 0, skipped 1", '{"steps":3,"flagged":[1]}']
 
 
 def test_the_exports_api_example_runs_on_the_fresh_demo(demo):

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from annotations.models import Dataset
 from prmweb.celery import task_by_name
-from prmweb.errors import ApplicationError
+from prmweb.errors import ApplicationError, ServiceUnavailableError
 from scoring.configuration import method_configuration
 from scoring.methods import registry
 from scoring.models import ScoringRun, ScoringRunStatus
@@ -25,6 +25,9 @@ logger = logging.getLogger(__name__)
 
 MAX_LIMIT = 1_000_000
 START_RUN_TASK = "scoring.tasks.start_scoring_run"
+QUEUE_UNAVAILABLE = (
+    "The scoring run could not be queued: the task queue is unavailable. Nothing was started; try again shortly."
+)
 
 
 def scoring_run_create(
@@ -131,8 +134,9 @@ def scoring_run_submit(
 ) -> ScoringRun:
     """Create a scoring run and start it in the background after the commit (the API's POST).
 
-    If the broker cannot take the start task, the run is marked failed with that error (nothing else
-    was written); in the embedded default the run executes in-process before this returns.
+    If the broker cannot take the start task, the run is deleted again and ServiceUnavailableError raised
+    (after the commit: from this call when it is the outermost transaction), as for exports; in the
+    embedded default the run executes in-process before this returns.
     """
     if limit is not None and not 1 <= limit <= MAX_LIMIT:
         raise ApplicationError("Invalid limit.", errors={"limit": [f"Must be between 1 and {MAX_LIMIT}."]})
@@ -141,9 +145,12 @@ def scoring_run_submit(
     def start() -> None:
         try:
             task_by_name(START_RUN_TASK).delay(run.pk, limit)
-        except Exception as error:
+        except Exception as error:  # the broker is unreachable (its errors vary by transport); the log keeps why
             logger.exception("could not enqueue scoring run %s", run.pk)
-            scoring_run_fail(run=run, error=f"could not enqueue the run: {type(error).__name__}: {error}")
+            ScoringRun.objects.filter(pk=run.pk, status=ScoringRunStatus.QUEUED).delete()
+            raise ServiceUnavailableError(
+                QUEUE_UNAVAILABLE, errors={"queue": ["The task queue is unavailable; nothing was started."]}
+            ) from error
 
     transaction.on_commit(start)
     return run

@@ -150,9 +150,8 @@ def test_runs_are_visible_to_their_dataset_managers_and_staff_only(scored_datase
     assert _client(staff).get(f"/api/v1/scoring-runs/{run.pk}/").json()["status"] == "queued"
 
 
-def test_a_run_that_cannot_be_queued_shows_no_internal_address(
-    scored_dataset, monkeypatch, django_capture_on_commit_callbacks
-):
+@pytest.mark.django_db(transaction=True)
+def test_a_run_that_cannot_be_queued_is_a_503_and_leaves_nothing(scored_dataset, monkeypatch, caplog):
     from scoring import tasks
 
     def unreachable(*args, **kwargs):
@@ -160,12 +159,19 @@ def test_a_run_that_cannot_be_queued_shows_no_internal_address(
 
     monkeypatch.setattr(tasks.start_scoring_run, "delay", unreachable)
     manager = _member(scored_dataset, "manager")
-    with django_capture_on_commit_callbacks(execute=True):
-        _client(manager).post("/api/v1/scoring-runs/", {"dataset": "sums", "method": "arithmetic"}, format="json")
-    run = ScoringRun.objects.get()
-    response = _client(manager).get(f"/api/v1/scoring-runs/{run.pk}/")
-    assert response.json()["status"] == "failed"
-    assert response.json()["errors"] == (
-        "could not enqueue the run: ConnectionError: Error 111 connecting to [address hidden]. Connection refused."
+    # Outside any transaction of the test's own, so the after-commit start runs in the request, as served.
+    response = _client(manager).post(
+        "/api/v1/scoring-runs/", {"dataset": "sums", "method": "arithmetic"}, format="json"
     )
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    assert response.json() == {
+        "message": (
+            "The scoring run could not be queued: the task queue is unavailable. Nothing was started; try again shortly."
+        ),
+        "errors": {"queue": ["The task queue is unavailable; nothing was started."]},
+    }
     assert b"10.20.30.40" not in response.content
+    assert "10.20.30.40:6379" in caplog.text  # the log keeps the detail
+    assert not ScoringRun.objects.exists()
+    assert not Suggestion.objects.exists()

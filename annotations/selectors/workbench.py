@@ -11,7 +11,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
-from django.db.models import Count, DateTimeField, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 
 from annotations.models import (
@@ -180,6 +193,36 @@ def live_claims_subquery(*, now: datetime.datetime, exclude_user_id: int | None 
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
+def live_claims_expression(*, now: datetime.datetime) -> Case:
+    """Return an expression: the number of unexpired claims on the solution, read from its own row when it can.
+
+    `claim_count` and `claim_expires_first` are kept by triggers (migration 0011): recounted from the
+    claim table when a claim is added, a live one deleted, or an expiry moved earlier; left alone when a
+    claim is renewed or an expired one deleted. So `claim_expires_first` is never later than the true
+    earliest expiry, and while it is still ahead every counted claim is live. No claims: 0; all live:
+    `claim_count`; otherwise (some expired, or a count left high by deleting expired ones) the claim table
+    is counted for that row only. Exact without a sweep, and most rows cost no lookup at all.
+    """
+    return Case(
+        When(claim_count=0, then=Value(0)),
+        When(claim_expires_first__gt=now, then=F("claim_count")),
+        default=live_claims_subquery(now=now),
+        output_field=IntegerField(),
+    )
+
+
+def live_claims_on_row(solution: Solution, now: datetime.datetime) -> int | None:
+    """Return the live claims on a solution as its maintained columns tell, or None when only a count can tell.
+
+    The same rule as `live_claims_expression`, in Python, for a row just read (under its lock: fresh).
+    """
+    if solution.claim_count == 0:
+        return 0
+    if solution.claim_expires_first is not None and solution.claim_expires_first > now:
+        return solution.claim_count
+    return None
+
+
 def solution_queue_candidates(
     *, dataset: Dataset, user: User, now: datetime.datetime, exclude_ids: Sequence[int] = ()
 ) -> QuerySet[Solution]:
@@ -187,15 +230,16 @@ def solution_queue_candidates(
 
     Only `open` ones: a solution `waiting` for its steps (`segmentation: "reformat"`) is never a candidate.
 
-    A prefilter: annotation count plus live claims is below k (`annotations_per_solution`) or, for a
-    solution collecting extra annotators, below `max_annotations`; the claim service makes the exact
-    protocol check on the rows it locks. Gold solutions are served by their own path.
+    A prefilter: annotation count plus live claims (`live_claims_expression`: the user holds none in the
+    dataset when the queue is asked) is below k (`annotations_per_solution`) or, for a solution
+    collecting extra annotators, below `max_annotations`; the claim service makes the exact protocol
+    check on the row it locks. Gold solutions are served by their own path.
     """
     k = dataset.annotations_per_solution
     mine = Annotation.objects.filter(solution_id=OuterRef("pk"), annotator_id=user.pk)
     candidates = (
         Solution.objects.filter(dataset=dataset, status=SolutionStatus.OPEN, needs_humans=True, is_gold=False)
-        .annotate(held=F("annotation_count") + live_claims_subquery(now=now))
+        .annotate(held=F("annotation_count") + live_claims_expression(now=now))
         .filter(Q(annotation_count__lt=k, held__lt=k) | Q(annotation_count__gte=k, held__lt=dataset.max_annotations))
         .filter(~Exists(mine))
     )
@@ -226,6 +270,49 @@ def live_claim_counts(*, solution_ids: Sequence[int], now: datetime.datetime, ex
         .order_by()
     )
     return {row["solution_id"]: row["live"] for row in rows}
+
+
+@dataclass(frozen=True)
+class SubmitContext:
+    """What a submit needs to know about the user and a solution, besides the solution row itself."""
+
+    annotation_id: int | None  # my annotation of it, if any
+    claim_id: int | None  # my claim on it, live or expired, if any
+    claimed_at: datetime.datetime | None
+    claim_expires_at: datetime.datetime | None
+    suggestions_visible: bool  # the annotation page shows its suggestions (dataset not blind, any there)
+
+
+def submit_context_get(*, solution: Solution, user: User) -> SubmitContext:
+    """Return my annotation's id, my claim and whether suggestions are shown, for a solution (one query).
+
+    Call it under the solution's row lock, after taking it: a statement of its own sees every claim and
+    annotation committed before the lock was granted (the locking statement's own subqueries might not).
+    The solution needs its dataset loaded (`select_related`).
+    """
+    mine = Annotation.objects.filter(solution_id=OuterRef("pk"), annotator_id=user.pk)
+    claim = Claim.objects.filter(solution_id=OuterRef("pk"), annotator_id=user.pk)
+    shown = Suggestion.objects.filter(solution_id=OuterRef("pk"), status=SuggestionStatus.SUCCEEDED).exclude(
+        engine=EXTERNAL_ENGINE
+    )
+    row = (
+        Solution.objects.filter(pk=solution.pk)
+        .values(
+            mine_id=Subquery(mine.values("pk")[:1]),
+            claim_pk=Subquery(claim.values("pk")[:1]),
+            claim_claimed_at=Subquery(claim.values("claimed_at")[:1]),
+            claim_expires=Subquery(claim.values("expires_at")[:1]),
+            shown=Value(False) if solution.dataset.blind else Exists(shown),
+        )
+        .get()
+    )
+    return SubmitContext(
+        annotation_id=row["mine_id"],
+        claim_id=row["claim_pk"],
+        claimed_at=row["claim_claimed_at"],
+        claim_expires_at=row["claim_expires"],
+        suggestions_visible=bool(row["shown"]),
+    )
 
 
 def solution_for_workbench(*, solution_id: int, user: User, now: datetime.datetime) -> Solution:
@@ -270,11 +357,3 @@ def suggestions_for_workbench(*, solution_id: int) -> list[Suggestion]:
         .exclude(engine=EXTERNAL_ENGINE)
         .order_by("method", "-updated_at", "-pk")
     )
-
-
-def solution_has_visible_suggestions(*, solution: Solution) -> bool:
-    """Return whether the annotation page shows this solution's suggestions (dataset not blind, any there)."""
-    if solution.dataset.blind:
-        return False
-    suggestions = Suggestion.objects.filter(solution_id=solution.pk, status=SuggestionStatus.SUCCEEDED)
-    return suggestions.exclude(engine=EXTERNAL_ENGINE).exists()

@@ -11,8 +11,8 @@ from django.utils import timezone
 from annotations.critique import error_type_errors, step_notes_as_list, step_notes_errors
 from annotations.models import Annotation, Claim, Solution, SolutionStatus
 from annotations.selectors.gold import annotation_editable
-from annotations.selectors.workbench import solution_has_visible_suggestions
-from annotations.services.agreement import solution_evaluate
+from annotations.selectors.workbench import SubmitContext, submit_context_get
+from annotations.services.agreement import solution_evaluate_locked
 from annotations.services.claims import NO_CLAIM_MESSAGE, solution_has_room
 from annotations.services.locks import solution_lock
 from prmweb.errors import ApplicationError, ConflictError
@@ -92,35 +92,34 @@ def annotation_validate(*, solution: Solution, data: AnnotationInput) -> None:
         raise ApplicationError(f"Invalid annotation. {first[0]}: {first[1][0]}", errors=errors)
 
 
-def _claim_for_new_annotation(*, solution: Solution, annotator: User, now: datetime.datetime) -> Claim:
-    """Return the annotator's claim that allows a new annotation, or raise ConflictError saying why not.
+def _check_claim(*, solution: Solution, annotator: User, context: SubmitContext, now: datetime.datetime) -> None:
+    """Raise ConflictError unless the annotator's claim allows a new annotation.
 
     A live claim was handed out under the protocol: its work is kept even if others settled the solution
     meanwhile (it then only adds evidence; the settled label stays). An expired one still needs room.
     No claim at all (never handed out, skipped, or released after it expired) is refused.
     """
-    claim = Claim.objects.filter(solution=solution, annotator=annotator).first()
-    if claim is None:
+    if context.claim_id is None or context.claim_expires_at is None:
         raise ConflictError(
             f"{NO_CLAIM_MESSAGE} Take your next solution from the queue.",
             errors={"claim": ["No claim of yours on this solution."]},
         )
     open_or_gold = solution.status == SolutionStatus.OPEN or solution.is_gold
-    if claim.expires_at <= now and not (
+    if context.claim_expires_at <= now and not (
         open_or_gold and solution_has_room(solution=solution, annotator=annotator, now=now)
     ):
         raise ConflictError(
             "This solution no longer needs your annotation: your claim expired and others completed it.",
             errors={"claim": ["Your claim expired, and the protocol has no room left."]},
         )
-    return claim
 
 
 def _new_annotation(
-    *, solution: Solution, annotator: User, data: AnnotationInput, now: datetime.datetime
+    *, solution: Solution, annotator: User, data: AnnotationInput, context: SubmitContext, now: datetime.datetime
 ) -> Annotation:
-    claim = _claim_for_new_annotation(solution=solution, annotator=annotator, now=now)
-    seconds = data.seconds_spent if data.seconds_spent is not None else (now - claim.claimed_at).total_seconds()
+    _check_claim(solution=solution, annotator=annotator, context=context, now=now)
+    claimed_at = context.claimed_at or now
+    seconds = data.seconds_spent if data.seconds_spent is not None else (now - claimed_at).total_seconds()
     annotation = Annotation.objects.create(
         solution=solution,
         annotator=annotator,
@@ -133,18 +132,19 @@ def _new_annotation(
         flag_reference_wrong=data.flag_reference_wrong,
         flag_unsure=data.flag_unsure,
         seconds_spent=clamp_seconds(seconds),
-        suggestions_visible=solution_has_visible_suggestions(solution=solution),
+        suggestions_visible=context.suggestions_visible,
     )
-    claim.delete()
+    Claim.objects.filter(pk=context.claim_id).delete()
     return annotation
 
 
-def _changed_annotation(*, annotation: Annotation, solution: Solution, data: AnnotationInput) -> Annotation:
+def _changed_annotation(*, solution: Solution, data: AnnotationInput, context: SubmitContext) -> Annotation:
     if not annotation_editable(solution):  # a gold solution stays changeable until it looks settled
         raise ConflictError(
             "This solution's label is final: your annotation can no longer be changed.",
             errors={"solution": [f"Status is {solution.get_status_display().lower()}."]},
         )
+    annotation = Annotation.objects.get(pk=context.annotation_id)
     annotation.earliest_error_step = data.earliest_error_step
     annotation.rationale = data.rationale.strip()
     annotation.error_type = data.error_type
@@ -153,25 +153,19 @@ def _changed_annotation(*, annotation: Annotation, solution: Solution, data: Ann
     annotation.flag_reference_wrong = data.flag_reference_wrong
     annotation.flag_unsure = data.flag_unsure
     annotation.seconds_spent = clamp_seconds(annotation.seconds_spent + clamp_seconds(data.seconds_spent or 0.0))
-    annotation.suggestions_visible = annotation.suggestions_visible or solution_has_visible_suggestions(
-        solution=solution
-    )
+    annotation.suggestions_visible = annotation.suggestions_visible or context.suggestions_visible
     annotation.save()
     return annotation
 
 
 @transaction.atomic
-def annotation_submit(*, solution_id: int, annotator: User, data: AnnotationInput) -> Annotation:
-    """Store the annotator's label of the solution, or change the one they stored before; return it.
+def annotation_store(*, solution_id: int, annotator: User, data: AnnotationInput) -> tuple[Annotation, bool]:
+    """Do what `annotation_submit` does; return the annotation and whether it is new (False: changed).
 
-    A new annotation needs the annotator's claim from the queue: a live one (work done under it is never
-    refused, even when others settled the solution meanwhile), or an expired one while the protocol still
-    has room; it releases the claim. Without a claim it is refused (nobody picks their items by id).
-    A stored annotation can be changed, claim or not, while the solution is open or in review (or gold).
-    Side effects, under the solution row lock: one annotation row written, the claim deleted, and the
-    agreement protocol applied (`solution_evaluate`: counts, final label, review or discard).
-    Errors: NotFoundError (no such solution for this member), ApplicationError naming the refused field,
-    ConflictError (final label, claim lost, or a solution still waiting for its steps).
+    Queries, whatever the dataset size: lock the solution (with its dataset), read my annotation, my claim
+    and whether suggestions are shown (one statement), insert the annotation, delete the claim, store the
+    recounted annotation count; where the protocol can decide (k annotations in), read the labels and
+    apply it instead of the last (a final label costs a few more). A change reads and updates the annotation.
     """
     now = timezone.now()
     solution = solution_lock(solution_id=solution_id, member=annotator)
@@ -181,10 +175,29 @@ def annotation_submit(*, solution_id: int, annotator: User, data: AnnotationInpu
             errors={"solution": ["It has no steps yet; it joins the queue once it has them."]},
         )
     annotation_validate(solution=solution, data=data)
-    existing = Annotation.objects.filter(solution=solution, annotator=annotator).first()
-    if existing is not None:
-        annotation = _changed_annotation(annotation=existing, solution=solution, data=data)
+    context = submit_context_get(solution=solution, user=annotator)
+    created = context.annotation_id is None
+    if created:
+        annotation = _new_annotation(solution=solution, annotator=annotator, data=data, context=context, now=now)
     else:
-        annotation = _new_annotation(solution=solution, annotator=annotator, data=data, now=now)
-    solution_evaluate(solution_id=solution.pk)
+        annotation = _changed_annotation(solution=solution, data=data, context=context)
+    annotation.solution = solution
+    solution_evaluate_locked(solution=solution, annotation_count=solution.annotation_count + int(created))
+    return annotation, created
+
+
+def annotation_submit(*, solution_id: int, annotator: User, data: AnnotationInput) -> Annotation:
+    """Store the annotator's label of the solution, or change the one they stored before; return it.
+
+    A new annotation needs the annotator's claim from the queue: a live one (work done under it is never
+    refused, even when others settled the solution meanwhile), or an expired one while the protocol still
+    has room; it releases the claim. Without a claim it is refused (nobody picks their items by id).
+    A stored annotation can be changed, claim or not, while the solution is open or in review (or gold).
+    Side effects, in one transaction under the solution row lock: one annotation row written, the claim
+    deleted, and the agreement protocol applied (counts, final label, review or discard: see
+    `annotations.services.agreement`). The returned annotation carries the locked solution and its dataset.
+    Errors: NotFoundError (no such solution for this member), ApplicationError naming the refused field,
+    ConflictError (final label, claim lost, or a solution still waiting for its steps).
+    """
+    annotation, _created = annotation_store(solution_id=solution_id, annotator=annotator, data=data)
     return annotation

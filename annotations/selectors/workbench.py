@@ -12,18 +12,15 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import User
 from django.db.models import (
-    Case,
     Count,
     DateTimeField,
     Exists,
-    F,
     IntegerField,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
     Value,
-    When,
 )
 from django.db.models.functions import Coalesce
 
@@ -40,7 +37,6 @@ from annotations.models import (
     Suggestion,
     SuggestionStatus,
 )
-from annotations.models.datasets import QueueOrder
 from annotations.selectors.datasets import AnyUser, user_is_staff
 from annotations.selectors.progress import (
     LEFT_FOR_ME_CAP,
@@ -182,72 +178,6 @@ def dataset_progress_for_user(*, user: User, now: datetime.datetime) -> list[Dat
         )
         for membership in memberships
     ]
-
-
-def live_claims_subquery(*, now: datetime.datetime, exclude_user_id: int | None = None) -> Coalesce:
-    """Return an expression: the number of unexpired claims on the outer solution (of other users)."""
-    claims = Claim.objects.filter(solution_id=OuterRef("pk"), expires_at__gt=now)
-    if exclude_user_id is not None:
-        claims = claims.exclude(annotator_id=exclude_user_id)
-    counted = claims.order_by().values("solution_id").annotate(live=Count("pk")).values("live")
-    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
-
-
-def live_claims_expression(*, now: datetime.datetime) -> Case:
-    """Return an expression: the number of unexpired claims on the solution, read from its own row when it can.
-
-    `claim_count` and `claim_expires_first` are kept by triggers (migration 0011): recounted from the
-    claim table when a claim is added, a live one deleted, or an expiry moved earlier; left alone when a
-    claim is renewed or an expired one deleted. So `claim_expires_first` is never later than the true
-    earliest expiry, and while it is still ahead every counted claim is live. No claims: 0; all live:
-    `claim_count`; otherwise (some expired, or a count left high by deleting expired ones) the claim table
-    is counted for that row only. Exact without a sweep, and most rows cost no lookup at all.
-    """
-    return Case(
-        When(claim_count=0, then=Value(0)),
-        When(claim_expires_first__gt=now, then=F("claim_count")),
-        default=live_claims_subquery(now=now),
-        output_field=IntegerField(),
-    )
-
-
-def live_claims_on_row(solution: Solution, now: datetime.datetime) -> int | None:
-    """Return the live claims on a solution as its maintained columns tell, or None when only a count can tell.
-
-    The same rule as `live_claims_expression`, in Python, for a row just read (under its lock: fresh).
-    """
-    if solution.claim_count == 0:
-        return 0
-    if solution.claim_expires_first is not None and solution.claim_expires_first > now:
-        return solution.claim_count
-    return None
-
-
-def solution_queue_candidates(
-    *, dataset: Dataset, user: User, now: datetime.datetime, exclude_ids: Sequence[int] = ()
-) -> QuerySet[Solution]:
-    """Return the open solutions that may still need this user's annotation, in the dataset's queue order.
-
-    Only `open` ones: a solution `waiting` for its steps (`segmentation: "reformat"`) is never a candidate.
-
-    A prefilter: annotation count plus live claims (`live_claims_expression`: the user holds none in the
-    dataset when the queue is asked) is below k (`annotations_per_solution`) or, for a solution
-    collecting extra annotators, below `max_annotations`; the claim service makes the exact protocol
-    check on the row it locks. Gold solutions are served by their own path.
-    """
-    k = dataset.annotations_per_solution
-    mine = Annotation.objects.filter(solution_id=OuterRef("pk"), annotator_id=user.pk)
-    candidates = (
-        Solution.objects.filter(dataset=dataset, status=SolutionStatus.OPEN, needs_humans=True, is_gold=False)
-        .annotate(held=F("annotation_count") + live_claims_expression(now=now))
-        .filter(Q(annotation_count__lt=k, held__lt=k) | Q(annotation_count__gte=k, held__lt=dataset.max_annotations))
-        .filter(~Exists(mine))
-    )
-    if exclude_ids:
-        candidates = candidates.exclude(pk__in=list(exclude_ids))
-    if dataset.queue_order == QueueOrder.FEWEST_ANNOTATIONS_FIRST:
-        return candidates.order_by("annotation_count", "pk")
-    return candidates.order_by("pk")
 
 
 def gold_candidates(*, dataset: Dataset, user: User, exclude_ids: Sequence[int] = ()) -> QuerySet[Solution]:

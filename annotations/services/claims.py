@@ -16,31 +16,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
-from django.db import IntegrityError, connection, transaction
-from django.db.models import QuerySet
+from django.db import IntegrityError, transaction
 from django.db.models.functions import Now
 from django.utils import timezone
 
 from annotations.models import Annotation, Claim, Dataset, Solution
 from annotations.selectors.gold import gold_should_serve
-from annotations.selectors.workbench import (
-    gold_candidates,
-    live_claim_counts,
-    live_claims_on_row,
-    solution_queue_candidates,
-)
+from annotations.selectors.queue import live_claims_on_row, queue_candidate_lock, queue_has_candidates
+from annotations.selectors.workbench import gold_candidates, live_claim_counts
 from annotations.services.agreement import solution_required_annotations
 from annotations.services.locks import solution_lock
 from prmweb.errors import ConflictError
 
 CLAIM_ATTEMPTS = 8
 LOCKED_RETRY_SECONDS = 0.02  # times the attempt number: a short wait while other claimers hold the rows
-
-
-def _lock_candidates(queryset: QuerySet[Solution]) -> QuerySet[Solution]:
-    if connection.features.has_select_for_update_skip_locked:
-        return queryset.select_for_update(skip_locked=True, of=("self",))
-    return queryset
 
 
 def claim_expiry(dataset: Dataset, now: datetime.datetime) -> datetime.datetime:
@@ -114,10 +103,9 @@ def _claim_attempt(
     """Make one try in one transaction: (the first time) the held claim or a due gold item, then the queue."""
     if first and (claim := _held_or_gold(dataset=dataset, annotator=annotator, now=now, skipped=tried)):
         return _Attempt(claim)
-    candidates = solution_queue_candidates(dataset=dataset, user=annotator, now=now, exclude_ids=tried)
-    solution = _lock_candidates(candidates).first()
+    solution = queue_candidate_lock(dataset=dataset, user=annotator, now=now, exclude_ids=tried)
     if solution is None:  # the queue is empty, or other claimers hold its last rows for a moment
-        return _Attempt(busy=candidates.exists())
+        return _Attempt(busy=queue_has_candidates(dataset=dataset, user=annotator, now=now, exclude_ids=tried))
     solution.dataset = dataset
     # The locked row is the latest version (its claim columns included), so it usually tells the live claims
     # (the annotator holds none in the dataset here); some expired ones among them: count in a fresh statement.

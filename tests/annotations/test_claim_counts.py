@@ -15,7 +15,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from annotations.models import Claim, Solution
-from annotations.selectors.workbench import live_claims_expression, live_claims_on_row
+from annotations.selectors.queue import live_claims_expression, live_claims_on_row
 from annotations.services.annotations import AnnotationInput, annotation_submit
 from annotations.services.claims import claim_next, claim_release, claim_renew, claims_release_expired
 from tests.annotations.test_workbench_concurrency import THREADS, storm

@@ -92,8 +92,8 @@ def annotation_validate(*, solution: Solution, data: AnnotationInput) -> None:
         raise ApplicationError(f"Invalid annotation. {first[0]}: {first[1][0]}", errors=errors)
 
 
-def _check_claim(*, solution: Solution, annotator: User, context: SubmitContext, now: datetime.datetime) -> None:
-    """Raise ConflictError unless the annotator's claim allows a new annotation.
+def _check_claim(*, solution: Solution, annotator: User, context: SubmitContext, now: datetime.datetime) -> int:
+    """Return the id of the annotator's claim if it allows a new annotation; else raise ConflictError saying why.
 
     A live claim was handed out under the protocol: its work is kept even if others settled the solution
     meanwhile (it then only adds evidence; the settled label stays). An expired one still needs room.
@@ -112,12 +112,13 @@ def _check_claim(*, solution: Solution, annotator: User, context: SubmitContext,
             "This solution no longer needs your annotation: your claim expired and others completed it.",
             errors={"claim": ["Your claim expired, and the protocol has no room left."]},
         )
+    return context.claim_id
 
 
 def _new_annotation(
     *, solution: Solution, annotator: User, data: AnnotationInput, context: SubmitContext, now: datetime.datetime
 ) -> Annotation:
-    _check_claim(solution=solution, annotator=annotator, context=context, now=now)
+    claim_id = _check_claim(solution=solution, annotator=annotator, context=context, now=now)
     claimed_at = context.claimed_at or now
     seconds = data.seconds_spent if data.seconds_spent is not None else (now - claimed_at).total_seconds()
     annotation = Annotation.objects.create(
@@ -134,17 +135,19 @@ def _new_annotation(
         seconds_spent=clamp_seconds(seconds),
         suggestions_visible=context.suggestions_visible,
     )
-    Claim.objects.filter(pk=context.claim_id).delete()
+    Claim.objects.filter(pk=claim_id).delete()
     return annotation
 
 
-def _changed_annotation(*, solution: Solution, data: AnnotationInput, context: SubmitContext) -> Annotation:
+def _changed_annotation(
+    *, solution: Solution, annotation_id: int, data: AnnotationInput, context: SubmitContext
+) -> Annotation:
     if not annotation_editable(solution):  # a gold solution stays changeable until it looks settled
         raise ConflictError(
             "This solution's label is final: your annotation can no longer be changed.",
             errors={"solution": [f"Status is {solution.get_status_display().lower()}."]},
         )
-    annotation = Annotation.objects.get(pk=context.annotation_id)
+    annotation = Annotation.objects.get(pk=annotation_id)
     annotation.earliest_error_step = data.earliest_error_step
     annotation.rationale = data.rationale.strip()
     annotation.error_type = data.error_type
@@ -177,10 +180,12 @@ def annotation_store(*, solution_id: int, annotator: User, data: AnnotationInput
     annotation_validate(solution=solution, data=data)
     context = submit_context_get(solution=solution, user=annotator)
     created = context.annotation_id is None
-    if created:
+    if context.annotation_id is None:
         annotation = _new_annotation(solution=solution, annotator=annotator, data=data, context=context, now=now)
     else:
-        annotation = _changed_annotation(solution=solution, data=data, context=context)
+        annotation = _changed_annotation(
+            solution=solution, annotation_id=context.annotation_id, data=data, context=context
+        )
     annotation.solution = solution
     solution_evaluate_locked(solution=solution, annotation_count=solution.annotation_count + int(created))
     return annotation, created

@@ -202,47 +202,18 @@ def live_claim_counts(*, solution_ids: Sequence[int], now: datetime.datetime, ex
     return {row["solution_id"]: row["live"] for row in rows}
 
 
-@dataclass(frozen=True)
-class SubmitContext:
-    """What a submit needs to know about the user and a solution, besides the solution row itself."""
+def submit_expressions(*, user: User) -> dict[str, Exists | Subquery]:
+    """Return expressions for a solution row that a submit reads with it, under its lock.
 
-    annotation_id: int | None  # my annotation of it, if any
-    claim_id: int | None  # my claim on it, live or expired, if any
-    claimed_at: datetime.datetime | None
-    claim_expires_at: datetime.datetime | None
-    suggestions_visible: bool  # the annotation page shows its suggestions (dataset not blind, any there)
-
-
-def submit_context_get(*, solution: Solution, user: User) -> SubmitContext:
-    """Return my annotation's id, my claim and whether suggestions are shown, for a solution (one query).
-
-    Call it under the solution's row lock, after taking it: a statement of its own sees every claim and
-    annotation committed before the lock was granted (the locking statement's own subqueries might not).
-    The solution needs its dataset loaded (`select_related`).
+    `my_annotation_id`: the user's annotation of it (None: none); `suggestions_shown`: it has succeeded,
+    non-external suggestions (the page shows them unless the dataset is blind).
     """
     mine = Annotation.objects.filter(solution_id=OuterRef("pk"), annotator_id=user.pk)
-    claim = Claim.objects.filter(solution_id=OuterRef("pk"), annotator_id=user.pk)
-    shown = Suggestion.objects.filter(solution_id=OuterRef("pk"), status=SuggestionStatus.SUCCEEDED).exclude(
-        engine=EXTERNAL_ENGINE
-    )
-    row = (
-        Solution.objects.filter(pk=solution.pk)
-        .values(
-            mine_id=Subquery(mine.values("pk")[:1]),
-            claim_pk=Subquery(claim.values("pk")[:1]),
-            claim_claimed_at=Subquery(claim.values("claimed_at")[:1]),
-            claim_expires=Subquery(claim.values("expires_at")[:1]),
-            shown=Value(False) if solution.dataset.blind else Exists(shown),
-        )
-        .get()
-    )
-    return SubmitContext(
-        annotation_id=row["mine_id"],
-        claim_id=row["claim_pk"],
-        claimed_at=row["claim_claimed_at"],
-        claim_expires_at=row["claim_expires"],
-        suggestions_visible=bool(row["shown"]),
-    )
+    shown = Suggestion.objects.filter(solution_id=OuterRef("pk"), status=SuggestionStatus.SUCCEEDED)
+    return {
+        "my_annotation_id": Subquery(mine.values("pk")[:1]),
+        "suggestions_shown": Exists(shown.exclude(engine=EXTERNAL_ENGINE)),
+    }
 
 
 def solution_for_workbench(*, solution_id: int, user: User, now: datetime.datetime) -> Solution:

@@ -11,7 +11,7 @@ from django.utils import timezone
 from annotations.critique import error_type_errors, step_notes_as_list, step_notes_errors
 from annotations.models import Annotation, Claim, Solution, SolutionStatus
 from annotations.selectors.gold import annotation_editable
-from annotations.selectors.workbench import SubmitContext, submit_context_get
+from annotations.selectors.workbench import submit_expressions
 from annotations.services.agreement import solution_evaluate_locked
 from annotations.services.claims import NO_CLAIM_MESSAGE, solution_has_room
 from annotations.services.locks import solution_lock
@@ -92,36 +92,49 @@ def annotation_validate(*, solution: Solution, data: AnnotationInput) -> None:
         raise ApplicationError(f"Invalid annotation. {first[0]}: {first[1][0]}", errors=errors)
 
 
-def _check_claim(*, solution: Solution, annotator: User, context: SubmitContext, now: datetime.datetime) -> int:
-    """Return the id of the annotator's claim if it allows a new annotation; else raise ConflictError saying why.
+CLAIM_TAKE_SQL = (
+    f'DELETE FROM "{Claim._meta.db_table}" WHERE solution_id = %s AND annotator_id = %s'
+    " RETURNING id, solution_id, annotator_id, claimed_at, expires_at"
+)
 
-    A live claim was handed out under the protocol: its work is kept even if others settled the solution
-    meanwhile (it then only adds evidence; the settled label stays). An expired one still needs room.
-    No claim at all (never handed out, skipped, or released after it expired) is refused.
+
+def _take_claim(*, solution: Solution, annotator: User, now: datetime.datetime) -> Claim:
+    """Delete the annotator's claim on the solution and return it, if it allows a new annotation.
+
+    One statement (DELETE ... RETURNING, on PostgreSQL and SQLite): it reads the claim as of now, after the
+    row lock. A live claim was handed out under the protocol: its work is kept even if others settled the
+    solution meanwhile (it then only adds evidence; the settled label stays). An expired one still needs
+    room. No claim at all (never handed out, skipped, released after it expired, or used by a submit that
+    just went through) is refused with ConflictError; so is an expired one without room (the caller's
+    transaction then rolls the deletion back).
     """
-    if context.claim_id is None or context.claim_expires_at is None:
+    claim = next(iter(Claim.objects.raw(CLAIM_TAKE_SQL, [solution.pk, annotator.pk])), None)
+    if claim is None:
         raise ConflictError(
             f"{NO_CLAIM_MESSAGE} Take your next solution from the queue.",
             errors={"claim": ["No claim of yours on this solution."]},
         )
     open_or_gold = solution.status == SolutionStatus.OPEN or solution.is_gold
-    if context.claim_expires_at <= now and not (
+    if claim.expires_at <= now and not (
         open_or_gold and solution_has_room(solution=solution, annotator=annotator, now=now)
     ):
         raise ConflictError(
             "This solution no longer needs your annotation: your claim expired and others completed it.",
             errors={"claim": ["Your claim expired, and the protocol has no room left."]},
         )
-    return context.claim_id
+    return claim
+
+
+def _suggestions_visible(solution: Solution) -> bool:
+    return bool(getattr(solution, "suggestions_shown", False)) and not solution.dataset.blind
 
 
 def _new_annotation(
-    *, solution: Solution, annotator: User, data: AnnotationInput, context: SubmitContext, now: datetime.datetime
+    *, solution: Solution, annotator: User, data: AnnotationInput, now: datetime.datetime
 ) -> Annotation:
-    claim_id = _check_claim(solution=solution, annotator=annotator, context=context, now=now)
-    claimed_at = context.claimed_at or now
-    seconds = data.seconds_spent if data.seconds_spent is not None else (now - claimed_at).total_seconds()
-    annotation = Annotation.objects.create(
+    claim = _take_claim(solution=solution, annotator=annotator, now=now)
+    seconds = data.seconds_spent if data.seconds_spent is not None else (now - claim.claimed_at).total_seconds()
+    return Annotation.objects.create(
         solution=solution,
         annotator=annotator,
         earliest_error_step=data.earliest_error_step,
@@ -133,15 +146,11 @@ def _new_annotation(
         flag_reference_wrong=data.flag_reference_wrong,
         flag_unsure=data.flag_unsure,
         seconds_spent=clamp_seconds(seconds),
-        suggestions_visible=context.suggestions_visible,
+        suggestions_visible=_suggestions_visible(solution),
     )
-    Claim.objects.filter(pk=claim_id).delete()
-    return annotation
 
 
-def _changed_annotation(
-    *, solution: Solution, annotation_id: int, data: AnnotationInput, context: SubmitContext
-) -> Annotation:
+def _changed_annotation(*, solution: Solution, annotation_id: int, data: AnnotationInput) -> Annotation:
     if not annotation_editable(solution):  # a gold solution stays changeable until it looks settled
         raise ConflictError(
             "This solution's label is final: your annotation can no longer be changed.",
@@ -156,7 +165,7 @@ def _changed_annotation(
     annotation.flag_reference_wrong = data.flag_reference_wrong
     annotation.flag_unsure = data.flag_unsure
     annotation.seconds_spent = clamp_seconds(annotation.seconds_spent + clamp_seconds(data.seconds_spent or 0.0))
-    annotation.suggestions_visible = annotation.suggestions_visible or context.suggestions_visible
+    annotation.suggestions_visible = annotation.suggestions_visible or _suggestions_visible(solution)
     annotation.save()
     return annotation
 
@@ -165,28 +174,29 @@ def _changed_annotation(
 def annotation_store(*, solution_id: int, annotator: User, data: AnnotationInput) -> tuple[Annotation, bool]:
     """Do what `annotation_submit` does; return the annotation and whether it is new (False: changed).
 
-    Queries, whatever the dataset size: lock the solution (with its dataset), read my annotation, my claim
-    and whether suggestions are shown (one statement), insert the annotation, delete the claim, store the
-    recounted annotation count; where the protocol can decide (k annotations in), read the labels and
-    apply it instead of the last (a final label costs a few more). A change reads and updates the annotation.
+    Statements, whatever the dataset size: lock the solution (with its dataset, my annotation's id and
+    whether suggestions are shown), take my claim (delete it, returning it), insert the annotation, store
+    the recounted annotation count. Where the protocol can decide (k annotations in), the labels are read
+    and applied instead of the last (a final label costs a few more). A change reads and updates the
+    annotation instead of taking a claim and inserting.
     """
     now = timezone.now()
-    solution = solution_lock(solution_id=solution_id, member=annotator)
+    solution = solution_lock(solution_id=solution_id, member=annotator, annotate=submit_expressions(user=annotator))
     if solution.status == SolutionStatus.WAITING:  # never handed out: it has no steps to mark yet
         raise ConflictError(
             f"Solution {solution_id} is waiting for its steps (the judge is re-splitting its response).",
             errors={"solution": ["It has no steps yet; it joins the queue once it has them."]},
         )
     annotation_validate(solution=solution, data=data)
-    context = submit_context_get(solution=solution, user=annotator)
-    created = context.annotation_id is None
-    if context.annotation_id is None:
-        annotation = _new_annotation(solution=solution, annotator=annotator, data=data, context=context, now=now)
+    # Read with the lock: a submit of mine that committed while this one waited is not seen here, but it took
+    # the claim, so this one is then refused for want of a claim (and the page shows my stored annotation).
+    annotation_id: int | None = getattr(solution, "my_annotation_id", None)
+    if annotation_id is None:
+        annotation = _new_annotation(solution=solution, annotator=annotator, data=data, now=now)
     else:
-        annotation = _changed_annotation(
-            solution=solution, annotation_id=context.annotation_id, data=data, context=context
-        )
+        annotation = _changed_annotation(solution=solution, annotation_id=annotation_id, data=data)
     annotation.solution = solution
+    created = annotation_id is None
     solution_evaluate_locked(solution=solution, annotation_count=solution.annotation_count + int(created))
     return annotation, created
 

@@ -14,8 +14,8 @@ from tests.factories import AnnotationFactory, DatasetFactory, SolutionFactory, 
 pytestmark = pytest.mark.django_db
 
 # Session and user lookups are 2 of these; "next" and a submit each run in one transaction, which shows as
-# 2 SAVEPOINT statements here (the test itself runs inside one; in production BEGIN and COMMIT are not
-# statements Django logs, so there each count is 2 lower).
+# 2 SAVEPOINT statements here (the test itself runs inside one) and as BEGIN and COMMIT in production
+# (Django logs both there too): the same counts.
 # session, user, dataset, savepoint, my claims in the dataset, lock one candidate (its row tells the live
 # claims: claim_count and claim_expires_first, kept by triggers), insert the claim, release:
 NEXT_NEW_CLAIM_QUERIES = 8
@@ -25,14 +25,14 @@ PAGE_QUERIES_BLIND = 4  # no suggestions on a blind dataset
 # With gold_rate > 0, one more to ask gold_should_serve; a gold claim: gold candidate, savepoint, insert, release.
 NEXT_GOLD_RATE_QUERIES = NEXT_NEW_CLAIM_QUERIES + 1
 NEXT_GOLD_CLAIM_QUERIES = 11
-# session, user, savepoint, lock the solution (+dataset, membership), my annotation + my claim + suggestions
-# shown (one statement), insert the annotation, delete the claim, store the recounted annotation count, release:
-SUBMIT_QUERIES = 9
+# session, user, savepoint, lock the solution (+dataset, membership, my annotation's id, suggestions shown),
+# take my claim (DELETE ... RETURNING), insert the annotation, store the recounted annotation count, release:
+SUBMIT_QUERIES = 8
 # The submit that brings the k-th annotation: the count is stored with the decision instead, after reading
 # the labels (1), the current final label (1), the annotators' explanations (1), inserting the final label
 # and its history row (2):
 SUBMIT_FINAL_QUERIES = SUBMIT_QUERIES + 5
-# A change of my annotation: read it (instead of deleting a claim) and update it (instead of inserting).
+# A change of my annotation: read it (instead of taking a claim) and update it (instead of inserting).
 SUBMIT_CHANGE_QUERIES = SUBMIT_QUERIES
 HOME_QUERIES = 4  # session, user, memberships with my counts, totals per dataset
 

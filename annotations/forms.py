@@ -5,6 +5,7 @@ Forms only check types and shapes; the services decide what the protocol allows 
 
 import math
 import re
+from collections.abc import Iterable
 from typing import Any, cast
 
 from django import forms
@@ -82,12 +83,20 @@ class AnnotationForm(forms.Form):
         required=False, label="I checked: every step is correct even though the final answer is known to be wrong"
     )
 
-    def __init__(self, *args: Any, num_steps: int, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, num_steps: int | None, **kwargs: Any) -> None:
+        """Add the step fields; `num_steps=None` (solution not read yet): a field per posted note, no range check."""
         super().__init__(*args, **kwargs)
-        self.fields["earliest_error_step"].validators.append(
-            MaxValueValidator(num_steps - 1, message=f"This solution has {num_steps} steps: at most {num_steps - 1}.")
-        )
-        for index in range(num_steps):
+        if num_steps is None:
+            posted = (STEP_NOTE_FIELD.match(name) for name in self.data)
+            indexes: Iterable[int] = sorted({int(found[1]) for found in posted if found})
+        else:
+            self.fields["earliest_error_step"].validators.append(
+                MaxValueValidator(
+                    num_steps - 1, message=f"This solution has {num_steps} steps: at most {num_steps - 1}."
+                )
+            )
+            indexes = range(num_steps)
+        for index in indexes:
             self.fields[step_note_field(index)] = forms.CharField(
                 required=False, max_length=MAX_STEP_NOTE_CHARS, strip=True, label=f"Note on step {index + 1}"
             )

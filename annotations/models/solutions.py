@@ -91,6 +91,12 @@ class Solution(models.Model):
     metadata = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=20, choices=SolutionStatus.choices, default=SolutionStatus.OPEN)
     annotation_count = models.PositiveIntegerField(default=0)
+    # Kept by database triggers (migration 0011), read by the queue instead of counting claims per row:
+    # see annotations.selectors.workbench.live_claims_expression for why they give an exact live count.
+    claim_count = models.PositiveIntegerField(default=0, editable=False, help_text="Claims on it (live or not).")
+    claim_expires_first = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="The earliest expiry among its claims (null: none)."
+    )
     needs_humans = models.BooleanField(default=True, help_text="False when triage auto-accepted it.")
     ingested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -14,7 +14,8 @@ the ORM version cost about 11 ms of CPU per page just to build and compile (meas
 `bench/workbench_bench.py`), more than the rest of the page. Each fragment refers to the outer row by its
 table's name, which Django uses as the alias of a query's base table; plain SQL that PostgreSQL and SQLite
 both run. `LEFT_FOR_ME_SQL` applies the queue's own prefilter (`solution_queue_candidates`), counting my
-own claims as mine rather than as others' holds.
+own claims as mine rather than as others' holds; a solution nobody has claimed (`claim_count` 0, kept by
+triggers) costs no look into the claim table.
 """
 
 import datetime
@@ -38,8 +39,8 @@ DONE_TODAY_SQL = """SELECT COUNT(*) FROM "{annotation}" a JOIN "{solution}" s ON
 LEFT_FOR_ME_SQL = """SELECT COUNT(*) FROM (SELECT c.id FROM "{solution}" c JOIN "{dataset}" d ON d.id = c.dataset_id
  WHERE c.dataset_id = "{outer}".dataset_id AND c.status = %s AND c.needs_humans = %s AND c.is_gold = %s{exclude}
  AND NOT EXISTS (SELECT 1 FROM "{annotation}" m WHERE m.solution_id = c.id AND m.annotator_id = %s)
- AND c.annotation_count + (SELECT COUNT(*) FROM "{claim}" h
-   WHERE h.solution_id = c.id AND h.expires_at > %s AND h.annotator_id <> %s)
+ AND c.annotation_count + CASE WHEN c.claim_count = 0 THEN 0 ELSE (SELECT COUNT(*) FROM "{claim}" h
+   WHERE h.solution_id = c.id AND h.expires_at > %s AND h.annotator_id <> %s) END
    < CASE WHEN c.annotation_count < d.annotations_per_solution THEN d.annotations_per_solution
           ELSE d.max_annotations END
  ORDER BY c.dataset_id, c.status, c.needs_humans, c.id LIMIT %s) capped"""

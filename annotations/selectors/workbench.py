@@ -11,7 +11,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
-from django.db.models import Count, DateTimeField, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    Count,
+    DateTimeField,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Coalesce
 
 from annotations.models import (
@@ -27,7 +37,6 @@ from annotations.models import (
     Suggestion,
     SuggestionStatus,
 )
-from annotations.models.datasets import QueueOrder
 from annotations.selectors.datasets import AnyUser, user_is_staff
 from annotations.selectors.progress import (
     LEFT_FOR_ME_CAP,
@@ -171,41 +180,6 @@ def dataset_progress_for_user(*, user: User, now: datetime.datetime) -> list[Dat
     ]
 
 
-def live_claims_subquery(*, now: datetime.datetime, exclude_user_id: int | None = None) -> Coalesce:
-    """Return an expression: the number of unexpired claims on the outer solution (of other users)."""
-    claims = Claim.objects.filter(solution_id=OuterRef("pk"), expires_at__gt=now)
-    if exclude_user_id is not None:
-        claims = claims.exclude(annotator_id=exclude_user_id)
-    counted = claims.order_by().values("solution_id").annotate(live=Count("pk")).values("live")
-    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
-
-
-def solution_queue_candidates(
-    *, dataset: Dataset, user: User, now: datetime.datetime, exclude_ids: Sequence[int] = ()
-) -> QuerySet[Solution]:
-    """Return the open solutions that may still need this user's annotation, in the dataset's queue order.
-
-    Only `open` ones: a solution `waiting` for its steps (`segmentation: "reformat"`) is never a candidate.
-
-    A prefilter: annotation count plus live claims is below k (`annotations_per_solution`) or, for a
-    solution collecting extra annotators, below `max_annotations`; the claim service makes the exact
-    protocol check on the rows it locks. Gold solutions are served by their own path.
-    """
-    k = dataset.annotations_per_solution
-    mine = Annotation.objects.filter(solution_id=OuterRef("pk"), annotator_id=user.pk)
-    candidates = (
-        Solution.objects.filter(dataset=dataset, status=SolutionStatus.OPEN, needs_humans=True, is_gold=False)
-        .annotate(held=F("annotation_count") + live_claims_subquery(now=now))
-        .filter(Q(annotation_count__lt=k, held__lt=k) | Q(annotation_count__gte=k, held__lt=dataset.max_annotations))
-        .filter(~Exists(mine))
-    )
-    if exclude_ids:
-        candidates = candidates.exclude(pk__in=list(exclude_ids))
-    if dataset.queue_order == QueueOrder.FEWEST_ANNOTATIONS_FIRST:
-        return candidates.order_by("annotation_count", "pk")
-    return candidates.order_by("pk")
-
-
 def gold_candidates(*, dataset: Dataset, user: User, exclude_ids: Sequence[int] = ()) -> QuerySet[Solution]:
     """Return the dataset's gold solutions this user has neither annotated nor claimed, least seen first."""
     mine = Annotation.objects.filter(solution_id=OuterRef("pk"), annotator_id=user.pk)
@@ -226,6 +200,20 @@ def live_claim_counts(*, solution_ids: Sequence[int], now: datetime.datetime, ex
         .order_by()
     )
     return {row["solution_id"]: row["live"] for row in rows}
+
+
+def submit_expressions(*, user: User) -> dict[str, Exists | Subquery]:
+    """Return expressions for a solution row that a submit reads with it, under its lock.
+
+    `my_annotation_id`: the user's annotation of it (None: none); `suggestions_shown`: it has succeeded,
+    non-external suggestions (the page shows them unless the dataset is blind).
+    """
+    mine = Annotation.objects.filter(solution_id=OuterRef("pk"), annotator_id=user.pk)
+    shown = Suggestion.objects.filter(solution_id=OuterRef("pk"), status=SuggestionStatus.SUCCEEDED)
+    return {
+        "my_annotation_id": Subquery(mine.values("pk")[:1]),
+        "suggestions_shown": Exists(shown.exclude(engine=EXTERNAL_ENGINE)),
+    }
 
 
 def solution_for_workbench(*, solution_id: int, user: User, now: datetime.datetime) -> Solution:
@@ -270,11 +258,3 @@ def suggestions_for_workbench(*, solution_id: int) -> list[Suggestion]:
         .exclude(engine=EXTERNAL_ENGINE)
         .order_by("method", "-updated_at", "-pk")
     )
-
-
-def solution_has_visible_suggestions(*, solution: Solution) -> bool:
-    """Return whether the annotation page shows this solution's suggestions (dataset not blind, any there)."""
-    if solution.dataset.blind:
-        return False
-    suggestions = Suggestion.objects.filter(solution_id=solution.pk, status=SuggestionStatus.SUCCEEDED)
-    return suggestions.exclude(engine=EXTERNAL_ENGINE).exists()

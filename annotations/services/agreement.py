@@ -15,6 +15,8 @@ annotations and deciding, so concurrent submits that race to finalize produce ex
 from collections.abc import Iterable
 
 from django.db import transaction
+from django.db.models import Count, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from annotations import protocol, suggestion_methods
 from annotations.models import (
@@ -66,13 +68,33 @@ def solution_evaluate(*, solution_id: int) -> Solution:
     not open, and gold solutions (whose imported label is the truth), only get their count refreshed.
     Idempotent: calling it again with the same annotations changes nothing.
     """
-    solution = solution_lock(solution_id=solution_id)
+    return _evaluate(solution_lock(solution_id=solution_id))
+
+
+def solution_evaluate_locked(*, solution: Solution, annotation_count: int) -> Solution:
+    """Apply the protocol as `solution_evaluate` to a solution the caller has locked (dataset loaded).
+
+    `annotation_count`: how many annotations the caller's own writes leave on it. While the protocol
+    cannot decide (the solution is not open, is gold, or has fewer than k annotations) one statement
+    stores the count, recounted from the annotation table; otherwise as `solution_evaluate`.
+    """
+    deciding = solution.status == SolutionStatus.OPEN and not solution.is_gold
+    if deciding and annotation_count >= solution.dataset.annotations_per_solution:
+        return _evaluate(solution)
+    counted = Annotation.objects.filter(solution_id=solution.pk).order_by().values("solution_id")
+    recount = Coalesce(Subquery(counted.annotate(n=Count("pk")).values("n")), Value(0))
+    Solution.objects.filter(pk=solution.pk).update(annotation_count=recount)
+    solution.annotation_count = annotation_count
+    return solution
+
+
+def _evaluate(solution: Solution) -> Solution:
     labels = _labels(solution)
     solution.annotation_count = len(labels)
     if solution.status != SolutionStatus.OPEN or solution.is_gold:
         solution.save(update_fields=["annotation_count"])
         return solution
-    dataset = Dataset.objects.get(pk=solution.dataset_id)
+    dataset = solution.dataset
     decision = protocol.decide(
         protocol.protocol_for(dataset), labels, final_answer_correct=solution.final_answer_correct
     )

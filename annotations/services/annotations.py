@@ -11,8 +11,8 @@ from django.utils import timezone
 from annotations.critique import error_type_errors, step_notes_as_list, step_notes_errors
 from annotations.models import Annotation, Claim, Solution, SolutionStatus
 from annotations.selectors.gold import annotation_editable
-from annotations.selectors.workbench import solution_has_visible_suggestions
-from annotations.services.agreement import solution_evaluate
+from annotations.selectors.workbench import submit_expressions
+from annotations.services.agreement import solution_evaluate_locked
 from annotations.services.claims import NO_CLAIM_MESSAGE, solution_has_room
 from annotations.services.locks import solution_lock
 from prmweb.errors import ApplicationError, ConflictError
@@ -92,14 +92,23 @@ def annotation_validate(*, solution: Solution, data: AnnotationInput) -> None:
         raise ApplicationError(f"Invalid annotation. {first[0]}: {first[1][0]}", errors=errors)
 
 
-def _claim_for_new_annotation(*, solution: Solution, annotator: User, now: datetime.datetime) -> Claim:
-    """Return the annotator's claim that allows a new annotation, or raise ConflictError saying why not.
+CLAIM_TAKE_SQL = (
+    f'DELETE FROM "{Claim._meta.db_table}" WHERE solution_id = %s AND annotator_id = %s'
+    " RETURNING id, solution_id, annotator_id, claimed_at, expires_at"
+)
 
-    A live claim was handed out under the protocol: its work is kept even if others settled the solution
-    meanwhile (it then only adds evidence; the settled label stays). An expired one still needs room.
-    No claim at all (never handed out, skipped, or released after it expired) is refused.
+
+def _take_claim(*, solution: Solution, annotator: User, now: datetime.datetime) -> Claim:
+    """Delete the annotator's claim on the solution and return it, if it allows a new annotation.
+
+    One statement (DELETE ... RETURNING, on PostgreSQL and SQLite): it reads the claim as of now, after the
+    row lock. A live claim was handed out under the protocol: its work is kept even if others settled the
+    solution meanwhile (it then only adds evidence; the settled label stays). An expired one still needs
+    room. No claim at all (never handed out, skipped, released after it expired, or used by a submit that
+    just went through) is refused with ConflictError; so is an expired one without room (the caller's
+    transaction then rolls the deletion back).
     """
-    claim = Claim.objects.filter(solution=solution, annotator=annotator).first()
+    claim = next(iter(Claim.objects.raw(CLAIM_TAKE_SQL, [solution.pk, annotator.pk])), None)
     if claim is None:
         raise ConflictError(
             f"{NO_CLAIM_MESSAGE} Take your next solution from the queue.",
@@ -116,12 +125,16 @@ def _claim_for_new_annotation(*, solution: Solution, annotator: User, now: datet
     return claim
 
 
+def _suggestions_visible(solution: Solution) -> bool:
+    return bool(getattr(solution, "suggestions_shown", False)) and not solution.dataset.blind
+
+
 def _new_annotation(
     *, solution: Solution, annotator: User, data: AnnotationInput, now: datetime.datetime
 ) -> Annotation:
-    claim = _claim_for_new_annotation(solution=solution, annotator=annotator, now=now)
+    claim = _take_claim(solution=solution, annotator=annotator, now=now)
     seconds = data.seconds_spent if data.seconds_spent is not None else (now - claim.claimed_at).total_seconds()
-    annotation = Annotation.objects.create(
+    return Annotation.objects.create(
         solution=solution,
         annotator=annotator,
         earliest_error_step=data.earliest_error_step,
@@ -133,18 +146,17 @@ def _new_annotation(
         flag_reference_wrong=data.flag_reference_wrong,
         flag_unsure=data.flag_unsure,
         seconds_spent=clamp_seconds(seconds),
-        suggestions_visible=solution_has_visible_suggestions(solution=solution),
+        suggestions_visible=_suggestions_visible(solution),
     )
-    claim.delete()
-    return annotation
 
 
-def _changed_annotation(*, annotation: Annotation, solution: Solution, data: AnnotationInput) -> Annotation:
+def _changed_annotation(*, solution: Solution, annotation_id: int, data: AnnotationInput) -> Annotation:
     if not annotation_editable(solution):  # a gold solution stays changeable until it looks settled
         raise ConflictError(
             "This solution's label is final: your annotation can no longer be changed.",
             errors={"solution": [f"Status is {solution.get_status_display().lower()}."]},
         )
+    annotation = Annotation.objects.get(pk=annotation_id)
     annotation.earliest_error_step = data.earliest_error_step
     annotation.rationale = data.rationale.strip()
     annotation.error_type = data.error_type
@@ -153,14 +165,42 @@ def _changed_annotation(*, annotation: Annotation, solution: Solution, data: Ann
     annotation.flag_reference_wrong = data.flag_reference_wrong
     annotation.flag_unsure = data.flag_unsure
     annotation.seconds_spent = clamp_seconds(annotation.seconds_spent + clamp_seconds(data.seconds_spent or 0.0))
-    annotation.suggestions_visible = annotation.suggestions_visible or solution_has_visible_suggestions(
-        solution=solution
-    )
+    annotation.suggestions_visible = annotation.suggestions_visible or _suggestions_visible(solution)
     annotation.save()
     return annotation
 
 
 @transaction.atomic
+def annotation_store(*, solution_id: int, annotator: User, data: AnnotationInput) -> tuple[Annotation, bool]:
+    """Do what `annotation_submit` does; return the annotation and whether it is new (False: changed).
+
+    Statements, whatever the dataset size: lock the solution (with its dataset, my annotation's id and
+    whether suggestions are shown), take my claim (delete it, returning it), insert the annotation, store
+    the recounted annotation count. Where the protocol can decide (k annotations in), the labels are read
+    and applied instead of the last (a final label costs a few more). A change reads and updates the
+    annotation instead of taking a claim and inserting.
+    """
+    now = timezone.now()
+    solution = solution_lock(solution_id=solution_id, member=annotator, annotate=submit_expressions(user=annotator))
+    if solution.status == SolutionStatus.WAITING:  # never handed out: it has no steps to mark yet
+        raise ConflictError(
+            f"Solution {solution_id} is waiting for its steps (the judge is re-splitting its response).",
+            errors={"solution": ["It has no steps yet; it joins the queue once it has them."]},
+        )
+    annotation_validate(solution=solution, data=data)
+    # Read with the lock: a submit of mine that committed while this one waited is not seen here, but it took
+    # the claim, so this one is then refused for want of a claim (and the page shows my stored annotation).
+    annotation_id: int | None = getattr(solution, "my_annotation_id", None)
+    if annotation_id is None:
+        annotation = _new_annotation(solution=solution, annotator=annotator, data=data, now=now)
+    else:
+        annotation = _changed_annotation(solution=solution, annotation_id=annotation_id, data=data)
+    annotation.solution = solution
+    created = annotation_id is None
+    solution_evaluate_locked(solution=solution, annotation_count=solution.annotation_count + int(created))
+    return annotation, created
+
+
 def annotation_submit(*, solution_id: int, annotator: User, data: AnnotationInput) -> Annotation:
     """Store the annotator's label of the solution, or change the one they stored before; return it.
 
@@ -168,23 +208,11 @@ def annotation_submit(*, solution_id: int, annotator: User, data: AnnotationInpu
     refused, even when others settled the solution meanwhile), or an expired one while the protocol still
     has room; it releases the claim. Without a claim it is refused (nobody picks their items by id).
     A stored annotation can be changed, claim or not, while the solution is open or in review (or gold).
-    Side effects, under the solution row lock: one annotation row written, the claim deleted, and the
-    agreement protocol applied (`solution_evaluate`: counts, final label, review or discard).
+    Side effects, in one transaction under the solution row lock: one annotation row written, the claim
+    deleted, and the agreement protocol applied (counts, final label, review or discard: see
+    `annotations.services.agreement`). The returned annotation carries the locked solution and its dataset.
     Errors: NotFoundError (no such solution for this member), ApplicationError naming the refused field,
     ConflictError (final label, claim lost, or a solution still waiting for its steps).
     """
-    now = timezone.now()
-    solution = solution_lock(solution_id=solution_id, member=annotator)
-    if solution.status == SolutionStatus.WAITING:  # never handed out: it has no steps to mark yet
-        raise ConflictError(
-            f"Solution {solution_id} is waiting for its steps (the judge is re-splitting its response).",
-            errors={"solution": ["It has no steps yet; it joins the queue once it has them."]},
-        )
-    annotation_validate(solution=solution, data=data)
-    existing = Annotation.objects.filter(solution=solution, annotator=annotator).first()
-    if existing is not None:
-        annotation = _changed_annotation(annotation=existing, solution=solution, data=data)
-    else:
-        annotation = _new_annotation(solution=solution, annotator=annotator, data=data, now=now)
-    solution_evaluate(solution_id=solution.pk)
+    annotation, _created = annotation_store(solution_id=solution_id, annotator=annotator, data=data)
     return annotation

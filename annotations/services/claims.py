@@ -1,12 +1,14 @@
 """Claims: hand an annotator the next solution under the dataset's protocol, renew and release holds.
 
 Race safety on PostgreSQL: the candidate solution row is locked with `SELECT ... FOR UPDATE SKIP LOCKED`,
-then the live claims on it are counted in a fresh statement (so every claim committed by an earlier
-holder of that lock is seen), then the claim is created, all in one transaction. Every writer of claims
-and annotations locks the solution row first, so two annotators clicking at once never get a solution
-beyond the count the protocol asks for (`solution_required_annotations`). On SQLite, which has no row
-locks, the same code runs without them (SQLite serializes writers).
-"""
+then the claim is created, all in one transaction. The row's `claim_count` and `claim_expires_first` are
+kept by triggers that update it whenever a claim is added (under this same lock), so the locked row,
+which is always the latest version, tells the live claims without another statement; only when some of
+its claims have expired are they counted in a fresh statement (which sees every claim committed by an
+earlier holder of the lock). Every writer of claims and annotations locks the solution row first, so two
+annotators clicking at once never get a solution beyond the count the protocol asks for
+(`solution_required_annotations`). On SQLite, which has no row locks, the same code runs without them
+(SQLite serializes writers)."""
 
 import datetime
 import time
@@ -14,29 +16,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
-from django.db import IntegrityError, connection, transaction
-from django.db.models import QuerySet
+from django.db import IntegrityError, transaction
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from annotations.models import Annotation, Claim, Dataset, Solution
 from annotations.selectors.gold import gold_should_serve
-from annotations.selectors.workbench import (
-    gold_candidates,
-    live_claim_counts,
-    solution_queue_candidates,
-)
+from annotations.selectors.queue import live_claims_on_row, queue_candidate_lock, queue_has_candidates
+from annotations.selectors.workbench import gold_candidates, live_claim_counts
 from annotations.services.agreement import solution_required_annotations
 from annotations.services.locks import solution_lock
 from prmweb.errors import ConflictError
 
 CLAIM_ATTEMPTS = 8
 LOCKED_RETRY_SECONDS = 0.02  # times the attempt number: a short wait while other claimers hold the rows
-
-
-def _lock_candidates(queryset: QuerySet[Solution]) -> QuerySet[Solution]:
-    if connection.features.has_select_for_update_skip_locked:
-        return queryset.select_for_update(skip_locked=True, of=("self",))
-    return queryset
 
 
 def claim_expiry(dataset: Dataset, now: datetime.datetime) -> datetime.datetime:
@@ -81,14 +74,19 @@ class _Attempt:
 
 
 def _held_or_gold(*, dataset: Dataset, annotator: User, now: datetime.datetime, skipped: Sequence[int]) -> Claim | None:
-    """Renew the annotator's live claim in the dataset, or claim a gold solution when one is due; else None."""
-    Claim.objects.filter(annotator=annotator, solution__dataset=dataset, expires_at__lte=now).delete()
-    held = (
+    """Renew the annotator's live claim in the dataset, or claim a gold solution when one is due; else None.
+
+    One query when the annotator holds no claim there (the usual case after a submit): their claims in
+    the dataset are read once; only expired ones found there are deleted, and a live one renewed.
+    """
+    mine = list(
         Claim.objects.filter(annotator=annotator, solution__dataset=dataset)
         .select_related("solution")
-        .order_by("claimed_at")
-        .first()
+        .order_by("claimed_at", "pk")
     )
+    if expired := [claim.pk for claim in mine if claim.expires_at <= now]:
+        Claim.objects.filter(pk__in=expired, expires_at__lte=now).delete()  # unless a heartbeat took one back
+    held = next((claim for claim in mine if claim.expires_at > now), None)
     if held is not None:
         held.expires_at = claim_expiry(dataset, now)
         held.save(update_fields=["expires_at"])
@@ -105,13 +103,17 @@ def _claim_attempt(
     """Make one try in one transaction: (the first time) the held claim or a due gold item, then the queue."""
     if first and (claim := _held_or_gold(dataset=dataset, annotator=annotator, now=now, skipped=tried)):
         return _Attempt(claim)
-    candidates = solution_queue_candidates(dataset=dataset, user=annotator, now=now, exclude_ids=tried)
-    solution = _lock_candidates(candidates).first()
+    solution = queue_candidate_lock(dataset=dataset, user=annotator, now=now, exclude_ids=tried)
     if solution is None:  # the queue is empty, or other claimers hold its last rows for a moment
-        return _Attempt(busy=candidates.exists())
+        return _Attempt(busy=queue_has_candidates(dataset=dataset, user=annotator, now=now, exclude_ids=tried))
     solution.dataset = dataset
-    others = live_claim_counts(solution_ids=[solution.pk], now=now, exclude_user_id=int(annotator.pk))
-    if solution.annotation_count + others.get(solution.pk, 0) < solution_required_annotations(solution):
+    # The locked row is the latest version (its claim columns included), so it usually tells the live claims
+    # (the annotator holds none in the dataset here); some expired ones among them: count in a fresh statement.
+    others = live_claims_on_row(solution, now)
+    if others is None:
+        counts = live_claim_counts(solution_ids=[solution.pk], now=now, exclude_user_id=int(annotator.pk))
+        others = counts.get(solution.pk, 0)
+    if solution.annotation_count + others < solution_required_annotations(solution):
         expires_at = claim_expiry(dataset, now)
         return _Attempt(Claim.objects.create(solution=solution, annotator=annotator, expires_at=expires_at))
     return _Attempt(full_solution_id=solution.pk)
@@ -180,13 +182,22 @@ def claim_renew(*, solution_id: int, annotator: User) -> Claim:
     return claim
 
 
+@transaction.atomic
 def claim_release(*, solution_id: int, annotator: User) -> int:
-    """Release the annotator's claim on the solution (Skip); return how many claims were removed (0 or 1)."""
+    """Release the annotator's claim on the solution (Skip); return how many claims were removed (0 or 1).
+
+    The solution row is locked first, as every writer of its claims does (the claim triggers update it):
+    a release racing a submit of the same claim then waits for it instead of deadlocking.
+    """
+    if not Solution.objects.select_for_update().filter(pk=solution_id).values_list("pk", flat=True).first():
+        return 0
     deleted, _by_model = Claim.objects.filter(solution_id=solution_id, annotator=annotator).delete()
     return deleted
 
 
 def claims_release_expired(*, now: datetime.datetime | None = None) -> int:
     """Delete every claim that has expired; return how many. Idempotent (the periodic task calls it)."""
-    deleted, _by_model = Claim.objects.filter(expires_at__lte=now or timezone.now()).delete()
+    # By default "expired" is judged by the database's clock, as the claim triggers judge it: they then
+    # skip every deleted row, so the sweep never locks solution rows (and never waits on a submit).
+    deleted, _by_model = Claim.objects.filter(expires_at__lte=now or Now()).delete()
     return deleted

@@ -9,11 +9,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from annotations.critique import error_type_entries, step_notes_as_mapping
 from annotations.forms import AnnotationForm, step_note_field
-from annotations.models import Dataset
+from annotations.models import Annotation, Dataset
 from annotations.selectors.annotation_page import AnnotationPage, PageMode, annotation_page_get, verdict_text
 from annotations.selectors.progress import my_latest_solution_id
 from annotations.selectors.workbench import workbench_dataset_get
-from annotations.services.annotations import annotation_submit
+from annotations.services.annotations import annotation_store
 from annotations.services.claims import claim_next, claim_release, claim_renew
 from annotations.services.figures import problem_figures_request
 from prmweb.api.errors import http_status
@@ -127,14 +127,51 @@ def annotate(request: HttpRequest, solution_id: int) -> HttpResponse:
 
     A POST without my claim on the solution is refused (409) and shows what I posted, read-only, with the
     way on; a change of my earlier annotation needs no claim and returns to where I was in the queue.
+    A POST goes straight to the service (the page is read only to show a refusal), so a submit costs the
+    service's statements and the session's, nothing more.
     """
+    if request.method == "POST":
+        return _submit(request, solution_id)
     page = _page_or_404(request, solution_id)
-    if request.method == "GET":
-        if page.mode is PageMode.UNCLAIMED:
-            messages.warning(request, "That solution is not assigned to you. Here is the next one for you.")
-            return redirect("annotations:next", slug=page.dataset.slug)
-        form = AnnotationForm(initial=_initial(page), num_steps=page.solution.num_steps)
-        return _render_page(request, page, form)
+    if page.mode is PageMode.UNCLAIMED:
+        messages.warning(request, "That solution is not assigned to you. Here is the next one for you.")
+        return redirect("annotations:next", slug=page.dataset.slug)
+    form = AnnotationForm(initial=_initial(page), num_steps=page.solution.num_steps)
+    return _render_page(request, page, form)
+
+
+def _submit(request: HttpRequest, solution_id: int) -> HttpResponse:
+    """Store my label when the post is valid as it stands; else answer as `_submit_on_page` does."""
+    form = AnnotationForm(request.POST, num_steps=None)  # the service checks steps against the solution
+    if not form.is_valid():
+        return _submit_on_page(request, solution_id)
+    try:
+        annotation, created = annotation_store(
+            solution_id=solution_id,
+            annotator=request.user,  # type: ignore[arg-type]
+            data=form.to_input(),
+        )
+    except NotFoundError as error:
+        raise Http404(error.message) from error
+    except ApplicationError:
+        return _submit_on_page(request, solution_id)  # refused: answer with the page, as it tells why
+    return _stored(request, annotation, created=created)
+
+
+def _stored(request: HttpRequest, annotation: Annotation, *, created: bool) -> HttpResponse:
+    """Say what was stored and go on in the queue."""
+    verdict = verdict_text(annotation.earliest_error_step).lower()
+    if created:
+        messages.success(request, f"Saved: {verdict}.")
+    else:
+        text = f"Annotation of solution {annotation.solution_id} changed: {verdict}. Back to your queue."
+        messages.success(request, text)
+    return redirect("annotations:next", slug=annotation.solution.dataset.slug)
+
+
+def _submit_on_page(request: HttpRequest, solution_id: int) -> HttpResponse:
+    """Answer a submit that was refused or invalid: read the page, check the form against it, say why."""
+    page = _page_or_404(request, solution_id)
     if page.mode is PageMode.READ_ONLY:
         messages.error(request, page.settled_reason)
         return redirect("annotations:annotate", solution_id=solution_id)
@@ -142,7 +179,7 @@ def annotate(request: HttpRequest, solution_id: int) -> HttpResponse:
     if not form.is_valid():
         return _render_page(request, page, form, status=400)
     try:
-        annotation = annotation_submit(
+        annotation, created = annotation_store(
             solution_id=solution_id,
             annotator=request.user,  # type: ignore[arg-type]
             data=form.to_input(),
@@ -154,12 +191,7 @@ def annotate(request: HttpRequest, solution_id: int) -> HttpResponse:
             return _render_page(request, page, form, status=http_status(error), claim_lost=error.message)
         _add_errors(form, error)
         return _render_page(request, page, form, status=http_status(error))
-    verdict = verdict_text(annotation.earliest_error_step).lower()
-    if page.mode is PageMode.EDIT:
-        messages.success(request, f"Annotation of solution {solution_id} changed: {verdict}. Back to your queue.")
-    else:
-        messages.success(request, f"Saved: {verdict}.")
-    return redirect("annotations:next", slug=page.dataset.slug)
+    return _stored(request, annotation, created=created)
 
 
 @login_required

@@ -46,3 +46,33 @@ def test_history_rows_learn_their_dataset_and_solution_name():
 def _latest():
     executor = MigrationExecutor(connection)
     return executor.loader.graph.leaf_nodes()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_solutions_learn_their_claim_counts():
+    apps = _migrate([("annotations", "0010_solution_waiting_for_reformat")])
+    try:
+        from django.utils import timezone
+
+        dataset = apps.get_model("annotations", "Dataset").objects.create(name="Old", slug="old-claims")
+        problem = apps.get_model("annotations", "Problem").objects.create(
+            dataset=dataset, text="1+1?", content_hash="p"
+        )
+        solutions = apps.get_model("annotations", "Solution").objects
+        claimed = solutions.create(dataset=dataset, problem=problem, content_hash="a", steps=["2"], num_steps=1)
+        free = solutions.create(dataset=dataset, problem=problem, content_hash="b", steps=["2"], num_steps=1)
+        users = apps.get_model("auth", "User").objects
+        soon, later = timezone.now(), timezone.now() + timezone.timedelta(minutes=30)
+        claims = apps.get_model("annotations", "Claim").objects
+        claims.create(solution=claimed, annotator=users.create(username="one"), expires_at=later)
+        claims.create(solution=claimed, annotator=users.create(username="two"), expires_at=soon)
+
+        apps = _migrate([("annotations", "0011_solution_claim_count")])
+
+        rows = apps.get_model("annotations", "Solution").objects.order_by("id")
+        assert [(row.pk, row.claim_count, row.claim_expires_first) for row in rows] == [
+            (claimed.pk, 2, soon),
+            (free.pk, 0, None),
+        ]
+    finally:
+        _migrate(_latest())

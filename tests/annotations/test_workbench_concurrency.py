@@ -117,3 +117,41 @@ def test_a_claimer_waits_for_locked_rows_outside_any_transaction(monkeypatch):
 
     assert waits == [(0.02, False)]  # one short wait, with no transaction (and so no row lock) open
     assert claim is not None and claim.solution_id == solution.pk
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_double_submit_stores_one_annotation_and_the_page_answers_both(client):
+    from django.test import Client
+    from django.urls import reverse
+
+    dataset = DatasetFactory(slug="double", annotations_per_solution=3)
+    solution = SolutionFactory(dataset=dataset)
+    user = member(dataset, "clicker")
+    claim_next(dataset=dataset, annotator=user)
+    url = reverse("annotations:annotate", args=[solution.pk])
+    barrier = threading.Barrier(4)
+    statuses, errors = [], []
+
+    def post():
+        browser = Client()
+        browser.force_login(user)
+        try:
+            barrier.wait(timeout=30)
+            statuses.append(browser.post(url, {"earliest_error_step": "1", "seconds_spent": "5"}).status_code)
+        except Exception as error:  # collected and asserted on below
+            errors.append(repr(error))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=post) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    assert statuses == [302] * 4  # one stored it; the others changed it to the same label (or found it stored)
+    assert Annotation.objects.filter(solution=solution, annotator=user).count() == 1
+    assert Solution.objects.get(pk=solution.pk).annotation_count == 1
+    assert not Claim.objects.exists()

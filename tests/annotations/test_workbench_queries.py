@@ -13,16 +13,27 @@ from tests.factories import AnnotationFactory, DatasetFactory, SolutionFactory, 
 
 pytestmark = pytest.mark.django_db
 
-# Session and user lookups are 2 of these; "next" also runs in a transaction (2 SAVEPOINT statements
-# here, as the test itself runs inside one).
-# session, user, dataset, savepoint, drop expired, held?, lock candidate, recount, insert, release:
-NEXT_NEW_CLAIM_QUERIES = 10
-NEXT_HELD_CLAIM_QUERIES = 8  # session, user, dataset, savepoint, drop expired, held, renew, release
+# Session and user lookups are 2 of these; "next" and a submit each run in one transaction, which shows as
+# 2 SAVEPOINT statements here (the test itself runs inside one) and as BEGIN and COMMIT in production
+# (Django logs both there too): the same counts.
+# session, user, dataset, savepoint, my claims in the dataset, lock one candidate (its row tells the live
+# claims: claim_count and claim_expires_first, kept by triggers), insert the claim, release:
+NEXT_NEW_CLAIM_QUERIES = 8
+NEXT_HELD_CLAIM_QUERIES = 7  # session, user, dataset, savepoint, my claims (one live), renew it, release
 PAGE_QUERIES = 5  # session, user, solution (+problem, dataset, membership, claim), my annotation, suggestions
 PAGE_QUERIES_BLIND = 4  # no suggestions on a blind dataset
 # With gold_rate > 0, one more to ask gold_should_serve; a gold claim: gold candidate, savepoint, insert, release.
 NEXT_GOLD_RATE_QUERIES = NEXT_NEW_CLAIM_QUERIES + 1
-NEXT_GOLD_CLAIM_QUERIES = 12
+NEXT_GOLD_CLAIM_QUERIES = 11
+# session, user, savepoint, lock the solution (+dataset, membership, my annotation's id, suggestions shown),
+# take my claim (DELETE ... RETURNING), insert the annotation, store the recounted annotation count, release:
+SUBMIT_QUERIES = 8
+# The submit that brings the k-th annotation: the count is stored with the decision instead, after reading
+# the labels (1), the current final label (1), the annotators' explanations (1), inserting the final label
+# and its history row (2):
+SUBMIT_FINAL_QUERIES = SUBMIT_QUERIES + 5
+# A change of my annotation: read it (instead of taking a claim) and update it (instead of inserting).
+SUBMIT_CHANGE_QUERIES = SUBMIT_QUERIES
 HOME_QUERIES = 4  # session, user, memberships with my counts, totals per dataset
 
 
@@ -112,3 +123,48 @@ def test_my_work(client, django_assert_num_queries, size):
     with django_assert_num_queries(6):
         response = client.get(reverse("annotations:my_work"), {"flagged": "yes"})
     assert f"{size} annotations." in response.content.decode()
+
+
+SUBMIT_BODY = {"earliest_error_step": "1", "rationale": "1 + 1 is not 3.", "seconds_spent": "12"}
+
+
+@pytest.mark.parametrize("size", [4, 80])
+def test_submit(client, django_assert_num_queries, size):
+    dataset, alice = build(size)
+    claim = claim_next(dataset=dataset, annotator=alice)
+    client.force_login(alice)
+    with django_assert_num_queries(SUBMIT_QUERIES):
+        response = client.post(reverse("annotations:annotate", args=[claim.solution_id]), SUBMIT_BODY)
+    assert response.url == reverse("annotations:next", args=[dataset.slug])
+    solution = Solution.objects.get(pk=claim.solution_id)
+    assert (solution.annotation_count, solution.status, solution.claim_count) == (1, "open", 0)
+    assert solution.annotations.get().seconds_spent == 12.0
+    assert not Claim.objects.filter(annotator=alice).exists()
+
+
+@pytest.mark.parametrize("size", [4, 80])
+def test_submit_bringing_the_final_label(client, django_assert_num_queries, size):
+    dataset, alice = build(size)
+    claim = claim_next(dataset=dataset, annotator=alice)
+    AnnotationFactory(solution=claim.solution, annotator=member(dataset, "bob"), earliest_error_step=1)
+    Solution.objects.filter(pk=claim.solution_id).update(annotation_count=1)
+    client.force_login(alice)
+    with django_assert_num_queries(SUBMIT_FINAL_QUERIES):
+        client.post(reverse("annotations:annotate", args=[claim.solution_id]), SUBMIT_BODY)
+    solution = Solution.objects.select_related("final_label").get(pk=claim.solution_id)
+    assert (solution.annotation_count, solution.status) == (2, "final")
+    assert (solution.final_label.label, solution.final_label.source) == (1, "unanimous")
+
+
+@pytest.mark.parametrize("size", [4, 80])
+def test_submit_changing_my_annotation(client, django_assert_num_queries, size):
+    dataset, alice = build(size)
+    claim = claim_next(dataset=dataset, annotator=alice)
+    client.force_login(alice)
+    url = reverse("annotations:annotate", args=[claim.solution_id])
+    client.post(url, SUBMIT_BODY)
+    with django_assert_num_queries(SUBMIT_CHANGE_QUERIES):
+        response = client.post(url, {**SUBMIT_BODY, "earliest_error_step": "-1", "seconds_spent": "5"})
+    assert response.url == reverse("annotations:next", args=[dataset.slug])
+    annotation = Solution.objects.get(pk=claim.solution_id).annotations.get()
+    assert (annotation.earliest_error_step, annotation.seconds_spent) == (-1, 17.0)

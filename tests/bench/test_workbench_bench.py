@@ -42,4 +42,12 @@ def test_the_bench_claims_renders_and_submits_with_constant_queries():
     report = result.report()
     assert "workbench bench: 40 solutions, 3 annotators" in report
     assert "next (claim)     n=8" in report
-    assert "target: p95 < 50 ms for next and the annotation page" in report
+    assert "target: next p95 <= 15 ms: " in report
+    assert "target: submit p95 <= 20 ms: " in report
+    served, baseline = result.queue_query
+    assert served > 0 and baseline > 0
+    assert "reading kept claim counts vs" in report
+    # 8 statements (BEGIN and COMMIT, or SAVEPOINT and RELEASE, included); 13 when the k-th annotation
+    # brings the final label.
+    assert set(result.submit.queries) == {8, 13}
+    assert set(result.next.queries) == {8}

@@ -103,7 +103,7 @@ class Client:
         if self.cookies:
             sent["Cookie"] = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
         started = time.perf_counter()
-        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+        connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=timeout)
         try:
             connection.request(method, path, body=body, headers=sent)
             response = connection.getresponse()
@@ -503,14 +503,21 @@ class Figures:
         self.timings.setdefault(measure, []).append(seconds)
 
 
+def progress(app: Any, step: str) -> None:
+    print(f"  {app.name}: {step}", file=sys.stderr, flush=True)
+
+
 def run_protocol(app: Any, records: list[dict[str, Any]], args: argparse.Namespace) -> Figures:
     figures = Figures(app.name)
+    progress(app, "preparing a fresh database")
     app.prepare()
     for measure, values in app.cold_start(args.cold_runs).items():
         figures.timings[measure] = values
     figures.notes["idle RSS MiB"] = f"{app.idle_rss():.0f}"
     app.log_in()
+    progress(app, f"ingesting {len(records)} records")
     replies = app.ingest(records, args.batch)
+    progress(app, f"{args.submits} rounds of next and submit")
     figures.add(f"ingest {len(records)} (total)", sum(reply.seconds for reply in replies))
     for round_index in range(args.submits):
         reply, item = app.next_item()
@@ -519,6 +526,7 @@ def run_protocol(app: Any, records: list[dict[str, Any]], args: argparse.Namespa
         if round_index < args.pages:
             figures.add("page load", app.page(item).seconds)
         figures.add("submit", app.submit(item, -1 if round_index % 2 else 0).seconds)
+    progress(app, "exports")
     for name, seconds, size, rows in app.exports():
         if seconds is None:
             figures.notes[f"export {name}"] = f"not measured: {size}"

@@ -18,9 +18,6 @@ Agreement definitions (labels are nominal categories: -1, 0, 1, ...):
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-import krippendorff
-import numpy as np
-
 from prmweb.core.metrics import SubsetMetrics, harmonic_mean
 
 POSITION_BINS = 10
@@ -156,6 +153,9 @@ def krippendorff_alpha(items: Iterable[LabelCounts]) -> float | None:
     values = sorted({label for item in rated for label in item})
     if len(values) < 2:
         return None
+    import krippendorff  # with numpy: loaded by the quality dashboard only, not with every process
+    import numpy as np
+
     column = {label: index for index, label in enumerate(values)}
     matrix = np.zeros((len(rated), len(values)), dtype=np.float64)
     for row, item in enumerate(rated):

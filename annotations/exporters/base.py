@@ -2,11 +2,12 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from annotations.exporters.records import SolutionRecord
+
+if TYPE_CHECKING:  # pyarrow loads when a schema is first asked for, not with the URL conf
+    import pyarrow as pa
 
 
 class UnrepresentableRow(ValueError):
@@ -27,16 +28,22 @@ class Formatter:
 
     Most formats give one record per solution (`to_record`). The critic formats give one per critique
     source (`to_records`, with the export's critique source: one of `critique_sources`, the first being
-    the default), and say which they left out and why.
+    the default), and say which they left out and why. `schema_factory` builds the records' Arrow
+    schema on first use (pyarrow is imported only by exports that need it).
     """
 
     name: str
     description: str
-    schema: pa.Schema
+    schema_factory: Callable[[], "pa.Schema"]
     requires_final_label: bool
     to_record: Callable[[SolutionRecord], dict[str, Any]] | None = None
     to_records: Callable[[SolutionRecord, str], FormattedRows] | None = None
     critique_sources: tuple[str, ...] = ()
+
+    @property
+    def schema(self) -> "pa.Schema":
+        """Return the records' Arrow schema (built once per format)."""
+        return self.schema_factory()
 
     def format(self, row: SolutionRecord) -> dict[str, Any]:
         """Return the record for one solution; raise UnrepresentableRow when the format cannot hold it."""

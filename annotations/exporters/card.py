@@ -1,20 +1,20 @@
 """The dataset card (`README.md` with a Hub YAML header) and `manifest.json` of an export folder."""
 
+import functools
 import json
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-
-import pyarrow as pa
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from annotations.exporters.base import Formatter
 from annotations.exporters.pipeline import PipelineResult
 from annotations.exporters.splits import SPLITS, SplitRatios
 from annotations.exporters.writers import WrittenFile
 
-_DTYPES = {pa.string(): "string", pa.int64(): "int64", pa.float64(): "float64", pa.bool_(): "bool"}
+if TYPE_CHECKING:  # pyarrow loads with the first card written, not with the URL conf
+    import pyarrow as pa
+
 _EXAMPLE_TEXT_CHARS = 300
 
 
@@ -37,15 +37,24 @@ class ExportDescription:
     critique_source: str = ""
 
 
-def _feature_type(data_type: pa.DataType) -> Any:
+@functools.cache
+def _dtypes() -> dict["pa.DataType", str]:
+    import pyarrow as pa
+
+    return {pa.string(): "string", pa.int64(): "int64", pa.float64(): "float64", pa.bool_(): "bool"}
+
+
+def _feature_type(data_type: "pa.DataType") -> Any:
+    import pyarrow as pa
+
     if pa.types.is_list(data_type):
         return {"list": _feature_type(data_type.value_type)}
     if pa.types.is_struct(data_type):
         return {"struct": [_feature(data_type.field(i)) for i in range(data_type.num_fields)]}
-    return {"dtype": _DTYPES[data_type]}
+    return {"dtype": _dtypes()[data_type]}
 
 
-def _feature(arrow_field: pa.Field) -> dict[str, Any]:
+def _feature(arrow_field: "pa.Field") -> dict[str, Any]:
     feature = _feature_type(arrow_field.type)
     if "list" in feature:
         inner = feature["list"]
@@ -53,7 +62,7 @@ def _feature(arrow_field: pa.Field) -> dict[str, Any]:
     return {"name": arrow_field.name, **feature}
 
 
-def hf_features(schema: pa.Schema) -> list[dict[str, Any]]:
+def hf_features(schema: "pa.Schema") -> list[dict[str, Any]]:
     """Return a schema as the `dataset_info.features` list of a Hugging Face dataset card."""
     return [_feature(schema.field(i)) for i in range(len(schema))]
 
@@ -116,6 +125,8 @@ def _critique_section(description: ExportDescription, sources: Counter[str]) -> 
 def render_card(description: ExportDescription, result: PipelineResult) -> str:
     """Return the dataset card: YAML header, then counts, labels, sources, protocol, generators and loading."""
     stats = result.stats
+    import yaml
+
     header = yaml.safe_dump(card_header(description, result.files), sort_keys=False, allow_unicode=True)
     split_lines = [
         f"| {split} | {stats.rows_by_split[split]} | {stats.problems_by_split[split]} |"

@@ -18,25 +18,23 @@ completion only).
 other steps), plus the error type and the whole explanation.
 """
 
+import functools
 from collections.abc import Callable, Mapping
-from typing import Any
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from annotations.critique import step_notes_as_mapping
 from annotations.exporters.base import FormattedRows, Formatter
 from annotations.exporters.records import FinalLabelRecord, JudgeCritiqueRecord, SolutionRecord, training_steps
 from prmweb.core.critique import critique_prompt, parse_verdict
 
+if TYPE_CHECKING:  # pyarrow loads with the first schema asked for
+    import pyarrow as pa
+
 CRITIQUE_SOURCES = ("human", "judge", "both")
 PEOPLE_SOURCES = ("human", "reviewer")
 NO_PEOPLE_EXPLANATION = "no explanation written by people"
 NO_PEOPLE_CRITIQUE = "no explanation or error type given by people"
 NO_JUDGE_CRITIQUE = "no judge critique agreeing with the final label"
-
-_STR = pa.string()
-_INT = pa.int64()
-_MESSAGES = pa.list_(pa.struct([("role", _STR), ("content", _STR)]))
 
 
 def assistant_turn(explanation: str, label: int) -> str:
@@ -146,15 +144,58 @@ def step_feedback_records(row: SolutionRecord, critique_source: str) -> Formatte
 
 
 def _critic(
-    name: str, description: str, schema: pa.Schema, to_records: Callable[[SolutionRecord, str], FormattedRows]
+    name: str,
+    description: str,
+    schema: Callable[[], "pa.Schema"],
+    to_records: Callable[[SolutionRecord, str], FormattedRows],
 ) -> Formatter:
     return Formatter(
         name=name,
         description=description,
-        schema=schema,
+        schema_factory=schema,
         requires_final_label=True,
         to_records=to_records,
         critique_sources=CRITIQUE_SOURCES,
+    )
+
+
+@functools.cache
+def _critique_schema() -> "pa.Schema":
+    import pyarrow as pa
+
+    text = pa.string()
+    messages = pa.list_(pa.struct([("role", text), ("content", text)]))
+    return pa.schema(
+        [
+            ("id", text),
+            ("prompt", messages),
+            ("completion", messages),
+            ("label", pa.int64()),
+            ("error_type", text),
+            ("source", text),
+            ("subset", text),
+            ("generator", text),
+        ]
+    )
+
+
+@functools.cache
+def _step_feedback_schema() -> "pa.Schema":
+    import pyarrow as pa
+
+    text = pa.string()
+    return pa.schema(
+        [
+            ("id", text),
+            ("problem", text),
+            ("steps", pa.list_(pa.struct([("text", text), ("verdict", text), ("feedback", text)]))),
+            ("label", pa.int64()),
+            ("error_type", text),
+            ("explanation", text),
+            ("source", text),
+            ("subset", text),
+            ("generator", text),
+        ]
     )
 
 
@@ -163,37 +204,14 @@ CRITIC_FORMATTERS = (
         "critique",
         "Critic SFT data (TRL conversational prompt-completion): the user turn is ProcessBench's critique prompt "
         "with the tagged steps, the assistant turn the explanation followed by \\boxed{earliest error step}.",
-        pa.schema(
-            [
-                ("id", _STR),
-                ("prompt", _MESSAGES),
-                ("completion", _MESSAGES),
-                ("label", _INT),
-                ("error_type", _STR),
-                ("source", _STR),
-                ("subset", _STR),
-                ("generator", _STR),
-            ]
-        ),
+        _critique_schema,
         critique_records,
     ),
     _critic(
         "step_feedback",
         "Step-level feedback (Math-Minos style): the steps up to the earliest error, each with a verdict "
         "(correct / incorrect) and feedback where there is one, plus the error type and the explanation.",
-        pa.schema(
-            [
-                ("id", _STR),
-                ("problem", _STR),
-                ("steps", pa.list_(pa.struct([("text", _STR), ("verdict", _STR), ("feedback", _STR)]))),
-                ("label", _INT),
-                ("error_type", _STR),
-                ("explanation", _STR),
-                ("source", _STR),
-                ("subset", _STR),
-                ("generator", _STR),
-            ]
-        ),
+        _step_feedback_schema,
         step_feedback_records,
     ),
 )

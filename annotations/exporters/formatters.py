@@ -6,15 +6,17 @@ whether it needs a final label. Training formats keep the steps up to and includ
 skips it and counts the reason.
 """
 
+import functools
 import json
 from datetime import datetime
-from typing import Any
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from annotations.exporters.base import FormattedRows, Formatter, UnrepresentableRow
 from annotations.exporters.critic import CRITIC_FORMATTERS
 from annotations.exporters.records import SolutionRecord, training_steps
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = ["FORMATTERS", "FormattedRows", "Formatter", "UnrepresentableRow"]
 
@@ -160,61 +162,127 @@ def annotations_record(row: SolutionRecord) -> dict[str, Any]:
     }
 
 
-_STR = pa.string()
-_INT = pa.int64()
-_FLOAT = pa.float64()
-_BOOL = pa.bool_()
+# Arrow schemas are built on first use: importing pyarrow costs a web process start-up time and memory.
 
-_ANNOTATION_TYPE = pa.struct(
-    [
-        ("annotator", _STR),
-        ("earliest_error_step", _INT),
-        ("rationale", _STR),
-        ("error_type", _STR),
-        ("step_notes", pa.list_(pa.struct([("step", _INT), ("note", _STR)]))),
-        ("flag_ambiguous", _BOOL),
-        ("flag_reference_wrong", _BOOL),
-        ("flag_unsure", _BOOL),
-        ("seconds_spent", _FLOAT),
-        ("suggestions_visible", _BOOL),
-        ("created_at", _STR),
-        ("updated_at", _STR),
-    ]
-)
-_SUGGESTION_TYPE = pa.struct(
-    [
-        ("method", _STR),
-        ("config_key", _STR),
-        ("engine", _STR),
-        ("model_name", _STR),
-        ("parameters", _STR),
-        ("status", _STR),
-        ("error", _STR),
-        ("label", _INT),
-        ("step_scores", pa.list_(_FLOAT)),
-        ("confidence", _FLOAT),
-        ("rationale", _STR),
-        ("rollouts", _INT),
-        ("prompt_tokens", _INT),
-        ("generated_tokens", _INT),
-        ("seconds", _FLOAT),
-        ("created_at", _STR),
-        ("updated_at", _STR),
-    ]
-)
-_FINAL_LABEL_TYPE = pa.struct(
-    [
-        ("label", _INT),
-        ("source", _STR),
-        ("agreement", _FLOAT),
-        ("decided_by", _STR),
-        ("decided_at", _STR),
-        ("explanation", _STR),
-        ("error_type", _STR),
-        ("explanation_source", _STR),
-        ("explanation_annotator", _STR),
-    ]
-)
+
+@functools.cache
+def _processbench_schema() -> "pa.Schema":
+    import pyarrow as pa
+
+    text = pa.string()
+    return pa.schema(
+        [
+            ("id", text),
+            ("generator", text),
+            ("problem", text),
+            ("steps", pa.list_(text)),
+            ("final_answer_correct", pa.bool_()),
+            ("label", pa.int64()),
+        ]
+    )
+
+
+@functools.cache
+def _trl_schema() -> "pa.Schema":
+    import pyarrow as pa
+
+    return pa.schema(
+        [("prompt", pa.string()), ("completions", pa.list_(pa.string())), ("labels", pa.list_(pa.bool_()))]
+    )
+
+
+@functools.cache
+def _math_shepherd_schema() -> "pa.Schema":
+    import pyarrow as pa
+
+    text = pa.string()
+    return pa.schema([("input", text), ("label", text), ("task", text), ("value", pa.list_(text))])
+
+
+@functools.cache
+def _qwen_prm_schema() -> "pa.Schema":
+    import pyarrow as pa
+
+    text = pa.string()
+    return pa.schema([("id", text), ("query", text), ("response", text), ("labels", pa.list_(pa.int64()))])
+
+
+@functools.cache
+def _annotations_schema() -> "pa.Schema":
+    import pyarrow as pa
+
+    text = pa.string()
+    integer = pa.int64()
+    real = pa.float64()
+    boolean = pa.bool_()
+    annotation = pa.struct(
+        [
+            ("annotator", text),
+            ("earliest_error_step", integer),
+            ("rationale", text),
+            ("error_type", text),
+            ("step_notes", pa.list_(pa.struct([("step", integer), ("note", text)]))),
+            ("flag_ambiguous", boolean),
+            ("flag_reference_wrong", boolean),
+            ("flag_unsure", boolean),
+            ("seconds_spent", real),
+            ("suggestions_visible", boolean),
+            ("created_at", text),
+            ("updated_at", text),
+        ]
+    )
+    suggestion = pa.struct(
+        [
+            ("method", text),
+            ("config_key", text),
+            ("engine", text),
+            ("model_name", text),
+            ("parameters", text),
+            ("status", text),
+            ("error", text),
+            ("label", integer),
+            ("step_scores", pa.list_(real)),
+            ("confidence", real),
+            ("rationale", text),
+            ("rollouts", integer),
+            ("prompt_tokens", integer),
+            ("generated_tokens", integer),
+            ("seconds", real),
+            ("created_at", text),
+            ("updated_at", text),
+        ]
+    )
+    final_label = pa.struct(
+        [
+            ("label", integer),
+            ("source", text),
+            ("agreement", real),
+            ("decided_by", text),
+            ("decided_at", text),
+            ("explanation", text),
+            ("error_type", text),
+            ("explanation_source", text),
+            ("explanation_annotator", text),
+        ]
+    )
+    return pa.schema(
+        [
+            ("id", text),
+            ("solution_id", integer),
+            ("subset", text),
+            ("generator", text),
+            ("problem", text),
+            ("reference_answer", text),
+            ("steps", pa.list_(text)),
+            ("final_answer", text),
+            ("final_answer_correct", boolean),
+            ("imported_label", integer),
+            ("final_label", final_label),
+            ("annotations", pa.list_(annotation)),
+            ("suggestions", pa.list_(suggestion)),
+        ]
+    )
+
 
 FORMATTERS: dict[str, Formatter] = {
     formatter.name: formatter
@@ -222,23 +290,14 @@ FORMATTERS: dict[str, Formatter] = {
         Formatter(
             name="processbench",
             description="ProcessBench records: the full solution and the earliest error step (-1 = all correct).",
-            schema=pa.schema(
-                [
-                    ("id", _STR),
-                    ("generator", _STR),
-                    ("problem", _STR),
-                    ("steps", pa.list_(_STR)),
-                    ("final_answer_correct", _BOOL),
-                    ("label", _INT),
-                ]
-            ),
+            schema_factory=_processbench_schema,
             requires_final_label=True,
             to_record=processbench_record,
         ),
         Formatter(
             name="trl",
             description="TRL stepwise supervision (PRMTrainer): prompt, completions, one boolean label per step.",
-            schema=pa.schema([("prompt", _STR), ("completions", pa.list_(_STR)), ("labels", pa.list_(_BOOL))]),
+            schema_factory=_trl_schema,
             requires_final_label=True,
             to_record=trl_record,
         ),
@@ -246,37 +305,21 @@ FORMATTERS: dict[str, Formatter] = {
             name="math_shepherd",
             description="Math-Shepherd columns (input with `ки` after each step, label with `+`/`-`), "
             "plus `value`, the labels as a list for OpenRLHF.",
-            schema=pa.schema([("input", _STR), ("label", _STR), ("task", _STR), ("value", pa.list_(_STR))]),
+            schema_factory=_math_shepherd_schema,
             requires_final_label=True,
             to_record=math_shepherd_record,
         ),
         Formatter(
             name="qwen_prm",
             description="Qwen2.5-Math-PRM: steps joined and ended by `<extra_0>`, one 1/0 label per separator.",
-            schema=pa.schema([("id", _STR), ("query", _STR), ("response", _STR), ("labels", pa.list_(_INT))]),
+            schema_factory=_qwen_prm_schema,
             requires_final_label=True,
             to_record=qwen_prm_record,
         ),
         Formatter(
             name="annotations",
             description="Every annotation and suggestion with provenance, for audits and research.",
-            schema=pa.schema(
-                [
-                    ("id", _STR),
-                    ("solution_id", _INT),
-                    ("subset", _STR),
-                    ("generator", _STR),
-                    ("problem", _STR),
-                    ("reference_answer", _STR),
-                    ("steps", pa.list_(_STR)),
-                    ("final_answer", _STR),
-                    ("final_answer_correct", _BOOL),
-                    ("imported_label", _INT),
-                    ("final_label", _FINAL_LABEL_TYPE),
-                    ("annotations", pa.list_(_ANNOTATION_TYPE)),
-                    ("suggestions", pa.list_(_SUGGESTION_TYPE)),
-                ]
-            ),
+            schema_factory=_annotations_schema,
             requires_final_label=False,
             to_record=annotations_record,
         ),

@@ -13,10 +13,10 @@ import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import pyarrow as pa
-import pyarrow.parquet as pq
+if TYPE_CHECKING:  # pyarrow loads when a Parquet shard opens, not with the URL conf
+    import pyarrow as pa
 
 FILE_FORMATS = ("jsonl", "jsonl.gz", "parquet")
 
@@ -75,7 +75,9 @@ class _JsonlShard:
 class _ParquetShard:
     """Parquet written in row groups of `batch_rows` rows; only one batch is held in memory."""
 
-    def __init__(self, path: Path, *, schema: pa.Schema, batch_rows: int) -> None:
+    def __init__(self, path: Path, *, schema: "pa.Schema", batch_rows: int) -> None:
+        import pyarrow.parquet as pq
+
         self.rows = 0
         self._schema = schema
         self._batch_rows = batch_rows
@@ -90,6 +92,8 @@ class _ParquetShard:
 
     def _flush(self) -> None:
         if self._batch:
+            import pyarrow as pa
+
             self._writer.write_table(pa.Table.from_pylist(self._batch, schema=self._schema))
             self._batch = []
 
@@ -112,7 +116,7 @@ class SplitFolderWriter:
         root: Path,
         *,
         file_format: str,
-        schema: pa.Schema,
+        schema: "pa.Schema",
         rows_per_shard: int = 100_000,
         batch_rows: int = 2_000,
     ) -> None:

@@ -6,13 +6,14 @@ another way: inputs longer than ``MAX_ANSWER_CHARS`` are refused, and parsed exp
 make SymPy compute for a long time (huge powers, factorials, binomials) are compared as text only.
 """
 
+import functools
 import logging
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import sympy
-from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
+if TYPE_CHECKING:  # SymPy and math-verify load on the first comparison, not with the URL conf
+    import sympy
 
 MAX_ANSWER_CHARS = 1000
 MAX_NUMERIC_EXPONENT = 1000
@@ -20,12 +21,10 @@ MAX_SYMBOLIC_EXPONENT_TOTAL = 100
 MAX_FACTORIAL_ARGUMENT = 1000
 MAX_INTEGER_DIGITS = 300
 
-_EXTRACTION_CONFIG = (LatexExtractionConfig(), ExprExtractionConfig())
 _BOXED_START = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _STRAY_BACKSLASH = re.compile(r"(?<!\\)\\(?=\d)")  # "\15" from a mangled "\$15"
 _THOUSANDS = re.compile(r"^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 _TEXT_COMMAND = re.compile(r"\\(?:text|textbf|textit|mathrm|mathbf|mbox)\s*\{([^{}]*)\}")
-_COMBINATORIAL = (sympy.factorial, sympy.factorial2, sympy.subfactorial, sympy.binomial)
 _TRAILING_TEXT = re.compile(r"\s*\\(?:text|textrm|mbox|mathrm)\s*\{[^{}]*\}\s*$")
 _WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{3,}")  # a run of letters that is not a LaTeX command
 _ENVIRONMENT = re.compile(r"\\(?:begin|end)\s*\{[^{}]*\}")
@@ -187,15 +186,26 @@ def _is_prose(answer: str) -> bool:
     return any(word.lower() not in _MATH_WORDS for word in _WORD.findall(answer))
 
 
+@functools.cache
+def _extraction_config() -> tuple[Any, ...]:
+    from math_verify import ExprExtractionConfig, LatexExtractionConfig
+
+    return (LatexExtractionConfig(), ExprExtractionConfig())
+
+
 def _parse_bounded(text: str) -> list[Any]:
     """Return math-verify's parse of the text; an item too costly for SymPy is kept as its text only."""
-    parsed = parse(text, extraction_config=_EXTRACTION_CONFIG, parsing_timeout=None)  # type: ignore[arg-type]
+    from math_verify import parse
+
+    parsed = parse(text, extraction_config=_extraction_config(), parsing_timeout=None)  # type: ignore[arg-type]
     if parsed and not all(_is_cheap(item) for item in parsed):
         return [str(parsed[-1])]
     return list(parsed)
 
 
 def _verify(gold: list[Any], target: list[Any]) -> bool:
+    from math_verify import verify
+
     return bool(target) and verify(gold, target, timeout_seconds=None, raise_on_error=False)
 
 
@@ -203,6 +213,9 @@ def _is_cheap(item: Any) -> bool:
     """Return whether SymPy can compare this parsed item quickly (no huge powers, factorials, numbers)."""
     if isinstance(item, str):
         return True
+    import sympy
+
+    combinatorial = (sympy.factorial, sympy.factorial2, sympy.subfactorial, sympy.binomial)
     if not isinstance(item, sympy.Basic | sympy.MatrixBase):
         return False
     symbolic_exponent_total = 0
@@ -216,13 +229,15 @@ def _is_cheap(item: Any) -> bool:
             symbolic_exponent_total += cost
             if symbolic_exponent_total > MAX_SYMBOLIC_EXPONENT_TOTAL:
                 return False
-        if isinstance(node, _COMBINATORIAL) and not all(_small_or_symbolic(arg) for arg in node.args):
+        if isinstance(node, combinatorial) and not all(_small_or_symbolic(arg) for arg in node.args):
             return False
     return True
 
 
-def _power_cost(node: sympy.Pow) -> int | None:
+def _power_cost(node: "sympy.Pow") -> int | None:
     """Return how much a power adds to symbolic expansion work, or None when it is too costly to evaluate."""
+    import sympy
+
     base, exponent = node.args
     if exponent.free_symbols:
         return 0
@@ -234,7 +249,9 @@ def _power_cost(node: sympy.Pow) -> int | None:
     return int(size) if base.free_symbols else 0
 
 
-def _small_or_symbolic(argument: sympy.Basic) -> bool:
+def _small_or_symbolic(argument: "sympy.Basic") -> bool:
     if argument.free_symbols:
         return True
+    import sympy
+
     return isinstance(argument, sympy.Number) and abs(float(argument)) <= MAX_FACTORIAL_ARGUMENT

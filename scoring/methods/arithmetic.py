@@ -31,29 +31,14 @@ from dataclasses import dataclass
 
 import sympy
 
+from scoring.methods.arithmetic_config import ArithmeticConfig
 from scoring.methods.arithmetic_expr import Evaluated, evaluate, quotient_text, with_remainder
 from scoring.methods.arithmetic_sides import chains
 from scoring.methods.arithmetic_text import normalize, unit_word_tag
-from scoring.methods.base import MethodConfigError, MethodResult, SolutionTask
+from scoring.methods.base import MethodResult, SolutionTask
 
 NO_ARITHMETIC = "no arithmetic found"
 _WORD_AFTER = re.compile(r"[ \t]*([A-Za-z]+)")
-
-
-@dataclass(frozen=True)
-class ArithmeticConfig:
-    """Tolerances of the arithmetic check (relative errors, as fractions)."""
-
-    rounded_operand_tolerance: float = 0.01
-    approx_tolerance: float = 0.05
-    max_side_length: int = 200
-
-    def __post_init__(self) -> None:
-        for name in ("rounded_operand_tolerance", "approx_tolerance"):
-            if not 0 <= getattr(self, name) < 1:
-                raise MethodConfigError(name, "must be in [0, 1)")
-        if self.max_side_length < 1:
-            raise MethodConfigError("max_side_length", "must be at least 1")
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,13 @@ Workers look a method up here (`get_method`), build its configuration from store
 """
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from scoring.engines.base import SamplingParams
-from scoring.methods import arithmetic, consensus, judge, mc, prm
-from scoring.methods.base import MethodConfigError
+from scoring.methods import arithmetic_config, consensus, judge, mc, prm
+from scoring.methods.base import MethodConfigError, MethodResult, SolutionTask
 
 Queue = Literal["gpu", "default"]
 EngineNeed = Literal["generation", "step_scoring"]
@@ -67,6 +67,15 @@ class MethodSpec:
         return f"scoring.tasks.score_gpu_{self.name}" if self.queue == "gpu" else f"scoring.tasks.score_{self.name}"
 
 
+def run_arithmetic(
+    tasks: Sequence[SolutionTask], config: arithmetic_config.ArithmeticConfig | None = None
+) -> list[MethodResult]:
+    """Run `scoring.methods.arithmetic.check`, importing it (and SymPy) on first use, not with the table."""
+    from scoring.methods.arithmetic import check
+
+    return check(tasks, config)
+
+
 _SPECS = (
     MethodSpec(
         "mc",
@@ -110,8 +119,8 @@ _SPECS = (
         "Arithmetic check",
         "SymPy checks the explicit arithmetic of every step; no model, it runs anywhere.",
         "default",
-        arithmetic.ArithmeticConfig,
-        arithmetic.check,
+        arithmetic_config.ArithmeticConfig,
+        run_arithmetic,
         verdict_all_correct="No arithmetic slip in the checked claims",
         verdict_error="First arithmetic slip at step {step}; an earlier step may hold another kind of error",
     ),

@@ -3,7 +3,7 @@
 import pytest
 
 from scoring.engines.base import SamplingParams
-from scoring.methods import arithmetic, judge, mc, prm
+from scoring.methods import judge, mc, prm
 from scoring.methods.base import MethodConfigError
 from scoring.methods.registry import (
     METHODS,
@@ -11,6 +11,7 @@ from scoring.methods.registry import (
     config_parameters,
     get_method,
     parameters_from_settings,
+    run_arithmetic,
     runnable_methods,
 )
 
@@ -22,7 +23,7 @@ def test_table_routes_model_methods_to_gpu_and_cheap_ones_to_default():
         "mc": ("gpu", "generation", mc.estimate),
         "judge": ("gpu", "generation", judge.judge),
         "prm": ("gpu", "step_scoring", prm.score),
-        "arithmetic": ("default", None, arithmetic.check),
+        "arithmetic": ("default", None, run_arithmetic),
         "consensus": ("default", None, None),
     }
     assert METHODS["consensus"].inputs == ("mc", "judge")

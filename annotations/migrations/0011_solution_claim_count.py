@@ -117,7 +117,9 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="solution",
             name="claim_count",
-            field=models.PositiveIntegerField(default=0, editable=False, help_text="Claims on it (live or not)."),
+            field=models.PositiveIntegerField(
+                db_default=0, default=0, editable=False, help_text="Claims on it (live or not)."
+            ),
         ),
         migrations.AddField(
             model_name="solution",

@@ -93,7 +93,9 @@ class Solution(models.Model):
     annotation_count = models.PositiveIntegerField(default=0)
     # Kept by database triggers (migration 0011), read by the queue instead of counting claims per row:
     # see annotations.selectors.workbench.live_claims_expression for why they give an exact live count.
-    claim_count = models.PositiveIntegerField(default=0, editable=False, help_text="Claims on it (live or not).")
+    claim_count = models.PositiveIntegerField(  # db_default: bulk inserts in SQL may leave it out
+        default=0, db_default=0, editable=False, help_text="Claims on it (live or not)."
+    )
     claim_expires_first = models.DateTimeField(
         null=True, blank=True, editable=False, help_text="The earliest expiry among its claims (null: none)."
     )

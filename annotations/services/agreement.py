@@ -1,8 +1,9 @@
 """Apply the dataset's agreement protocol and triage to solutions (the decisions live in `annotations.protocol`).
 
 Entry points for other parts of the project:
-- `solution_evaluate(solution_id=...)`: the workbench's submit service calls it inside its transaction
-  after every submitted or changed annotation.
+- `solution_evaluate(solution_id=...)`: recount and decide (label imports and gold changes call it);
+  the workbench's submit service calls `solution_evaluate_locked` inside its transaction after every
+  submitted or changed annotation, on the row it has locked.
 - `solution_required_annotations(solution)`: how many annotations the protocol wants now; the
   workbench's queue serves a solution while its annotation count (plus live claims) is below it.
 - `solution_triage(solution_id=...)`: scoring calls it after it stores or changes a solution's

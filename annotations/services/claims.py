@@ -8,7 +8,8 @@ its claims have expired are they counted in a fresh statement (which sees every 
 earlier holder of the lock). Every writer of claims and annotations locks the solution row first, so two
 annotators clicking at once never get a solution beyond the count the protocol asks for
 (`solution_required_annotations`). On SQLite, which has no row locks, the same code runs without them
-(SQLite serializes writers)."""
+(SQLite serializes writers).
+"""
 
 import datetime
 import time

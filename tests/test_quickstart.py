@@ -210,6 +210,26 @@ def test_the_api_example_ingests_a_record_and_reads_it_back_identical(demo):
     )
 
 
+def test_the_response_example_prints_each_answer_on_its_line_with_the_record_subset(demo):
+    """The example runs in the shell of the one before it (its token, API and dataset)."""
+    block = _bash_block("api.md", "drf_create_token demo") + _bash_block("api.md", "response.json")
+    result = _run_example(demo, block)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[-3:] == [
+        "identical",
+        "same steps",
+        '{"segmentation":"paragraphs","step_offsets":[[0,238],[240,446],[448,718],[720,978],[980,1170]]}',
+    ]
+    assert re.fullmatch(r'\{"created":[01],"existing":[01],"items":\[.*"external_id":"response-math-2"\}\]\}', lines[-4])
+
+
+def test_the_metrics_example_prints_only_the_json(demo):
+    result = _run_example(demo, _bash_block("annotating.md", "/metrics/"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith('{\n    "dataset": "demo",') and result.stderr == ""
+
+
 def test_the_exports_api_example_runs_on_the_fresh_demo(demo):
     result = _run_example(demo, _bash_block("exports.md", '"$API/exports/"'))
     assert result.returncode == 0, result.stdout + result.stderr
@@ -226,6 +246,9 @@ def test_the_export_command_example_runs_on_the_fresh_demo(demo):
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.match(r"Export \d+: 8 solutions \(train 6, validation 2, test 0\)\n", result.stdout), result.stdout
     assert (demo.root / "exported" / "demo-trl" / "manifest.json").exists()
+    progress, note = result.stderr.splitlines()  # stderr is a pipe: the bar's last line once, then the note
+    assert re.fullmatch(r"export: 100%\|█+\| 8/8 \[.*\]", progress), result.stderr
+    assert note.startswith("note: no problem fell into test")
 
 
 def test_the_import_example_makes_a_dataset_the_demo_manager_can_use(demo):

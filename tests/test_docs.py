@@ -177,7 +177,7 @@ def test_every_command_shown_runs_as_written():
         (".venv/bin/python bench/mc_search.py --rollout 8", "bench/mc_search.py has no option --rollout"),
         ("bash scripts/deploy.sh", "scripts/deploy.sh does not exist"),
         ("TOKEN=$(manage.py drf_create_token demo | awk '{print $3}')", "run manage.py with .venv/bin/python"),
-        ('curl "$API/datasets/" -H "Authorization: Token $T"', "curl without -s (its progress meter lands in the output)"),
+        ('curl "$API/datasets/" -H "Auth: T"', "curl without -s (its progress meter lands in the output)"),
         ('curl -s -X POST "$API/x/" -d @r.json', 'curl prints its answer without a trailing newline: add -w "\\n"'),
         ('curl -H "A: b" http://h/api/ | jq .', "curl without -s (its progress meter lands in the output)"),
     ],

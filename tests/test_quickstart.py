@@ -221,7 +221,8 @@ def test_the_response_example_prints_each_answer_on_its_line_with_the_record_sub
         "same steps",
         '{"segmentation":"paragraphs","step_offsets":[[0,238],[240,446],[448,718],[720,978],[980,1170]]}',
     ]
-    assert re.fullmatch(r'\{"created":[01],"existing":[01],"items":\[.*"external_id":"response-math-2"\}\]\}', lines[-4])
+    ingested = r'\{"created":[01],"existing":[01],"items":\[.*"external_id":"response-math-2"\}\]\}'
+    assert re.fullmatch(ingested, lines[-4]), lines
 
 
 def test_the_metrics_example_prints_only_the_json(demo):

@@ -22,7 +22,6 @@ from annotations.selectors.datasets import AnyUser, DatasetAccess, user_id_of
 from annotations.selectors.workbench import EDITABLE_STATUSES
 from prmweb.errors import NotFoundError
 
-
 ANNOTATOR_NOT_FOUND = (
     "No solution with this id among the solutions you annotated that are settled; one you can still change "
     "is shown in the workbench only."

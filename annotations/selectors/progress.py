@@ -50,7 +50,8 @@ ORDINARY_LEFT_SQL = """SELECT COUNT(*) FROM (SELECT c.id FROM "{solution}" c JOI
 # g + n >= r * (t + l + n + 1), i.e. n = ceil((p * (t + l + 1) - S * g) / (S - p)) in integers (r = p / S),
 # at most the u gold items I have not annotated; every one of them when r = 1. At rate 0 none of the gold
 # counts runs (PostgreSQL and SQLite evaluate a CASE branch's subquery only when it is taken), and the
-# unseen-gold count reads the partial index `solution_gold_idx`.
+# unseen-gold count reads the partial index `solution_gold_idx`. `LIMIT 1` keeps the one-row derived table x
+# from being flattened into the outer expression, which would run its counts once per mention of l, t, g, u.
 MINE_SQL = """SELECT COUNT(*) FROM "{annotation}" a JOIN "{solution}" s ON s.id = a.solution_id
  WHERE a.annotator_id = %s AND s.dataset_id = "{outer}".dataset_id{gold}"""
 UNSEEN_GOLD_SQL = """SELECT COUNT(*) FROM "{solution}" s
@@ -70,7 +71,8 @@ LEFT_FOR_ME_SQL = (
    CASE WHEN d.gold_rate > 0 THEN ({mine}){pending} ELSE 0 END AS t,
    CASE WHEN d.gold_rate > 0 THEN ({mine_gold}){pending_gold} ELSE 0 END AS g,
    CASE WHEN d.gold_rate > 0 THEN ({unseen_gold}) ELSE 0 END AS u,
-   CAST(ROUND(d.gold_rate * {scale}) AS BIGINT) AS p FROM "{dataset}" d WHERE d.id = "{outer}".dataset_id) x"""
+   CAST(ROUND(d.gold_rate * {scale}) AS BIGINT) AS p FROM "{dataset}" d WHERE d.id = "{outer}".dataset_id
+   LIMIT 1) x"""
 )
 # On the annotation page the outer solution, when I have not annotated it yet, is the one I am doing now.
 PENDING_SQL = """ + (CASE WHEN EXISTS (SELECT 1 FROM "{annotation}" o WHERE o.solution_id = "{outer}".id

@@ -252,6 +252,17 @@ def test_the_export_command_example_runs_on_the_fresh_demo(demo):
     assert note.startswith("note: no problem fell into test")
 
 
+def test_the_critique_export_example_fails_on_the_fresh_demo_as_described(demo):
+    block = _bash_block("exports.md", "--format critique --critique-source both")
+    result = _run_example(demo, block)
+    assert result.returncode == 1 and result.stdout == ""
+    text = (REPO / "docs" / "exports.md").read_text(encoding="utf-8")
+    said = re.search(r"`Export \d+ failed: (8 solution\(s\) matched, .*?Nothing was written\.)`", text, re.S)
+    assert said is not None
+    assert " ".join(said.group(1).split()) in result.stderr, result.stderr
+    assert not list((demo.root / "exports" / "demo").glob("*-critique"))
+
+
 def test_the_import_example_makes_a_dataset_the_demo_manager_can_use(demo):
     result = _run_example(demo, _bash_block("api.md", "import_solutions tests/fixtures/processbench"))
     assert result.returncode == 0, result.stdout + result.stderr

@@ -60,7 +60,8 @@ def _detail(exception: Exception | None) -> str:
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """Answer 404 in the API's error shape under /api/, else with the site's page (header and a way back)."""
     if _wants_json(request):
-        return JsonResponse({"message": "Not found.", "errors": {}}, status=404)
+        why = "No API endpoint has this path; ids in paths are whole numbers (the endpoints: /api/docs/)."
+        return JsonResponse({"message": f"Not found: {request.path}", "errors": {"path": [why]}}, status=404)
     context = {"request_path": quote(request.path), "detail": _detail(exception)}
     return HttpResponseNotFound(loader.render_to_string("404.html", context, request))
 

@@ -22,7 +22,9 @@ INLINE = re.compile(r"`([^`]+)`")
 CONTROL = {"&&", "||", "|", ";", "(", ")", "&", ";;"}
 ENV_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 UNVENVED = {"python", "python3", "celery", "pip", "pip3", "lint-imports"}
-COMMAND_START = (".venv/bin/", "python", "bash ", "celery", "pip ")
+COMMAND_START = (".venv/bin/", "python", "bash ", "celery", "pip ", "curl ")
+QUIET = re.compile(r"^-[a-zA-Z]*s[a-zA-Z]*$")  # -s, -sS, -fsS: curl's progress meter off
+KEPT_OUTPUT = {"-o", "-O", "--output", "-w", "--write-out"}
 
 
 def _simple_commands(line: str) -> list[list[str]]:
@@ -69,6 +71,33 @@ def _command_lines(page: Path) -> list[tuple[str, str]]:
         if len(words) > 1 and (" ".join(words).startswith(COMMAND_START) or "manage.py" in span):
             found.append((f"{page.name} inline", span.replace("[", " ").replace("]", " ")))
     return found
+
+
+def _curl_problems(line: str) -> list[str]:
+    """Return what a newcomer would see wrong running the line's curl commands in a terminal.
+
+    Without `-s`, curl draws a progress meter whenever its output goes to a pipe or file. A JSON answer has no
+    trailing newline: printed to the terminal, the next output (or the prompt) would continue its line, so a
+    curl whose answer is neither piped, redirected, captured by `$(...)` nor written with `-o` needs `-w "\n"`.
+    """
+    lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    lexer.commenters = "#"
+    problems: list[str] = []
+    words: list[str] = []
+    for token in [*lexer, None]:
+        if token is not None and token not in CONTROL and not set(token) <= set("();<>|&"):
+            words.append(token)
+            continue
+        curl = next((word for word in words if word.removeprefix("$(") == "curl" or word.endswith("=$(curl")), None)
+        if curl is not None:
+            if not any(QUIET.match(word) for word in words):
+                problems.append("curl without -s (its progress meter lands in the output)")
+            captured = curl.startswith("$(") or "=$(" in curl
+            if not (captured or token in {"|", ">", ">>"} or KEPT_OUTPUT & set(words)):
+                problems.append('curl prints its answer without a trailing newline: add -w "\\n"')
+        words = []
+    return problems
 
 
 def _options(words: list[str]) -> list[str]:
@@ -123,7 +152,7 @@ def _check(line: str) -> tuple[set[str], list[str]]:
             named |= {name} if name else set()
             problems += found
         problems += _script_problems(words)
-    return named, problems
+    return named, problems + _curl_problems(line)
 
 
 def test_every_command_shown_runs_as_written():
@@ -148,6 +177,9 @@ def test_every_command_shown_runs_as_written():
         (".venv/bin/python bench/mc_search.py --rollout 8", "bench/mc_search.py has no option --rollout"),
         ("bash scripts/deploy.sh", "scripts/deploy.sh does not exist"),
         ("TOKEN=$(manage.py drf_create_token demo | awk '{print $3}')", "run manage.py with .venv/bin/python"),
+        ('curl "$API/datasets/" -H "Auth: T"', "curl without -s (its progress meter lands in the output)"),
+        ('curl -s -X POST "$API/x/" -d @r.json', 'curl prints its answer without a trailing newline: add -w "\\n"'),
+        ('curl -H "A: b" http://h/api/ | jq .', "curl without -s (its progress meter lands in the output)"),
     ],
 )
 def test_the_checker_names_what_would_fail(line, problem):
@@ -157,6 +189,20 @@ def test_the_checker_names_what_would_fail(line, problem):
 def test_the_checker_accepts_a_correct_command_line():
     line = "A=1 .venv/bin/python manage.py score_solutions --dataset demo --method mc --limit 100 && echo done"
     assert _check(line) == ({"score_solutions"}, [])
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        'curl -s -w "\\n" -X POST "$API/datasets/" -d @r.json',
+        'ID=$(curl -s "$API/x/" | jq .id)',
+        'curl -s "$API/x/" > detail.json',
+        'curl -s -o card.md "$API/x/"',
+        'curl -fsS "$API/x/" | jq -c .',
+    ],
+)
+def test_the_checker_accepts_quiet_curls_whose_answer_ends_its_line(line):
+    assert _curl_problems(line) == []
 
 
 def test_the_readme_links_every_docs_page():

@@ -230,6 +230,27 @@ def test_the_readme_example_posts_a_response_and_imports_a_batch_file(demo):
     assert lines[3:] == ["created 2, existing 0, rejected 0, skipped 1", '{"steps":3,"flagged":[1]}']
 
 
+def test_the_response_example_prints_each_answer_on_its_line_with_the_record_subset(demo):
+    """The example runs in the shell of the one before it (its token, API and dataset)."""
+    block = _bash_block("api.md", "drf_create_token demo") + _bash_block("api.md", "response.json")
+    result = _run_example(demo, block)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[-3:] == [
+        "identical",
+        "same steps",
+        '{"segmentation":"paragraphs","step_offsets":[[0,238],[240,446],[448,718],[720,978],[980,1170]]}',
+    ]
+    ingested = r'\{"created":[01],"existing":[01],"items":\[.*"external_id":"response-math-2"\}\]\}'
+    assert re.fullmatch(ingested, lines[-4]), lines
+
+
+def test_the_metrics_example_prints_only_the_json(demo):
+    result = _run_example(demo, _bash_block("annotating.md", "/metrics/"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith('{\n    "dataset": "demo",') and result.stderr == ""
+
+
 def test_the_exports_api_example_runs_on_the_fresh_demo(demo):
     result = _run_example(demo, _bash_block("exports.md", '"$API/exports/"'))
     assert result.returncode == 0, result.stdout + result.stderr
@@ -246,6 +267,20 @@ def test_the_export_command_example_runs_on_the_fresh_demo(demo):
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.match(r"Export \d+: 8 solutions \(train 6, validation 2, test 0\)\n", result.stdout), result.stdout
     assert (demo.root / "exported" / "demo-trl" / "manifest.json").exists()
+    progress, note = result.stderr.splitlines()  # stderr is a pipe: the bar's last line once, then the note
+    assert re.fullmatch(r"export: 100%\|█+\| 8/8 \[.*\]", progress), result.stderr
+    assert note.startswith("note: no problem fell into test")
+
+
+def test_the_critique_export_example_fails_on_the_fresh_demo_as_described(demo):
+    block = _bash_block("exports.md", "--format critique --critique-source both")
+    result = _run_example(demo, block)
+    assert result.returncode == 1 and result.stdout == ""
+    text = (REPO / "docs" / "exports.md").read_text(encoding="utf-8")
+    said = re.search(r"`Export \d+ failed: (8 solution\(s\) matched, .*?Nothing was written\.)`", text, re.S)
+    assert said is not None
+    assert " ".join(said.group(1).split()) in result.stderr, result.stderr
+    assert not list((demo.root / "exports" / "demo").glob("*-critique"))
 
 
 def test_the_import_example_makes_a_dataset_the_demo_manager_can_use(demo):

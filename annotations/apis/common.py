@@ -23,6 +23,7 @@ from annotations.selectors.datasets import DatasetAccess, dataset_access_get
 from prmweb.api.errors import error_responses
 from prmweb.api.serializers import paginated
 from prmweb.api.views import PAGE_PARAMETERS, BaseAPIView
+from prmweb.errors import NotFoundError
 
 
 class DatasetScopedAPIView(BaseAPIView):
@@ -57,7 +58,10 @@ class DatasetInBodyAPIView(BaseAPIView):
         if not isinstance(slug, str) or not slug:
             message = f"This field is required: the slug of the dataset to {self.body_purpose}."
             raise ValidationError({"dataset": [message]})
-        return dataset_access_get(slug=slug, user=self.request.user)
+        try:
+            return dataset_access_get(slug=slug, user=self.request.user)
+        except NotFoundError as missing:  # name the body's field, not the URL's `slug` the client never sent
+            raise NotFoundError(missing.message, errors={"dataset": missing.errors["slug"]}) from None
 
 
 class DatasetFilterSerializer(serializers.Serializer):

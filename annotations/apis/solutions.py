@@ -1,6 +1,7 @@
 """Solutions over REST: ingest one or many, list with filters, read one with its labels.
 
-Annotators read only their own work (the solutions they annotated); see annotations.selectors.solutions.
+Annotators read only their own settled work (solutions they annotated and can no longer change); see
+annotations.selectors.solutions.
 """
 
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
@@ -55,7 +56,7 @@ PAGINATED_SOLUTIONS = paginated("PaginatedSolutionList", SolutionListItemSeriali
 
 
 class SolutionListCreateAPI(DatasetScopedAPIView):
-    """List a dataset's solutions (annotators: the ones they annotated) or ingest new ones (managers and staff)."""
+    """List a dataset's solutions (annotators: settled ones they annotated) or ingest new ones (managers and staff)."""
 
     permission_classes = [IsAuthenticated, IsStaff | IsDatasetMember, IsReadOnly | IsStaff | IsDatasetManager]
     denied_message = "Only the dataset's managers may ingest solutions."
@@ -63,7 +64,7 @@ class SolutionListCreateAPI(DatasetScopedAPIView):
     @extend_schema(
         operation_id="solutions_list",
         tags=["solutions"],
-        summary="List a dataset's solutions, filtered and paginated (annotators: only those they annotated)",
+        summary="List a dataset's solutions, filtered and paginated (annotators: only settled ones they annotated)",
         parameters=[SolutionFilterSerializer, *PAGE_PARAMETERS],
         responses={200: PAGINATED_SOLUTIONS, **error_responses(400, 401, 404)},
     )
@@ -99,7 +100,7 @@ class SolutionListCreateAPI(DatasetScopedAPIView):
 
 
 class SolutionDetailAPI(DatasetScopedAPIView):
-    """Read one solution with its labels, annotations and suggestions (annotators: only one they annotated)."""
+    """Read one solution with its labels, annotations and suggestions (annotators: a settled one they annotated)."""
 
     permission_classes = [IsAuthenticated, IsStaff | IsDatasetMember]
 
@@ -107,7 +108,10 @@ class SolutionDetailAPI(DatasetScopedAPIView):
         operation_id="solutions_retrieve",
         tags=["solutions"],
         summary="Read one solution as ingested, with its labels, annotations and suggestions",
-        description="Annotators may read only the solutions they annotated; any other id is a 404.",
+        description=(
+            "Annotators may read only the solutions they annotated and can no longer change (final, discarded, "
+            "gold with k annotations); any other id is a 404."
+        ),
         responses={200: SolutionDetailSerializer, **error_responses(401, 404)},
     )
     def get(self, request: Request, slug: str, solution_id: int) -> Response:

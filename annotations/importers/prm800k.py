@@ -116,6 +116,11 @@ def _question_and_label(record: dict[str, Any]) -> tuple[dict[str, Any], dict[st
     return question, label
 
 
+def _step(number: int) -> str:
+    """Name a step as the interface does (1-based "Step N"), with its 0-based index in the record."""
+    return f"Step {number + 1} (index {number})"
+
+
 def _completions(step: Any, number: int) -> list[dict[str, Any]]:
     field = f"label.steps[{number}]"
     if not isinstance(step, dict):
@@ -144,7 +149,7 @@ def _phase2_trajectory(question: dict[str, Any], label: dict[str, Any]) -> _Traj
     for number, step in enumerate(label["steps"]):
         completions = _completions(step, number)
         if not completions or completions[0].get("text") != steps[number]:
-            raise _Skip(f"step {number} was relabelled with a different text, so the pre-generated solution diverges")
+            raise _Skip(f"{_step(number)} was relabelled with a different text, so the pre-generated solution diverges")
         ratings.append(_rating(completions[0], f"label.steps[{number}].completions[0]"))
     unlabelled_from = len(ratings) if len(ratings) < len(steps) else None
     return _Trajectory(steps=list(steps), ratings=ratings, human_steps=[], unlabelled_from=unlabelled_from)
@@ -196,10 +201,10 @@ def _earliest_error(finish_reason: str, trajectory: _Trajectory) -> int:
     if first_bad is not None:
         return first_bad
     if trajectory.unlabelled_from is not None:
-        raise _Skip(f"finish_reason is solution but step {trajectory.unlabelled_from} was neither rated nor written")
+        raise _Skip(f"finish_reason is solution but {_step(trajectory.unlabelled_from)} was neither rated nor written")
     unrated = [n for n, r in enumerate(trajectory.ratings) if r is None and n not in trajectory.human_steps]
     if unrated:
-        raise _Skip(f"step {unrated[0]} is not rated")
+        raise _Skip(f"{_step(unrated[0])} is not rated")
     return -1
 
 

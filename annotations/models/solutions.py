@@ -137,6 +137,8 @@ class Solution(models.Model):
             models.Index(fields=["dataset", "status", "needs_humans", "id"], name="solution_queue_idx"),
             models.Index(fields=["dataset", "status", "annotation_count", "id"], name="solution_queue_fewest_idx"),
             models.Index(fields=["dataset", "generator"], name="solution_generator_idx"),
+            # Gold solutions of a dataset (few): the workbench's gold pick and "left for me" without a scan.
+            models.Index(fields=["dataset", "id"], condition=Q(is_gold=True), name="solution_gold_idx"),
             models.Index(
                 fields=["reformat_queued_at"], condition=Q(status=SolutionStatus.WAITING), name="solution_waiting_idx"
             ),

@@ -12,7 +12,19 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from django.contrib.auth.models import User
-from django.db.models import BooleanField, Case, CharField, Count, ExpressionWrapper, F, Q, QuerySet, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    Count,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.db.models.lookups import Exact
 
 from annotations.models import Annotation, SolutionStatus
@@ -40,6 +52,7 @@ class MyWorkFilters:
 
 _GOLD = Q(solution__is_gold=True)
 _GOLD_SETTLED = _GOLD & Q(solution__annotation_count__gte=F("solution__dataset__annotations_per_solution"))
+_SETTLED_ORDINARY = Q(solution__is_gold=False, solution__status=SolutionStatus.FINAL)
 
 
 def _shown_status() -> Case:
@@ -84,8 +97,9 @@ def my_annotations_list(*, user: User, filters: MyWorkFilters) -> QuerySet[Annot
     """Return my annotations (newest first) with solution, problem and dataset, filtered.
 
     Each row carries `shown_status` (a SolutionStatus value as the annotator may see it), `is_editable`,
-    `gold_revealed` (a settled gold item of a dataset with `gold_feedback` on) and `gold_matched`
-    (my label equals the gold label; meaningful only when revealed). Only the user's own rows.
+    `gold_revealed` (a settled gold item of a dataset with `gold_feedback` on), `gold_matched`
+    (my label equals the gold label; meaningful only when revealed) and `settled_label` (the final label of
+    an ordinary solution that is final, else None). Only the user's own rows.
     """
     revealed = _GOLD_SETTLED & Q(solution__dataset__gold_feedback=True)
     annotations = (
@@ -96,6 +110,12 @@ def my_annotations_list(*, user: User, filters: MyWorkFilters) -> QuerySet[Annot
             gold_revealed=ExpressionWrapper(revealed, output_field=BooleanField()),
             gold_matched=ExpressionWrapper(
                 Q(earliest_error_step=F("solution__imported_label")), output_field=BooleanField()
+            ),
+            # The settled label of an ordinary solution (a gold one's is the gold label: shown only when revealed).
+            settled_label=Case(
+                When(_SETTLED_ORDINARY, then=F("solution__final_label__label")),
+                default=None,
+                output_field=IntegerField(),
             ),
         )
         .annotate(is_editable=ExpressionWrapper(Q(shown_status__in=EDITABLE_STATUSES), output_field=BooleanField()))

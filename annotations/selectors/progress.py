@@ -5,7 +5,8 @@ membership), so progress counts and back-links cost no extra statement and no qu
 - `done_today`: my annotations in the dataset created since midnight (in `TIME_ZONE`);
 - `left_for_me`: the ordinary queue's solutions the queue could still hand me, counted up to
   `LEFT_FOR_ME_CAP` + 1 in the order of the index `solution_queue_idx` (a capped count: the index scan
-  stops early, so its cost does not grow with the dataset);
+  stops early, so its cost does not grow with the dataset), plus the gold solutions the queue will mix in
+  among them (the rule of `annotations.selectors.gold.gold_should_serve`, worked out in `LEFT_FOR_ME_SQL`);
 - `previous_solution_id` / `before_previous_solution_id`: my two annotations in the dataset made before
   the current solution's (or before now, when I have not annotated it), newest first.
 
@@ -36,7 +37,8 @@ _TABLES = {
 }
 DONE_TODAY_SQL = """SELECT COUNT(*) FROM "{annotation}" a JOIN "{solution}" s ON s.id = a.solution_id
  WHERE a.annotator_id = %s AND a.created_at >= %s AND s.dataset_id = "{outer}".dataset_id"""
-LEFT_FOR_ME_SQL = """SELECT COUNT(*) FROM (SELECT c.id FROM "{solution}" c JOIN "{dataset}" d ON d.id = c.dataset_id
+GOLD_RATE_SCALE = 1_000_000  # the rate as an exact integer ratio p / GOLD_RATE_SCALE (rates have few decimals)
+ORDINARY_LEFT_SQL = """SELECT COUNT(*) FROM (SELECT c.id FROM "{solution}" c JOIN "{dataset}" d ON d.id = c.dataset_id
  WHERE c.dataset_id = "{outer}".dataset_id AND c.status = %s AND c.needs_humans = %s AND c.is_gold = %s{exclude}
  AND NOT EXISTS (SELECT 1 FROM "{annotation}" m WHERE m.solution_id = c.id AND m.annotator_id = %s)
  AND c.annotation_count + CASE WHEN c.claim_count = 0 THEN 0 ELSE (SELECT COUNT(*) FROM "{claim}" h
@@ -44,6 +46,38 @@ LEFT_FOR_ME_SQL = """SELECT COUNT(*) FROM (SELECT c.id FROM "{solution}" c JOIN 
    < CASE WHEN c.annotation_count < d.annotations_per_solution THEN d.annotations_per_solution
           ELSE d.max_annotations END
  ORDER BY c.dataset_id, c.status, c.needs_humans, c.id LIMIT %s) capped"""
+# Gold is served whenever my gold share, counting the item about to be served, stays within the rate:
+# g < r * (t + 1). After my l ordinary items the queue has served me the fewest gold items n with
+# g + n >= r * (t + l + n + 1), i.e. n = ceil((p * (t + l + 1) - S * g) / (S - p)) in integers (r = p / S),
+# at most the u gold items I have not annotated; every one of them when r = 1. At rate 0 none of the gold
+# counts runs (PostgreSQL and SQLite evaluate a CASE branch's subquery only when it is taken), and the
+# unseen-gold count reads the partial index `solution_gold_idx`. `LIMIT 1` keeps the one-row derived table x
+# from being flattened into the outer expression, which would run its counts once per mention of l, t, g, u.
+MINE_SQL = """SELECT COUNT(*) FROM "{annotation}" a JOIN "{solution}" s ON s.id = a.solution_id
+ WHERE a.annotator_id = %s AND s.dataset_id = "{outer}".dataset_id{gold}"""
+UNSEEN_GOLD_SQL = """SELECT COUNT(*) FROM "{solution}" s
+ WHERE s.dataset_id = "{outer}".dataset_id AND s.is_gold = %s{exclude}
+ AND NOT EXISTS (SELECT 1 FROM "{annotation}" m WHERE m.solution_id = s.id AND m.annotator_id = %s)"""
+NEEDED = "(x.p * (x.t + x.l + 1) - {scale} * x.g)"
+GOLD_DUE = "((" + NEEDED + " + {scale} - x.p - 1) / ({scale} - x.p))"
+LEFT_FOR_ME_SQL = (
+    "SELECT x.l + CASE WHEN x.u <= 0 THEN 0 WHEN x.p >= {scale} THEN x.u WHEN "
+    + NEEDED
+    + " <= 0 THEN 0 WHEN "
+    + GOLD_DUE
+    + " >= x.u THEN x.u ELSE "
+    + GOLD_DUE
+    + """ END
+ FROM (SELECT ({ordinary}) AS l,
+   CASE WHEN d.gold_rate > 0 THEN ({mine}){pending} ELSE 0 END AS t,
+   CASE WHEN d.gold_rate > 0 THEN ({mine_gold}){pending_gold} ELSE 0 END AS g,
+   CASE WHEN d.gold_rate > 0 THEN ({unseen_gold}) ELSE 0 END AS u,
+   CAST(ROUND(d.gold_rate * {scale}) AS BIGINT) AS p FROM "{dataset}" d WHERE d.id = "{outer}".dataset_id
+   LIMIT 1) x"""
+)
+# On the annotation page the outer solution, when I have not annotated it yet, is the one I am doing now.
+PENDING_SQL = """ + (CASE WHEN EXISTS (SELECT 1 FROM "{annotation}" o WHERE o.solution_id = "{outer}".id
+ AND o.annotator_id = %s) THEN 0 ELSE 1 END){gold}"""
 PREVIOUS_SQL = """SELECT a.solution_id FROM "{annotation}" a JOIN "{solution}" s ON s.id = a.solution_id
  WHERE a.annotator_id = %s AND s.dataset_id = "{outer}".dataset_id AND a.solution_id <> "{outer}".id
  AND a.created_at < COALESCE((SELECT mine.created_at FROM "{annotation}" mine
@@ -66,14 +100,33 @@ def done_today_expression(*, user_id: int, now: datetime.datetime, outer: str) -
 
 
 def left_for_me_expression(*, user_id: int, now: datetime.datetime, outer: str, exclude_outer: bool) -> RawSQL:
-    """Return an expression: how many solutions the queue could still hand me, up to LEFT_FOR_ME_CAP + 1.
+    """Return an expression: how many solutions the queue could still hand me (ordinary ones up to the cap + 1).
 
-    With `exclude_outer` (the outer row is a solution), that solution is not counted.
+    The ordinary queue's solutions are counted up to LEFT_FOR_ME_CAP + 1; the gold solutions the queue
+    will mix in among them (at the dataset's `gold_rate`, only ones I have not annotated) are added.
+    With `exclude_outer` (the outer row is a solution), that solution is not counted, and when I have not
+    annotated it, it counts as done for the gold rule (it is the one I am doing).
     """
-    exclude = f' AND c.id <> "{outer}".id' if exclude_outer else ""
-    sql = LEFT_FOR_ME_SQL.format(outer=outer, exclude=exclude, **_TABLES)
-    params = (SolutionStatus.OPEN.value, True, False, user_id, now, user_id, LEFT_FOR_ME_CAP + 1)
-    return RawSQL(sql, params, output_field=IntegerField())
+    exclude = f' AND {{alias}}.id <> "{outer}".id' if exclude_outer else ""
+    tables = {**_TABLES, "outer": outer}
+    ordinary = ORDINARY_LEFT_SQL.format(exclude=exclude.format(alias="c"), **tables)
+    pending = PENDING_SQL.format(gold="", **tables) if exclude_outer else ""
+    pending_gold = PENDING_SQL.format(gold=f' * (CASE WHEN "{outer}".is_gold = %s THEN 1 ELSE 0 END)', **tables)
+    sql = LEFT_FOR_ME_SQL.format(
+        ordinary=ordinary,
+        mine=MINE_SQL.format(gold="", **tables),
+        mine_gold=MINE_SQL.format(gold=" AND s.is_gold = %s", **tables),
+        unseen_gold=UNSEEN_GOLD_SQL.format(exclude=exclude.format(alias="s"), **tables),
+        pending=pending,
+        pending_gold=pending_gold if exclude_outer else "",
+        scale=GOLD_RATE_SCALE,
+        **tables,
+    )
+    params: list[object] = [SolutionStatus.OPEN.value, True, False, user_id, now, user_id, LEFT_FOR_ME_CAP + 1]
+    params += [user_id, *([user_id] if exclude_outer else [])]  # t
+    params += [user_id, True, *([user_id, True] if exclude_outer else [])]  # g
+    params += [True, user_id]  # u
+    return RawSQL(sql, tuple(params), output_field=IntegerField())
 
 
 def previous_solution_expressions(*, user_id: int, now: datetime.datetime) -> dict[str, RawSQL]:

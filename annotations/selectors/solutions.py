@@ -1,9 +1,11 @@
 """Reads of solutions with their labels, limited to what the viewer may see.
 
-Annotators (members whose role is annotator, not staff) see only their own work: the solutions they
-have annotated, each with everything (steps, metadata, gold flag, imported and final labels, every
-annotation and suggestion). A solution they have not annotated does not exist for them here, so no
-list filter (`status`, `has_label`) and no detail field can reveal an answer before they label it.
+Annotators (members whose role is annotator, not staff) see only their own settled work: the solutions
+they have annotated and can no longer change (`annotation_editable` is false: the solution is final or
+discarded; a gold one once it has k annotations), each with everything (steps, metadata, gold flag,
+imported and final labels, every annotation and suggestion). Any other solution does not exist for them
+here, so no list filter (`status`, `has_label`) and no detail field can reveal an answer (a gold label,
+other people's labels) while they can still label or relabel it.
 Staff, managers and reviewers see every solution with everything. The workbench hands annotators the
 work itself; these reads serve the REST API. Every function here runs a fixed number of queries.
 """
@@ -17,7 +19,13 @@ from django.db.models.functions import Cast
 
 from annotations.models import Annotation, Solution, Suggestion
 from annotations.selectors.datasets import AnyUser, DatasetAccess, user_id_of
+from annotations.selectors.workbench import EDITABLE_STATUSES
 from prmweb.errors import NotFoundError
+
+ANNOTATOR_NOT_FOUND = (
+    "No solution with this id among the solutions you annotated that are settled; one you can still change "
+    "is shown in the workbench only."
+)
 
 
 @dataclass(frozen=True)
@@ -34,13 +42,15 @@ class SolutionFilters:
 
 
 def _visible_solutions(access: DatasetAccess, user: AnyUser) -> QuerySet[Solution]:
-    """Return the dataset's solutions this viewer may read: all of them, or an annotator's own work."""
+    """Return the dataset's solutions this viewer may read: all of them, or an annotator's own settled work."""
     solutions = Solution.objects.filter(dataset=access.dataset)
     if access.sees_all_labels:
         return solutions
-    return solutions.filter(
-        Exists(Annotation.objects.filter(solution_id=OuterRef("pk"), annotator_id=user_id_of(user)))
-    )
+    # The SQL form of `annotation_editable` (annotations.selectors.gold): gold looks open until it has k annotations.
+    k = access.dataset.annotations_per_solution
+    editable = Q(is_gold=True, annotation_count__lt=k) | Q(is_gold=False, status__in=EDITABLE_STATUSES)
+    mine = Exists(Annotation.objects.filter(solution_id=OuterRef("pk"), annotator_id=user_id_of(user)))
+    return solutions.filter(mine).exclude(editable)
 
 
 def _json_text_pattern(text: str) -> str:
@@ -60,7 +70,7 @@ def _search(solutions: QuerySet[Solution], text: str) -> QuerySet[Solution]:
 def solution_list(*, access: DatasetAccess, user: AnyUser, filters: SolutionFilters) -> QuerySet[Solution]:
     """Return the visible solutions matching the filters, oldest first, with problem and final label.
 
-    An annotator's list holds only the solutions they annotated. Two queries per page whatever the
+    An annotator's list holds only the settled solutions they annotated. Two queries per page whatever the
     page size: the count and the rows.
     """
     solutions = _visible_solutions(access, user).select_related("problem", "final_label", "ingested_by")
@@ -80,7 +90,7 @@ def solution_get_for_viewer(*, access: DatasetAccess, user: AnyUser, solution_id
 
     The solution carries `visible_annotations` (oldest first, with annotators) and `visible_suggestions`
     (by method). Three queries. Raises NotFoundError for an id not in the dataset and, for an annotator,
-    for a solution they have not annotated (the same answer: it does not exist for them).
+    for a solution they have not annotated or may still change (the same answer: it does not exist for them).
     """
     annotations = Annotation.objects.select_related("annotator").order_by("created_at", "pk")
     suggestions = Suggestion.objects.order_by("method", "config_key", "pk")
@@ -107,6 +117,6 @@ def _solution_not_found(access: DatasetAccess, solution_id: int) -> NotFoundErro
             errors={"id": ["No solution with this id in this dataset."]},
         )
     return NotFoundError(
-        f"Solution {solution_id} not found among the solutions you annotated in dataset {slug!r}.",
-        errors={"id": ["No solution with this id among the solutions you annotated."]},
+        f"Solution {solution_id} not found among the settled solutions you annotated in dataset {slug!r}.",
+        errors={"id": [ANNOTATOR_NOT_FOUND]},
     )

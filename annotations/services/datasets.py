@@ -8,7 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, transaction
 
 from annotations.critique import error_type_slugs, error_types_errors
-from annotations.models import Dataset, DatasetMembership, MembershipRole
+from annotations.models import Dataset, DatasetMembership, Export, MembershipRole, Solution
 from annotations.selectors.datasets import error_types_in_use
 from annotations.validators import scoring_methods_errors, segmentation_errors
 from prmweb.errors import ApplicationError, ConflictError, NotFoundError
@@ -84,6 +84,24 @@ def _refuse_dropping_used_error_types(dataset: Dataset, taxonomy: Any) -> None:
         raise ApplicationError(f"Invalid dataset settings. error_types: {in_use[0]}", errors={"error_types": in_use})
 
 
+def _refuse_changing_a_used_slug(dataset: Dataset, slug: Any) -> None:
+    """Refuse a new slug once the dataset has solutions or exports: URLs, scripts and export folders name it.
+
+    Compares with the slug stored in the database (an edit form may already have set the new one on the instance).
+    """
+    stored = Dataset.objects.filter(pk=dataset.pk).values_list("slug", flat=True).first()
+    if slug is None or stored is None or slug == stored:
+        return
+    solutions = Solution.objects.filter(dataset_id=dataset.pk).count()
+    exports = Export.objects.filter(dataset_id=dataset.pk).count()
+    if solutions or exports:
+        reason = (
+            f"The slug of dataset {stored!r} cannot change: it has {solutions} solution(s) and {exports} export(s), "
+            "and links, scripts and export folders use the slug. Change its name instead."
+        )
+        raise ConflictError(reason, errors={"slug": [reason]})
+
+
 def _save(dataset: Dataset) -> None:
     errors = _protocol_errors(dataset)
     if errors:
@@ -134,9 +152,11 @@ def dataset_update(*, dataset: Dataset, **changes: Any) -> Dataset:
     """Change a dataset's name, texts or protocol settings; return it.
 
     Raises ApplicationError naming the field for unknown fields, a taken slug, inconsistent settings, or
-    an error-type taxonomy that drops a slug annotations or final labels still use.
+    an error-type taxonomy that drops a slug annotations or final labels still use; ConflictError for a new
+    slug once the dataset has solutions or exports.
     """
     _reject_unknown(changes)
+    _refuse_changing_a_used_slug(dataset, changes.get("slug"))
     _refuse_dropping_used_error_types(dataset, changes.get("error_types"))
     for name, value in changes.items():
         setattr(dataset, name, value)

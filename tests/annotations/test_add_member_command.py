@@ -68,7 +68,11 @@ def test_create_user_leaves_an_existing_account_alone(imported):
     "args, message",
     [
         (["--dataset", "nope", "--user", "mona", "--role", "annotator"], "Dataset 'nope' does not exist."),
-        (["--dataset", "pb-gsm8k", "--user", "ghost", "--role", "annotator"], "There is no user 'ghost'."),
+        (
+            ["--dataset", "pb-gsm8k", "--user", "ghost", "--role", "annotator"],
+            "There is no user 'ghost'. Create the account first, or add --create-user --password PASSWORD to create "
+            "it here.",
+        ),
         (
             ["--dataset", "pb-gsm8k", "--user", "ghost", "--role", "annotator", "--create-user"],
             "--create-user needs --password for the new account.",
@@ -79,7 +83,8 @@ def test_create_user_leaves_an_existing_account_alone(imported):
         ),
         (
             ["--dataset", "pb-gsm8k", "--user", "ghost", "--role", "annotator", "--create-user", "--password", "123"],
-            "Invalid password. This password is too short. It must contain at least 8 characters.",
+            "Invalid password. This password is too short. It must contain at least 8 characters. "
+            "This password is too common. This password is entirely numeric.",  # every reason, not only the first
         ),
         (
             [
@@ -117,5 +122,8 @@ def test_demoting_the_last_manager_is_refused(imported):
     MembershipFactory(dataset=imported, user=UserFactory(username="mona"), role="manager")
     with pytest.raises(CommandError) as raised:
         _run("--dataset", "pb-gsm8k", "--user", "mona", "--role", "annotator")
-    assert str(raised.value) == "'mona' is the last manager of dataset 'pb-gsm8k' and cannot be made annotator."
+    assert str(raised.value) == (  # the refusal says why and what to do, as the API's errors.username does
+        "'mona' is the last manager of dataset 'pb-gsm8k' and cannot be made annotator. "
+        "The last manager cannot be made annotator; make another member manager first."
+    )
     assert _roles(imported) == {"mona": "manager"}

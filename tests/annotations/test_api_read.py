@@ -3,6 +3,7 @@
 import pytest
 
 from annotations.models import SolutionStatus
+from annotations.selectors.solutions import ANNOTATOR_NOT_FOUND
 from tests.annotations.api_support import post_json, processbench_records, solution_url, solutions_url, token_client
 from tests.factories import (
     AnnotationFactory,
@@ -102,7 +103,8 @@ def test_pagination(manager, dataset):
 def _populate(dataset, count: int, annotator, prefix: str = "q") -> None:
     """Add solutions the annotator annotated (half also by someone else), with suggestions and final labels."""
     for index in range(count):
-        stored = SolutionFactory(dataset=dataset, external_id=f"{prefix}{index}")
+        # Final: settled, so an annotator reads it too (they read no solution they may still change).
+        stored = SolutionFactory(dataset=dataset, external_id=f"{prefix}{index}", status=SolutionStatus.FINAL)
         AnnotationFactory(solution=stored, annotator=annotator)
         if index % 2:
             AnnotationFactory(solution=stored)
@@ -128,7 +130,7 @@ def test_the_list_runs_a_constant_number_of_queries(dataset, django_assert_num_q
 def test_the_detail_runs_a_constant_number_of_queries(dataset, django_assert_num_queries, role):
     user = UserFactory()
     MembershipFactory(dataset=dataset, user=user, role=role)
-    stored = SolutionFactory(dataset=dataset)
+    stored = SolutionFactory(dataset=dataset, status=SolutionStatus.FINAL)
     FinalLabelFactory(solution=stored)
     AnnotationFactory(solution=stored, annotator=user)
     for index in range(5):
@@ -156,8 +158,8 @@ def test_a_solution_an_annotator_has_not_annotated_is_a_404(annotator, dataset, 
     response = token_client(annotator).get(solution_url(labelled.pk))
     assert response.status_code == 404
     assert response.json() == {
-        "message": f"Solution {labelled.pk} not found among the solutions you annotated in dataset 'demo'.",
-        "errors": {"id": ["No solution with this id among the solutions you annotated."]},
+        "message": f"Solution {labelled.pk} not found among the settled solutions you annotated in dataset 'demo'.",
+        "errors": {"id": [ANNOTATOR_NOT_FOUND]},
     }
     assert token_client(annotator).get(solutions_url()).json() == {
         "count": 0,
@@ -189,9 +191,16 @@ def test_no_list_filter_shows_an_annotator_the_gold_items_before_they_label_them
     assert token_client(annotator).get(solution_url(gold.pk)).status_code == 404
 
 
-def test_an_annotator_reads_their_own_work_with_everything(annotator, dataset, labelled, gold):
+def _settle(solution, status=SolutionStatus.FINAL, annotation_count=3):
+    solution.status, solution.annotation_count = status, annotation_count
+    solution.save(update_fields=["status", "annotation_count"])
+
+
+def test_an_annotator_reads_their_own_settled_work_with_everything(annotator, dataset, labelled, gold):
     AnnotationFactory(solution=labelled, annotator=annotator, earliest_error_step=1)
     AnnotationFactory(solution=gold, annotator=annotator, earliest_error_step=2)
+    _settle(labelled)
+    _settle(gold)  # a gold item looks settled once it has k (3) annotations
     SolutionFactory(dataset=dataset, external_id="not-mine")
     client = token_client(annotator)
     body = client.get(solution_url(labelled.pk)).json()
@@ -205,10 +214,31 @@ def test_an_annotator_reads_their_own_work_with_everything(annotator, dataset, l
     assert _ids(client.get(solutions_url() + "?has_label=true")) == [labelled.external_id, "gsm8k-26"]
 
 
+@pytest.mark.parametrize(
+    "status, annotation_count",
+    [(SolutionStatus.OPEN, 3), (SolutionStatus.NEEDS_REVIEW, 3), ("gold", 2)],
+)
+def test_an_annotator_reads_nothing_of_a_solution_they_may_still_change(
+    annotator, dataset, labelled, gold, status, annotation_count
+):
+    """Before the fix the detail showed the gold label and the others' labels while the annotator could relabel."""
+    solution = gold if status == "gold" else labelled
+    AnnotationFactory(solution=solution, annotator=annotator, earliest_error_step=0)
+    _settle(solution, SolutionStatus.FINAL if status == "gold" else status, annotation_count)
+    client = token_client(annotator)
+    response = client.get(solution_url(solution.pk))
+    assert response.status_code == 404
+    assert response.json()["errors"] == {"id": [ANNOTATOR_NOT_FOUND]}
+    assert b"processbench_label" not in response.content and b"bob" not in response.content
+    for query in ("", "?status=final", "?has_label=true", "?q=Step"):
+        assert _ids(client.get(solutions_url() + query)) == []
+
+
 def test_on_a_blind_dataset_an_annotator_sees_the_suggestions_of_their_own_work(annotator, dataset, labelled):
     dataset.blind = True
     dataset.save()
     AnnotationFactory(solution=labelled, annotator=annotator)
+    _settle(labelled)
     assert [s["method"] for s in token_client(annotator).get(solution_url(labelled.pk)).json()["suggestions"]] == [
         "judge"
     ]

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from annotations.importers import base as importers_base
-from annotations.importers.prm800k import parse_prm800k
+from annotations.importers.prm800k import parse_prm800k, prm800k_record
 from annotations.importers.processbench import parse_processbench
 from annotations.models import Dataset, FinalLabel, FinalLabelSource, Problem, Solution
 from tests.factories import DatasetFactory, UserFactory
@@ -37,6 +37,15 @@ def run_failing_import(path, *args, dataset="bench"):
     with pytest.raises(CommandError) as failure:
         call_command("import_solutions", str(path), "--dataset", dataset, *args, stdout=out, stderr=err)
     return str(failure.value), out.getvalue(), err.getvalue()
+
+
+@pytest.mark.parametrize("size", ["0", "-5", "1001", "many"])
+def test_a_chunk_size_out_of_range_is_refused_not_clamped(size):
+    """`--chunk-size 0` used to be taken as 1 (and 5000 as 1000) without a word."""
+    with pytest.raises(CommandError) as failure:
+        run_import(GSM8K, "--format", "processbench", "--chunk-size", size)
+    assert str(failure.value) == (f"Error: argument --chunk-size: must be a whole number from 1 to 1000 (got {size!r})")
+    assert Solution.objects.count() == 0
 
 
 def write_json(tmp_path, name, value):
@@ -313,6 +322,31 @@ def test_prm800k_broken_and_unlabelled_records(tmp_path):
         "created 0, existing 0, rejected 3, skipped 1 (nothing was stored)",
     ]
     assert Solution.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "change, reason",
+    [
+        ("unrated", "Step 2 (index 1) is not rated"),
+        ("unlabelled", "finish_reason is solution but Step 8 (index 7) was neither rated nor written"),
+        ("relabelled", "Step 1 (index 0) was relabelled with a different text, so the pre-generated"),
+    ],
+)
+def test_prm800k_skip_reasons_name_steps_as_the_interface_does(change, reason):
+    """The UI says "Step 1" for the first step: a skip reason saying "step 0" pointed at the wrong one."""
+    record = json.loads(json.dumps(_raw_prm800k()[0]))
+    label = record["label"]
+    label["finish_reason"] = "solution"
+    for step in label["steps"]:
+        step["completions"][0]["rating"] = 1
+    if change != "unlabelled":  # the record's 7 labelled steps are the whole solution
+        del record["question"]["pre_generated_steps"][len(label["steps"]) :]
+    if change == "unrated":
+        label["steps"][1]["completions"][0]["rating"] = None
+    elif change == "relabelled":
+        label["steps"][0]["completions"][0]["text"] = "A different first step."
+    parsed = prm800k_record(0, 1, record)
+    assert parsed.item is None and parsed.skip_reason.startswith(reason), parsed
 
 
 # --- prmweb JSON Lines ----------------------------------------------------------------------------------

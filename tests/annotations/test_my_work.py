@@ -98,6 +98,22 @@ def test_settled_gold_items_show_how_i_did(logged_in, dataset, alice):
     assert Annotation.objects.get(solution=wrong, annotator=alice).earliest_error_step == 0
 
 
+def test_a_settled_solution_shows_its_final_label(logged_in, dataset, alice):
+    """My work showed "final" but not which label was settled; an open one shows none yet."""
+    bob = member(dataset, "bob")
+    agreed = _annotate(SolutionFactory(dataset=dataset), alice, 1)
+    all_correct = _annotate(SolutionFactory(dataset=dataset), alice, -1)
+    waiting = _annotate(SolutionFactory(dataset=dataset), alice, 0)
+    _annotate(agreed, bob, 1)
+    _annotate(all_correct, bob, -1)
+    html = logged_in.get(reverse("annotations:my_work")).content.decode()
+    assert _cells(_row(html, agreed), "Status") == [
+        '<span class="badge badge-right">final</span> <span class="settled-label">final label: step 2</span>'
+    ]
+    assert '<span class="settled-label">final label: all correct</span>' in _row(html, all_correct)
+    assert "settled-label" not in _row(html, waiting)
+
+
 def test_with_gold_feedback_off_a_settled_gold_item_is_just_final(logged_in, dataset, alice):
     Dataset.objects.filter(pk=dataset.pk).update(gold_feedback=False)
     gold = _annotate(_gold(dataset, 1, "Find $c$."), alice, 0)

@@ -93,6 +93,33 @@ def test_left_for_me_follows_the_protocol_with_several_annotators_per_solution(c
     assert third.pk not in (first.pk, second.pk)
 
 
+def _left_on_home(client) -> int:
+    html = client.get(reverse("annotations:home")).content.decode()
+    return int(html.split('<dd class="left-for-me">', 1)[1].split("<", 1)[0])
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.1, 0.3, 0.5, 1.0])
+def test_left_for_me_counts_the_gold_items_the_queue_will_mix_in(client, dataset, alice, rate):
+    """ "Left for me" used to count the ordinary queue only: at a gold rate the queue served more than it said."""
+    dataset.gold_rate = rate
+    dataset.save()
+    for index in range(5):
+        SolutionFactory(dataset=dataset)
+        if index < 3:
+            solution_set_gold(solution_id=SolutionFactory(dataset=dataset, imported_label=0).pk, is_gold=True)
+    client.force_login(alice)
+    left = _left_on_home(client)
+    served = 0
+    while (claim := claim_next(dataset=dataset, annotator=alice)) is not None:
+        assert progress_line(served, left - served) in page_html(client, claim.solution_id)  # this one included
+        annotation_submit(solution_id=claim.solution_id, annotator=alice, data=AnnotationInput(earliest_error_step=0))
+        served += 1
+        assert _left_on_home(client) == left - served
+    assert left == served
+    gold_served = Annotation.objects.filter(annotator=alice, solution__is_gold=True).count()
+    assert gold_served == {0.0: 0, 0.1: 1, 0.3: 3, 0.5: 3, 1.0: 3}[rate]
+
+
 def test_left_for_me_is_a_capped_count(client, dataset, alice):
     problem = SolutionFactory(dataset=dataset).problem
     Solution.objects.bulk_create(

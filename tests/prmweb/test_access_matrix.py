@@ -9,6 +9,7 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from annotations.models import Solution, SolutionStatus
 from tests.factories import AnnotationFactory, DatasetFactory, MembershipFactory, SolutionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -217,6 +218,8 @@ def test_an_annotator_reads_their_own_work_via_the_api(world):
     own = SolutionFactory(dataset=world["dataset"])
     AnnotationFactory(solution=own, annotator=world["users"]["annotator"], earliest_error_step=0)
     client = _api_client(world, "annotator")
+    assert client.get(f"/api/v1/datasets/ds-a/solutions/{own.pk}/").status_code == 404  # still theirs to change
+    Solution.objects.filter(pk=own.pk).update(status=SolutionStatus.FINAL)  # settled: readable
     body = client.get(f"/api/v1/datasets/ds-a/solutions/{own.pk}/").json()
     assert [(a["annotator"], a["earliest_error_step"]) for a in body["annotations"]] == [("annotator-a", 0)]
     assert [row["id"] for row in client.get("/api/v1/datasets/ds-a/solutions/").json()["results"]] == [own.pk]

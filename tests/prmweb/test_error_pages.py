@@ -97,7 +97,14 @@ def test_a_failing_page_answers_with_the_500_page(client):
 
 @pytest.mark.django_db
 @override_settings(DEBUG=False)
-def test_the_api_keeps_its_json_errors(client):
-    response = client.get("/api/v1/no-such-thing/")
+@pytest.mark.parametrize("path", ["/api/v1/no-such-thing/", "/api/v1/datasets/demo/solutions/abc/"])
+def test_the_api_keeps_its_json_errors(client, path):
+    """A path no endpoint matches (a typo, an id that is not a number) says so and names `path`."""
+    response = client.get(path)
     assert response.status_code == 404
-    assert response.json() == {"message": "Not found.", "errors": {}}
+    assert response.json() == {
+        "message": f"Not found: {path}",
+        "errors": {
+            "path": ["No API endpoint has this path; ids in paths are whole numbers (the endpoints: /api/docs/)."]
+        },
+    }

@@ -78,6 +78,15 @@ def test_score_solutions_rejects_bad_arguments_with_a_message(sums, args, messag
     assert message in str(caught.value)
 
 
+def test_an_unknown_method_is_named_once_with_the_choices(sums):
+    with pytest.raises(CommandError) as caught:
+        _call("score_solutions", "--dataset", "sums", "--method", "astrology")
+    assert str(caught.value) == (
+        "Invalid scoring configuration: method: unknown method 'astrology'; "
+        "choose one of mc, judge, prm, arithmetic, consensus"
+    )
+
+
 def test_score_solutions_reports_a_stopped_run(sums, settings):
     settings.SCORING_ENGINES = {**settings.SCORING_ENGINES, "judge": {"ENGINE": "openai", "MODEL": "j", "BASE_URL": ""}}
 

@@ -40,7 +40,7 @@ class Command(BaseCommand):
                     self._create_user(username, password)
                 change = membership_set(dataset=dataset, username=username, role=options["role"])
         except ApplicationError as error:
-            raise CommandError(error.message) from error
+            raise CommandError(_refusal(error, create_user=options["create_user"])) from error
         if change.created:
             outcome = "added"
         elif change.previous_role == options["role"]:
@@ -57,3 +57,11 @@ class Command(BaseCommand):
             raise CommandError("--create-user needs --password for the new account.")
         user_create(username=username, password=password)
         self.stdout.write(f"Created user {username!r}.")
+
+
+def _refusal(error: ApplicationError, *, create_user: bool) -> str:
+    """Return the refusal with what to do about it: the service's advice, and the option that creates a user."""
+    advice = [str(text) for texts in error.errors.values() for text in texts if str(text) not in error.message]
+    if "username" in error.errors and not create_user and "no user" in error.message.lower():
+        advice = ["Create the account first, or add --create-user --password PASSWORD to create it here."]
+    return " ".join([error.message, *advice])

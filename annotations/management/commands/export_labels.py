@@ -2,6 +2,7 @@
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +107,21 @@ class Command(BaseCommand):
             self.stderr.write(f"note: rows left out ({reasons}); the card's 'Skipped rows' lists them too.")
 
     def _run(self, export_id: int, *, show_progress: bool) -> Any:
-        with tqdm(total=0, unit="rows", desc="export", disable=not show_progress, file=sys.stderr) as bar:
+        """Run the export, drawing a bar on a terminal; in a log (stderr not a terminal) print its last line once."""
+        stream = getattr(self.stderr, "_out", sys.stderr)  # tqdm redraws with "\r": the raw stream, not the wrapper
+        if not show_progress:
+            return export_run(export_id=export_id)
+        if not stream.isatty():
+            started, counts = time.monotonic(), [0, 0]
+
+            def remember(done: int, total: int) -> None:
+                counts[:] = [done, total]
+
+            export = export_run(export_id=export_id, on_progress=remember)
+            meter = tqdm.format_meter(counts[0], counts[1], time.monotonic() - started, prefix="export", unit=" rows")
+            stream.write(meter + "\n")
+            return export
+        with tqdm(total=0, unit=" rows", desc="export", file=stream) as bar:
 
             def progress(done: int, total: int) -> None:
                 bar.total = total

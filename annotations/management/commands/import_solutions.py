@@ -1,6 +1,7 @@
 """Import solutions into a dataset: ProcessBench, PRM800K, prmweb JSON Lines, responses, OpenAI/vLLM batch output,
 or an annotations export (with its annotations and critiques)."""
 
+import argparse
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -32,6 +33,7 @@ from annotations.models import Dataset
 from annotations.segmentation import SEGMENTATIONS
 from annotations.services.datasets import dataset_create
 from annotations.services.imports import DEFAULT_CHUNK_SIZE, ImportRejectedError, ImportReport, solutions_import
+from annotations.services.ingestion import MAX_BATCH_ITEMS
 from prmweb.errors import ApplicationError
 
 MAX_PRINTED_LINES = 20  # rejection (and skip) reasons printed; the rest are counted
@@ -47,6 +49,17 @@ def _parsed(
         return
     with path.open(encoding="utf-8", errors="strict") as stream:
         yield parse(stream)
+
+
+def _chunk_size(text: str) -> int:
+    """Return --chunk-size as an int from 1 to MAX_BATCH_ITEMS; anything else is refused, never clamped."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_BATCH_ITEMS:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to {MAX_BATCH_ITEMS} (got {text!r})")
+    return value
 
 
 class Command(BaseCommand):
@@ -92,7 +105,12 @@ class Command(BaseCommand):
             action="store_true",
             help="annotations only: create inactive accounts (no password) for annotators this instance lacks.",
         )
-        parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, help="Solutions per ingestion batch.")
+        parser.add_argument(
+            "--chunk-size",
+            type=_chunk_size,
+            default=DEFAULT_CHUNK_SIZE,
+            help=f"Solutions per ingestion batch (1 to {MAX_BATCH_ITEMS}).",
+        )
         parser.add_argument("--no-progress", action="store_true", help="Do not show the progress bar.")
         parser.add_argument("--user", help="Username recorded as who ingested the new solutions (default: nobody).")
 

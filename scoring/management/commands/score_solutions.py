@@ -67,8 +67,10 @@ class Command(BaseCommand):
 
 
 def _describe(error: ApplicationError) -> str:
-    details = "; ".join(f"{field}: {' '.join(map(str, messages))}" for field, messages in error.errors.items())
-    return f"{error.message} ({details})" if details else error.message
+    """Return the message with the field errors it does not already say (never the same reason twice)."""
+    details = [f"{field}: {' '.join(map(str, messages))}" for field, messages in error.errors.items()]
+    details = [detail for detail in details if detail not in error.message]
+    return f"{error.message} ({'; '.join(details)})" if details else error.message
 
 
 def _summary(run: ScoringRun) -> str:

@@ -124,6 +124,18 @@ def test_non_members_get_404_and_anonymous_401(pb_manager, export_root, django_c
     assert APIClient().get(EXPORTS).status_code == 401
 
 
+@pytest.mark.parametrize("slug", ["no-such-dataset", "pb-sample"])
+def test_a_dataset_the_user_cannot_see_is_named_under_the_field_they_sent(slug, pb_manager, export_root):
+    """The body's field is `dataset`; the 404 used to name `slug`, a field the client never sent."""
+    stranger = client_for(UserFactory(username="eve"))
+    response = stranger.post(EXPORTS, {"dataset": slug, "format": "trl"}, format="json")
+    assert response.status_code == 404
+    assert response.json() == {
+        "message": f"Dataset {slug!r} not found.",
+        "errors": {"dataset": ["No dataset with this slug is visible to you."]},
+    }
+
+
 def test_bad_input_names_the_field(pb_manager, django_capture_on_commit_callbacks):
     client = client_for(pb_manager)
     response = start(

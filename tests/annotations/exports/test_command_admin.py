@@ -63,6 +63,17 @@ def test_command_draws_a_progress_bar(pb_dataset, tmp_path, capsys):
     assert "30/30" in capsys.readouterr().err
 
 
+def test_in_a_log_the_command_prints_the_progress_line_once(pb_dataset, tmp_path, capsys):
+    """Stderr that is not a terminal gets the bar's last line only: no stray "0rows" line, no carriage return."""
+    out = io.StringIO()
+    call_command("export_labels", "--dataset=pb-sample", "--format=trl", f"--out={tmp_path / 'x'}", stdout=out)
+    err = capsys.readouterr().err
+    progress = [line for line in err.splitlines() if line.startswith("export:")]
+    assert len(progress) == 1 and progress[0].startswith("export: 100%|") and "30/30" in progress[0], err
+    assert "\r" not in err and "0rows" not in err
+    assert "export:" not in out.getvalue()
+
+
 @pytest.mark.parametrize(
     "arguments, message",
     [

@@ -181,6 +181,7 @@
     }
     focusStep(Math.min(Math.max(focusIndex + delta, 0), steps.length - 1), true);
     paint();
+    wb.feedback(focusIndex === selectedValue() ? "" : "At step " + (focusIndex + 1) + ": Enter marks it.");
   }
 
   steps.forEach(function (step, index) {
@@ -369,6 +370,7 @@
     var action = KEYS[event.key];
     if (action) {
       event.preventDefault();
+      wb.feedback("");  /* the line answers the latest key: a key that says nothing clears an older message */
       action(event);
     }
   });

@@ -20,7 +20,7 @@ from annotations.models import Annotation, Dataset, FinalLabelSource, Problem, S
 from annotations.rendering import render_answer, render_markdown
 from annotations.selectors.figures import problem_figures_get
 from annotations.selectors.gold import annotation_editable
-from annotations.selectors.progress import LEFT_FOR_ME_CAP, left_for_me_with_gold
+from annotations.selectors.progress import LEFT_FOR_ME_CAP
 from annotations.selectors.workbench import (
     my_annotation_get,
     solution_for_workbench,
@@ -211,18 +211,10 @@ def settled_reason(solution: Solution) -> str:
 
 
 def _progress(solution: Solution, mode: "PageMode") -> Progress:
-    """Return my progress; "left" counts this solution while I hold it, as the home page does.
-
-    Gold or not, it is the number the home page shows at this moment (the queue's ordinary solutions,
-    this one among them when it is one, plus the gold items it will mix in, this one among them when it
-    is gold), so it drops by one with every item and never gives a gold item away.
-    """
     previous = (getattr(solution, "previous_solution_id", None), getattr(solution, "before_previous_solution_id", None))
-    this_ordinary = mode is PageMode.NEW and not solution.is_gold
-    ordinary_left = getattr(solution, "left_for_me", 0) + (1 if this_ordinary else 0)
     return Progress(
         done_today=getattr(solution, "done_today", 0),
-        left_for_me=left_for_me_with_gold(solution, gold_rate=solution.dataset.gold_rate, ordinary_left=ordinary_left),
+        left_for_me=getattr(solution, "left_for_me", 0) + (1 if mode is PageMode.NEW else 0),
         previous_solution_ids=tuple(solution_id for solution_id in previous if solution_id is not None),
     )
 

@@ -11,11 +11,12 @@ annotations, as an ordinary solution would need before it can settle; then it lo
 and only where the dataset's `gold_feedback` is on, My work shows how the annotator did on it.
 """
 
+from decimal import Decimal
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, F, Q
 
 from annotations.models import Annotation, Dataset, Solution
-from annotations.selectors.progress import gold_due
 from annotations.selectors.workbench import EDITABLE_STATUSES
 
 
@@ -34,7 +35,7 @@ def gold_should_serve(dataset: Dataset, annotator: AbstractBaseUser) -> bool:
     done = Annotation.objects.filter(solution__dataset=dataset, annotator_id=annotator.pk).aggregate(
         total=Count("id"), gold=Count("id", filter=Q(solution__is_gold=True))
     )
-    return gold_due(gold_rate=dataset.gold_rate, done=done["total"], gold_done=done["gold"])
+    return bool(done["gold"] < Decimal(str(dataset.gold_rate)) * (done["total"] + 1))
 
 
 def gold_accuracy_by_annotator(*, dataset: Dataset) -> dict[int, tuple[int, int]]:

@@ -7,10 +7,7 @@ membership), so progress counts and back-links cost no extra statement and no qu
   `LEFT_FOR_ME_CAP` + 1 in the order of the index `solution_queue_idx` (a capped count: the index scan
   stops early, so its cost does not grow with the dataset);
 - `previous_solution_id` / `before_previous_solution_id`: my two annotations in the dataset made before
-  the current solution's (or before now, when I have not annotated it), newest first;
-- `my_done`, `my_gold_done`, `gold_left_for_me` (only where the dataset has a `gold_rate`): what
-  `items_left_for_me` needs to add the gold items the queue will mix in, so that the count drops by one
-  with every item served, gold or not, and never tells a gold item from an ordinary one.
+  the current solution's (or before now, when I have not annotated it), newest first.
 
 They are written as SQL (`RawSQL`, parameters bound by the driver) rather than as nested ORM subqueries:
 the ORM version cost about 11 ms of CPU per page just to build and compile (measured with
@@ -21,8 +18,6 @@ own claims as mine rather than as others' holds.
 """
 
 import datetime
-import math
-from decimal import Decimal
 
 from django.db.models import IntegerField
 from django.db.models.expressions import RawSQL
@@ -53,66 +48,6 @@ PREVIOUS_SQL = """SELECT a.solution_id FROM "{annotation}" a JOIN "{solution}" s
  AND a.created_at < COALESCE((SELECT mine.created_at FROM "{annotation}" mine
    WHERE mine.solution_id = "{outer}".id AND mine.annotator_id = %s), %s)
  ORDER BY a.created_at DESC, a.id DESC LIMIT 1 OFFSET %s"""
-
-MY_DONE_SQL = """SELECT COUNT(*) FROM "{annotation}" a JOIN "{solution}" s ON s.id = a.solution_id
- WHERE a.annotator_id = %s AND s.dataset_id = "{outer}".dataset_id{gold}"""
-GOLD_LEFT_SQL = """SELECT COUNT(*) FROM "{solution}" g WHERE g.dataset_id = "{outer}".dataset_id AND g.is_gold = %s
- AND NOT EXISTS (SELECT 1 FROM "{annotation}" m WHERE m.solution_id = g.id AND m.annotator_id = %s)"""
-WHEN_GOLD_SQL = """CASE WHEN (SELECT gd.gold_rate FROM "{dataset}" gd WHERE gd.id = "{outer}".dataset_id) > 0
- THEN ({count}) ELSE 0 END"""
-
-
-def gold_due(*, gold_rate: float, done: int, gold_done: int) -> bool:
-    """Return whether the next item is a gold one: gold_done < gold_rate * (done + 1), the rate as written.
-
-    The rule of `annotations.selectors.gold.gold_should_serve` (see there), on plain counts.
-    """
-    return gold_rate > 0 and gold_done < Decimal(str(gold_rate)) * (done + 1)
-
-
-def items_left_for_me(*, gold_rate: float, done: int, gold_done: int, ordinary_left: int, gold_left: int) -> int:
-    """Return how many items the queue will still hand me: the ordinary ones plus the gold it will mix in.
-
-    Serving goes on while either is left: gold when `gold_due` (and some is left), else ordinary. Once
-    the ordinary ones are gone, gold keeps coming while due, so g gold items follow, the least g >= 0 with
-    gold_done + g >= rate * (done + ordinary_left + g + 1), at most `gold_left`. Every item served, gold or
-    ordinary, lowers the result by exactly one (tested against a step-by-step run of the rule).
-    """
-    if gold_rate <= 0 or gold_left <= 0:
-        return ordinary_left
-    rate = Decimal(str(gold_rate))
-    if rate >= 1:
-        return ordinary_left + gold_left
-    bound = (rate * (done + ordinary_left + 1) - gold_done) / (1 - rate)
-    return ordinary_left + min(gold_left, max(0, math.ceil(bound)))
-
-
-def gold_progress_expressions(*, user_id: int, outer: str) -> dict[str, RawSQL]:
-    """Return expressions for the outer row's dataset: `my_done`, `my_gold_done`, `gold_left_for_me`.
-
-    Each is 0 without a query of its own where the dataset's `gold_rate` is 0. `outer` as in
-    `done_today_expression`.
-    """
-    fragments = {
-        "my_done": (MY_DONE_SQL.format(outer=outer, gold="", **_TABLES), (user_id,)),
-        "my_gold_done": (MY_DONE_SQL.format(outer=outer, gold=" AND s.is_gold = %s", **_TABLES), (user_id, True)),
-        "gold_left_for_me": (GOLD_LEFT_SQL.format(outer=outer, **_TABLES), (True, user_id)),
-    }
-    return {
-        name: RawSQL(WHEN_GOLD_SQL.format(outer=outer, count=sql, **_TABLES), params, output_field=IntegerField())
-        for name, (sql, params) in fragments.items()
-    }
-
-
-def left_for_me_with_gold(row: object, *, gold_rate: float, ordinary_left: int) -> int:
-    """Return `items_left_for_me` for a row annotated with `gold_progress_expressions`."""
-    return items_left_for_me(
-        gold_rate=gold_rate,
-        done=getattr(row, "my_done", 0),
-        gold_done=getattr(row, "my_gold_done", 0),
-        ordinary_left=ordinary_left,
-        gold_left=getattr(row, "gold_left_for_me", 0),
-    )
 
 
 def start_of_today(now: datetime.datetime) -> datetime.datetime:

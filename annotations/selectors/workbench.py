@@ -32,9 +32,7 @@ from annotations.selectors.datasets import AnyUser, user_is_staff
 from annotations.selectors.progress import (
     LEFT_FOR_ME_CAP,
     done_today_expression,
-    gold_progress_expressions,
     left_for_me_expression,
-    left_for_me_with_gold,
     previous_solution_expressions,
 )
 from prmweb.errors import NotFoundError
@@ -112,7 +110,7 @@ def dataset_progress_for_user(*, user: User, now: datetime.datetime) -> list[Dat
     """Return my datasets (by name) with my counts, done-overall, total and gold counts (two queries).
 
     Mine: `done_by_me` (my submitted annotations), `done_today`, and `left_for_me` (the ordinary queue's
-    solutions it could still hand me, capped, plus the gold items it will mix in: `annotations.selectors.progress`).
+    solutions it could still hand me, capped: `annotations.selectors.progress`).
 
     `total` counts the solutions to be labelled: gold solutions are left out (their label came with the
     data; they are counted in `gold`). A solution is "done overall" once it is settled here: its final
@@ -139,7 +137,6 @@ def dataset_progress_for_user(*, user: User, now: datetime.datetime) -> list[Dat
             my_claim_solution_id=Subquery(my_claim.values("solution_id")[:1]),
             done_today=done_today_expression(user_id=user.pk, now=now, outer=MEMBERSHIP_TABLE),
             left_for_me=left_for_me_expression(user_id=user.pk, now=now, outer=MEMBERSHIP_TABLE, exclude_outer=False),
-            **gold_progress_expressions(user_id=user.pk, outer=MEMBERSHIP_TABLE),
         )
         .order_by("dataset__name")
     )
@@ -168,11 +165,7 @@ def dataset_progress_for_user(*, user: User, now: datetime.datetime) -> list[Dat
             gold=totals.get(membership.dataset_id, {}).get("gold", 0),
             sees_all_labels=staff or membership.role in (MembershipRole.REVIEWER, MembershipRole.MANAGER),
             done_today=membership.done_today,  # type: ignore[attr-defined]
-            left_for_me=left_for_me_with_gold(
-                membership,
-                gold_rate=membership.dataset.gold_rate,
-                ordinary_left=membership.left_for_me,  # type: ignore[attr-defined]
-            ),
+            left_for_me=membership.left_for_me,  # type: ignore[attr-defined]
         )
         for membership in memberships
     ]
@@ -239,8 +232,7 @@ def solution_for_workbench(*, solution_id: int, user: User, now: datetime.dateti
     """Return the solution with problem, dataset and final label if the user may open its dataset (theirs; staff: any).
 
     One query. The row carries `my_claim_expires_at` (None without a claim of this user) and my progress
-    (`annotations.selectors.progress`): `done_today`, `left_for_me` (the ordinary queue's, not counting this
-    solution), `my_done`, `my_gold_done`, `gold_left_for_me` (for the gold the queue will mix in),
+    (`annotations.selectors.progress`): `done_today`, `left_for_me` (not counting this solution),
     `previous_solution_id` and `before_previous_solution_id`. NotFoundError otherwise.
     """
     solution = (
@@ -252,7 +244,6 @@ def solution_for_workbench(*, solution_id: int, user: User, now: datetime.dateti
             ),
             done_today=done_today_expression(user_id=user.pk, now=now, outer=SOLUTION_TABLE),
             left_for_me=left_for_me_expression(user_id=user.pk, now=now, outer=SOLUTION_TABLE, exclude_outer=True),
-            **gold_progress_expressions(user_id=user.pk, outer=SOLUTION_TABLE),
             **previous_solution_expressions(user_id=user.pk, now=now),
         )
         .filter(workbench_access(user=user, dataset_path="dataset__"), pk=solution_id)

@@ -260,6 +260,8 @@ def test_dashboard_renders_charts_with_numbers(client, dataset):
     assert 'data-label="pairwise exact" data-value="0.67"' in body
     assert '<td id="pairwise">0.667</td>' in body
     assert 'data-source="people"' in body and 'data-source="judge"' in body
+    assert 'data-label="Needs review" data-value="0"' in body and 'data-label="Final label" data-value="2"' in body
+    assert 'data-label="needs_review"' not in body  # statuses in words, as the review queue names them
     assert "<script" not in body.split("<main")[1]  # charts need no script
 
 

@@ -154,7 +154,8 @@ def test_a_display_formula_wider_than_its_step_fades_where_it_is_cut(tab, live_s
     assert "linear-gradient" in tab.evaluate(mask, wide) and tab.evaluate(mask, narrow) == "none"
     assert tab.get_attribute(wide, "title") == "The formula goes on: scroll it sideways"
     assert "more-left" not in classes(tab, wide)
-    tab.evaluate("(selector) => { const box = document.querySelector(selector); box.scrollLeft = box.scrollWidth; }", wide)
+    scroll_to_end = "(selector) => { const box = document.querySelector(selector); box.scrollLeft = box.scrollWidth; }"
+    tab.evaluate(scroll_to_end, wide)
     tab.wait_for_selector(f"{wide}.more-left:not(.more-right)")  # scrolled to its end: only the start is cut
     assert horizontal_overflow(tab) == 0
     assert tab.page_errors == []

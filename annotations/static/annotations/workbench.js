@@ -76,6 +76,12 @@
   }
   showTimer();
   window.setInterval(showTimer, 1000);
+  wb.elapsedSeconds = elapsedSeconds;
+  /* time spent on this item before a reload or a crashed tab (workbench-drafts.js keeps it) */
+  wb.addSeconds = function (earlier) {
+    seconds += earlier;
+    showTimer();
+  };
 
   /* ---- feedback in the action bar (digits typed, flags toggled, a step that does not exist) ---- */
   wb.feedback = function (text, isError) {

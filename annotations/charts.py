@@ -102,18 +102,24 @@ def column_chart(
 def line_chart(
     labels: Sequence[str], series: Sequence[Series], *, title: str, width: int = 520, height: int = 220
 ) -> str:
-    """Return one polyline per series over shared x labels (e.g. days), with each series' last value written."""
+    """Return one polyline per series over shared x labels (e.g. days), with each series' last value written.
+
+    A single x label (one day of data) is one point per series in the middle, under one label.
+    """
     left, right, top, bottom = 40, 90, 24, 30
     plot_width, plot_height = width - left - right, height - top - bottom
     peak = max([value for s in series for value in s.values] + [1.0])
     step = plot_width / max(len(labels) - 1, 1)
+    start = left + plot_width / 2 if len(labels) == 1 else left
     body = [
         f'<text x="0" y="14" {FONT} font-weight="bold">{escape(title)}</text>',
         f'<line x1="{left}" y1="{top + plot_height}" x2="{left + plot_width}" y2="{top + plot_height}" '
         'class="axis" stroke="#8a93a5"/>',
         f'<text x="{left - 4}" y="{top + 8}" text-anchor="end" {FONT}>{peak:g}</text>',
     ]
-    if labels:
+    if len(labels) == 1:
+        body.append(f'<text x="{start:.1f}" y="{height - 8}" text-anchor="middle" {FONT}>{escape(labels[0])}</text>')
+    elif labels:
         body.append(f'<text x="{left}" y="{height - 8}" {FONT}>{escape(labels[0])}</text>')
         body.append(
             f'<text x="{left + plot_width}" y="{height - 8}" text-anchor="end" {FONT}>{escape(labels[-1])}</text>'
@@ -121,7 +127,7 @@ def line_chart(
     for index, current in enumerate(series):
         color = PALETTE[index % len(PALETTE)]
         points = [
-            (left + i * step, top + plot_height - plot_height * value / peak) for i, value in enumerate(current.values)
+            (start + i * step, top + plot_height - plot_height * value / peak) for i, value in enumerate(current.values)
         ]
         if not points:
             continue

@@ -151,7 +151,7 @@ class MyWorkFilterForm(forms.Form):
     label = forms.ChoiceField(choices=MY_LABELS, required=False, label="My label")
     step = forms.IntegerField(required=False, min_value=1, max_value=10_000, label="Step")
     status = forms.ChoiceField(choices=SHOWN_STATUSES, required=False)
-    has_rationale = forms.ChoiceField(choices=YES_NO_ANY, required=False, label="Has rationale")
+    has_rationale = forms.ChoiceField(choices=YES_NO_ANY, required=False, label="Has explanation")
     flagged = forms.ChoiceField(choices=YES_NO_ANY, required=False)
     date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))

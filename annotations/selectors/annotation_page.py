@@ -193,7 +193,7 @@ SETTLED_BECAUSE = {
 
 
 def settled_reason(solution: Solution) -> str:
-    """Return why my annotation of this settled solution is read-only, in words ("" while editable).
+    """Return why my annotation of this settled solution is read-only, and what was settled ("" while editable).
 
     A settled gold solution says so only where the dataset reveals gold results (`gold_feedback`).
     """
@@ -207,7 +207,10 @@ def settled_reason(solution: Solution) -> str:
     final = getattr(solution, "final_label", None)
     because = SETTLED_BECAUSE.get(final.source, "") if final is not None else ""
     detail = f" ({because})" if because else ""
-    return f"This solution's label is final{detail}: your annotation is read-only."
+    if final is None:
+        return f"This solution's label is final{detail}: your annotation is read-only."
+    label = "all steps correct" if final.label == -1 else f"step {final.label + 1}"
+    return f"This solution's label is final{detail}: your annotation is read-only. The final label: {label}."
 
 
 def _progress(solution: Solution, mode: "PageMode") -> Progress:

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET
 
 from annotations import charts
 from annotations.metrics import PositionHistogram
+from annotations.models import SolutionStatus
 from annotations.selectors.quality import QualityFigures, dataset_quality
 from annotations.views.dashboard_critique import critique_section
 from annotations.views.dashboard_evaluation import evaluation_aggregate, evaluation_section
@@ -45,7 +46,7 @@ def _charts(figures: QualityFigures) -> dict[str, SafeString | list[tuple[str, S
             title="Cumulative annotations and final labels",
         ),
         "status": charts.bar_chart(
-            [(status, count) for status, count in progress.by_status.items()],
+            [(SolutionStatus(status).label, count) for status, count in progress.by_status.items()],
             title="Solutions by status",
             value_format="d",
         ),

@@ -173,6 +173,7 @@ def _render(
         "sort": sort,
         "next_url": _solution_url(page.next_solution_id, sort) if page.next_solution_id is not None else "",
         "error_lines": _error_lines(error),
+        "error_fields": set(error.errors or {}) if error else set(),  # the boxes to mark as refused
         "posted": request.POST if error else {},
         "chosen_text": _chosen_text(request.POST.get("label") if error else None, page.solution.num_steps),
         "reopen_targets": [(value, SolutionStatus(value).label) for value in REOPEN_TARGETS],

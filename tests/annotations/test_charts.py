@@ -48,6 +48,15 @@ def test_line_chart_labels_each_series_with_its_last_value_and_handles_no_data()
     assert _parse(line_chart([], [Series("annotations", [])], title="empty")).find(f"{SVG}g") is None
 
 
+def test_line_chart_of_one_day_puts_its_points_in_the_middle_under_one_date():
+    root = _parse(line_chart(["2026-11-29"], [Series("annotations", [42]), Series("final labels", [13])], title="p"))
+    dates = [text for text in root.iter(f"{SVG}text") if text.text == "2026-11-29"]
+    assert len(dates) == 1 and dates[0].get("text-anchor") == "middle"  # not the same day at both ends
+    middle = dates[0].get("x")
+    assert [circle.get("cx") for circle in root.iter(f"{SVG}circle")] == [middle, middle]
+    assert float(middle) > 100  # clear of the axis' peak label at the left
+
+
 def test_curve_chart_labels_every_n_marks_every_value_and_names_series_in_a_legend():
     svg = curve_chart(
         ["1", "2", "4"],

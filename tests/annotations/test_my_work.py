@@ -236,3 +236,12 @@ def test_a_gold_item_being_annotated_shows_nothing_of_gold(logged_in, dataset, a
     html = logged_in.get(reverse("annotations:annotate", args=[gold.pk])).content.decode()
     assert "<h2>Problem</h2>" in html and 'id="submit-button"' in html
     assert "gold" not in html.lower()
+
+
+def test_my_work_calls_the_text_an_explanation_as_the_annotation_and_review_pages_do(logged_in, dataset, alice):
+    _annotate(SolutionFactory(dataset=dataset), alice, 1, rationale="The sum is off by one.")
+    html = logged_in.get(reverse("annotations:my_work")).content.decode()
+    assert '<th class="col-rationale">Explanation</th>' in html
+    assert '<td data-label="Explanation" class="preview">The sum is off by one.</td>' in html
+    assert '<label>Has explanation <select name="has_rationale"' in html
+    assert "Rationale" not in html and "rationale</label>" not in html

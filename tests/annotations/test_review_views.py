@@ -217,7 +217,12 @@ def test_all_correct_on_a_wrong_answer_needs_a_note_in_the_page(client, dataset,
     url = reverse("annotations:review_solution", args=[solution.pk])
     response = client.post(url, {"action": "decide", "label": "-1"})
     assert response.status_code == 400
-    assert "The final answer is wrong, so say in a note why every step is correct." in response.content.decode()
+    body = response.content.decode()
+    assert "The final answer is wrong, so say in a note why every step is correct." in body
+    # the box to fill is marked (and points at the message); the others are not
+    marked = 'aria-invalid="true" aria-describedby="review-error"'
+    assert f'<textarea name="note" id="id_note" rows="2" maxlength="5000" {marked}>' in body
+    assert '<textarea name="explanation" id="id_explanation" rows="2" maxlength="10000">' in body
     assert client.post(url, {"action": "decide", "label": "-1", "note": "Reference is wrong."}).status_code == 302
 
 
@@ -260,6 +265,8 @@ def test_dashboard_renders_charts_with_numbers(client, dataset):
     assert 'data-label="pairwise exact" data-value="0.67"' in body
     assert '<td id="pairwise">0.667</td>' in body
     assert 'data-source="people"' in body and 'data-source="judge"' in body
+    assert 'data-label="Needs review" data-value="0"' in body and 'data-label="Final label" data-value="2"' in body
+    assert 'data-label="needs_review"' not in body  # statuses in words, as the review queue names them
     assert "<script" not in body.split("<main")[1]  # charts need no script
 
 

@@ -192,13 +192,20 @@ def test_saving_an_edit_returns_to_where_i_was_in_the_queue(client, dataset, ali
     assert f"Annotation of solution {earlier} changed: step 3 is the earliest error. Back to your queue." in html
 
 
+SETTLED = "your annotation is read-only. The final label: step 2."  # what was settled, not only that it was
+
+
 @pytest.mark.parametrize(
     ("status", "source", "reason"),
     [
-        ("final", "unanimous", "This solution&#x27;s label is final (its annotators agreed unanimously)"),
-        ("final", "majority", "This solution&#x27;s label is final (a majority of its annotators agreed)"),
-        ("final", "review", "This solution&#x27;s label is final (a reviewer decided it)"),
-        ("discarded", None, "This solution was discarded (its annotators did not agree)"),
+        ("final", "unanimous", f"This solution&#x27;s label is final (its annotators agreed unanimously): {SETTLED}"),
+        ("final", "majority", f"This solution&#x27;s label is final (a majority of its annotators agreed): {SETTLED}"),
+        ("final", "review", f"This solution&#x27;s label is final (a reviewer decided it): {SETTLED}"),
+        (
+            "discarded",
+            None,
+            "This solution was discarded (its annotators did not agree): your annotation is read-only.",
+        ),
     ],
 )
 def test_a_settled_item_is_read_only_with_the_reason(client, dataset, alice, status, source, reason):
@@ -207,10 +214,10 @@ def test_a_settled_item_is_read_only_with_the_reason(client, dataset, alice, sta
     Solution.objects.filter(pk=solution.pk).update(status=status)
     FinalLabel.objects.filter(solution=solution).delete()
     if source:
-        FinalLabelFactory(solution=solution, label=0, source=source)
+        FinalLabelFactory(solution=solution, label=1, source=source)
     client.force_login(alice)
     html = page_html(client, solution.pk)
-    assert f'id="read-only-banner">{reason}: your annotation is read-only.</div>' in html
+    assert f'id="read-only-banner">{reason}</div>' in html
     assert 'data-editable="false"' in html and 'id="submit-button"' not in html
     assert 'placeholder="Why is this step wrong?"' not in html and 'id="timer"' not in html
     response = client.post(reverse("annotations:annotate", args=[solution.pk]), {"earliest_error_step": "1"})

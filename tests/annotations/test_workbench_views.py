@@ -549,7 +549,7 @@ def test_i_can_change_my_annotation_until_the_label_is_final(logged_in, dataset,
     html = logged_in.get(url).content.decode()
     assert (
         '<div class="banner banner-final" id="read-only-banner">This solution&#x27;s label is final '
-        "(its annotators agreed unanimously): your annotation is read-only.</div>"
+        "(its annotators agreed unanimously): your annotation is read-only. The final label: step 3.</div>"
     ) in html
     assert "disabled" in html
     response = logged_in.post(url, {"earliest_error_step": "0"})

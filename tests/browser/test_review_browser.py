@@ -117,3 +117,26 @@ def test_dashboard_renders_its_charts_with_numbers(live_server, page, scenario):
     assert box is not None and box["width"] > 100 and box["height"] > 50
     assert page.inner_text("#solutions-total") == "1"
     assert problems == []
+
+
+def test_the_review_queue_fits_a_laptop_or_tablet_window_without_sideways_scrolling(live_server, page, scenario):
+    dataset, reviewer, _ = scenario
+    problem = ProblemFactory(dataset=dataset, text="Simplify $\\frac{(x+1)(x-3)(x+5)(x-7)}{5(x+2)(x-4)(x+6)(x-8)}$.")
+    wide = SolutionFactory(dataset=dataset, problem=problem, external_id="math-long-id-1", subset="olympiadbench")
+    for name in ("annotator_with_a_long_name", "second_annotator_long", "third_annotator_long"):
+        AnnotationFactory(solution=wide, annotator=UserFactory(username=name), earliest_error_step=-1)
+    assert solution_evaluate(solution_id=wide.pk).status == SolutionStatus.FINAL
+    problems = _logged_in(page, live_server, reviewer)
+    for width, height in ((800, 600), (1024, 768), (1280, 800)):
+        page.set_viewport_size({"width": width, "height": height})
+        for status in ("needs_review", "final"):
+            page.goto(f"{live_server.url}/datasets/{dataset.slug}/review/?status={status}")
+            assert page.locator(".review-queue tbody tr").count() == 1
+            too_wide = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            columns = page.evaluate(
+                "Array.from(document.querySelectorAll('.review-queue thead th'))"
+                ".map(th => th.textContent.trim() + ': ' + Math.round(th.getBoundingClientRect().width))"
+            )
+            assert too_wide == 0, (width, status, columns)
+    assert "annotator_with_a_long_name, second_annotator_long, third_annotator_long" in page.inner_text(".vote-group")
+    assert problems == []

@@ -88,6 +88,7 @@ def test_a_reviewer_settles_the_queue_without_the_mouse(browser, live_server, qu
     _press(page, "s", navigates=True)
     assert page.inner_text("#review-error") == "The final answer is wrong, so say in a note why every step is correct."
     assert page.inner_text("#review-choice") == "All correct"
+    assert page.get_attribute("#id_note", "aria-invalid") == "true"  # the box to fill is marked
     _press(page, "r")
     page.keyboard.type("The reference answer is wrong; every step holds.")
     _press(page, "Control+Enter", navigates=True)

@@ -41,10 +41,47 @@
     document.documentElement.setAttribute("data-math", "ready");
   }
 
-  window.prmwebRenderMath = renderMath;
+  /* A display formula wider than its box scrolls sideways; with overlay scrollbars nothing shows that it
+   * goes on, so its cut edge fades (site.css: .more-left, .more-right) until it is scrolled to that end. */
+  function markWide(display) {
+    var wide = display.scrollWidth > display.clientWidth + 1;
+    display.classList.toggle("more-left", wide && display.scrollLeft > 1);
+    display.classList.toggle("more-right", wide && display.scrollLeft + display.clientWidth < display.scrollWidth - 1);
+    if (wide) {
+      display.title = "The formula goes on: scroll it sideways";
+    } else {
+      display.removeAttribute("title");
+    }
+  }
+
+  function markAllWide(root) {
+    Array.prototype.forEach.call((root || document).querySelectorAll(".katex-display"), function (display) {
+      if (!display.hasAttribute("data-wide-watch")) {
+        display.setAttribute("data-wide-watch", "");
+        display.addEventListener("scroll", function () { markWide(display); }, { passive: true });
+      }
+      markWide(display);
+    });
+  }
+
+  function typeset(root) {
+    renderMath(root);
+    markAllWide(root);
+  }
+
+  window.prmwebRenderMath = typeset;
+  var resizing = null;
+  window.addEventListener("resize", function () {
+    window.clearTimeout(resizing);
+    resizing = window.setTimeout(function () { markAllWide(document); }, 150);
+  });
+  document.addEventListener("toggle", function (event) { markAllWide(event.target); }, true);  /* <details> opened */
+  if (document.fonts && document.fonts.ready) {
+    document.fonts.ready.then(function () { markAllWide(document); });  /* KaTeX's fonts change the widths */
+  }
   if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", function () { renderMath(document); });
+    document.addEventListener("DOMContentLoaded", function () { typeset(document); });
   } else {
-    renderMath(document);
+    typeset(document);
   }
 })();

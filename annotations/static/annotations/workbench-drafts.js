@@ -5,12 +5,15 @@
  * drafts of other solutions (the submit went through). Coming back to the same solution, still editable,
  * restores it (a refused submit); a refused claimless submit keeps it for when the queue hands the
  * solution back. Skip removes it. Drafts older than MAX_AGE_DAYS are dropped.
+ * The time spent on a new item is kept too (saved when the page goes away), so a reload, a crash or a
+ * refused submit does not restart the timer: the seconds sent with the annotation count all of it.
  * Leaving the page with explanation or note text that is not saved on the server asks first (beforeunload). */
 (function () {
   "use strict";
 
   var PREFIX = "prmweb:draft:";
   var MAX_AGE_DAYS = 30;
+  var MAX_SECONDS = 4 * 3600;  /* the server bounds seconds spent to 0..4 h as well */
   var SAVE_DELAY_MS = 250;
 
   function storage() {
@@ -108,6 +111,7 @@
       errorType: errorType(),
       notes: notes(),
       flags: flags,
+      seconds: wb.elapsedSeconds(),
       savedAt: Date.now(),
       sent: false
     };
@@ -177,6 +181,10 @@
   }
 
   var draft = read(store, key);
+  var newItem = wb.root.getAttribute("data-mode") === "new";
+  if (wb.editable && newItem && draft && typeof draft.seconds === "number" && draft.seconds > 0) {
+    wb.addSeconds(Math.min(draft.seconds, MAX_SECONDS));  /* not yet submitted: the time before counts */
+  }
   if (wb.editable) {
     if (restorable(draft)) {
       restore(draft);
@@ -202,8 +210,8 @@
     write(store, key, sent);
   });
   window.addEventListener("pagehide", function () {
-    if (saveTimer !== null) {
-      save();
+    if (saveTimer !== null || newItem) {
+      save();  /* a new item keeps its time even when nothing was chosen yet */
     }
   });
 

@@ -76,6 +76,12 @@
   }
   showTimer();
   window.setInterval(showTimer, 1000);
+  wb.elapsedSeconds = elapsedSeconds;
+  /* time spent on this item before a reload or a crashed tab (workbench-drafts.js keeps it) */
+  wb.addSeconds = function (earlier) {
+    seconds += earlier;
+    showTimer();
+  };
 
   /* ---- feedback in the action bar (digits typed, flags toggled, a step that does not exist) ---- */
   wb.feedback = function (text, isError) {
@@ -181,6 +187,7 @@
     }
     focusStep(Math.min(Math.max(focusIndex + delta, 0), steps.length - 1), true);
     paint();
+    wb.feedback(focusIndex === selectedValue() ? "" : "At step " + (focusIndex + 1) + ": Enter marks it.");
   }
 
   steps.forEach(function (step, index) {
@@ -369,6 +376,7 @@
     var action = KEYS[event.key];
     if (action) {
       event.preventDefault();
+      wb.feedback("");  /* the line answers the latest key: a key that says nothing clears an older message */
       action(event);
     }
   });

@@ -91,3 +91,25 @@ def test_a_draft_survives_reload_crash_and_an_expired_claim(tab, live_server, vi
     tab.wait_for_selector("text=Nothing left to annotate")
     assert tab.evaluate(DRAFT_KEYS) == []
     assert tab.page_errors == [] and crashed.page_errors == []
+
+
+@viewports()
+def test_the_time_spent_on_a_new_item_survives_a_reload(tab, live_server, viewport):
+    dataset = DatasetFactory(slug="timer", annotations_per_solution=1, max_annotations=1)
+    solution = SolutionFactory(dataset=dataset, steps=FOUR_STEPS)
+    log_in(tab, live_server, member(dataset, "alice"))
+    tab.goto(f"{live_server.url}/datasets/timer/next/")
+    tab.wait_for_url(f"{live_server.url}/annotate/{solution.pk}/")
+    wait_for_page(tab)
+    tab.wait_for_timeout(2100)  # reading, nothing chosen yet
+    tab.reload()
+    wait_for_page(tab)
+    timer = tab.inner_text("#timer")
+    assert timer.startswith("0:0") and int(timer[-2:]) >= 2, timer  # the timer goes on, not from 0:00
+    assert tab.is_hidden("#draft-banner")  # nothing was chosen: no draft to announce
+    tab.keyboard.press("2")
+    tab.keyboard.press("s")
+    tab.wait_for_selector("text=Nothing left to annotate")
+    assert Annotation.objects.get(solution=solution).seconds_spent >= 2
+    assert tab.evaluate(DRAFT_KEYS) == []  # sent, then swept
+    assert tab.page_errors == []

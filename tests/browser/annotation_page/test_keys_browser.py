@@ -80,6 +80,11 @@ def test_any_step_is_at_most_three_keys_away(tab, live_server, viewport):
     assert "is-focused" in classes(tab, "#step-2") and "is-error" not in classes(tab, "#step-2")
     press(tab, "Enter")
     assert "is-error" in classes(tab, "#step-2")
+    assert feedback(tab) == ""  # the hint "At step 3: Enter marks it." goes once the step is marked
+    press(tab, "k")
+    assert feedback(tab) == "At step 2: Enter marks it."  # j/k say where the highlight went
+    press(tab, "4", "j")
+    assert feedback(tab) == ""  # back on the marked step; "There is no step 4" answered the key before
     press(tab, "0")
     assert tab.inner_text("#current-choice") == "Marked: all steps correct"
     assert tab.page_errors == []

@@ -9,6 +9,7 @@ from annotations.models import ProblemFigure
 from tests.annotations.workbench_helpers import member
 from tests.browser.annotation_page.support import (
     CONTRAST_JS,
+    classes,
     day_records,
     horizontal_overflow,
     in_viewport,
@@ -131,5 +132,30 @@ def test_a_math_diagram_is_a_figure_or_its_collapsed_source_never_math(
     # "Given:" directly followed by "- " lines is a list (real record, step 1)
     assert tab.evaluate("document.querySelectorAll('#step-0 .step-body ul > li').length") == 4
     assert tab.evaluate("document.querySelectorAll('#step-0 .step-body li .katex').length") == 4
+    assert horizontal_overflow(tab) == 0
+    assert tab.page_errors == []
+
+
+WIDE_DISPLAY = " + ".join(f"x_{{{index}}}^{{{index}}}" for index in range(60))
+
+
+@viewports()
+def test_a_display_formula_wider_than_its_step_fades_where_it_is_cut(tab, live_server, viewport):
+    dataset = DatasetFactory(slug="wide", annotations_per_solution=1)
+    SolutionFactory(dataset=dataset, steps=["Short: $$a = 1$$", f"Long: $${WIDE_DISPLAY} = 0$$", "Done."])
+    log_in(tab, live_server, member(dataset, "alice"))
+    tab.goto(f"{live_server.url}/datasets/wide/next/")
+    wait_for_page(tab)
+    wide, narrow = "#step-1 .katex-display", "#step-0 .katex-display"
+    tab.wait_for_selector(f"{wide}.more-right")
+    assert classes(tab, narrow) == ["katex-display"]  # fits: no fade, no hint
+    assert tab.get_attribute(narrow, "title") is None
+    mask = "(selector) => getComputedStyle(document.querySelector(selector)).maskImage"
+    assert "linear-gradient" in tab.evaluate(mask, wide) and tab.evaluate(mask, narrow) == "none"
+    assert tab.get_attribute(wide, "title") == "The formula goes on: scroll it sideways"
+    assert "more-left" not in classes(tab, wide)
+    scroll_to_end = "(selector) => { const box = document.querySelector(selector); box.scrollLeft = box.scrollWidth; }"
+    tab.evaluate(scroll_to_end, wide)
+    tab.wait_for_selector(f"{wide}.more-left:not(.more-right)")  # scrolled to its end: only the start is cut
     assert horizontal_overflow(tab) == 0
     assert tab.page_errors == []

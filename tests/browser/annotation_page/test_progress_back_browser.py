@@ -69,7 +69,8 @@ def test_progress_back_edit_and_return_to_the_queue(tab, live_server, viewport):
     tab.goto(f"{live_server.url}/annotate/{first.pk}/")
     wait_for_page(tab)
     assert tab.inner_text("#read-only-banner") == (
-        "This solution's label is final (its annotators agreed unanimously): your annotation is read-only."
+        "This solution's label is final (its annotators agreed unanimously): your annotation is read-only. "
+        "The final label: step 2."
     )
     tab.keyboard.press("3")
     assert tab.inner_text("#key-feedback") == "This annotation is read-only."

@@ -152,8 +152,13 @@ def _new_annotation(
 
 def _changed_annotation(*, solution: Solution, annotation_id: int, data: AnnotationInput) -> Annotation:
     if not annotation_editable(solution):  # a gold solution stays changeable until it looks settled
+        settled = (
+            "This solution was discarded (its annotators did not agree)"
+            if solution.status == SolutionStatus.DISCARDED
+            else "This solution's label is final"
+        )
         raise ConflictError(
-            "This solution's label is final: your annotation can no longer be changed.",
+            f"{settled}: your annotation can no longer be changed.",
             errors={"solution": [f"Status is {solution.get_status_display().lower()}."]},
         )
     annotation = Annotation.objects.get(pk=annotation_id)

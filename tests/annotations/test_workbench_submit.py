@@ -204,3 +204,16 @@ def test_seconds_default_to_the_claim_age_and_are_clamped(dataset, solution):
     assert clamp_seconds(-5) == 0
     assert clamp_seconds(10**9) == 4 * 3600
     assert clamp_seconds(float("nan")) == 0
+
+
+def test_a_discarded_solution_says_so_when_my_annotation_cannot_change(dataset, solution):
+    alice = claimed(dataset, "alice")
+    submit(solution, alice, earliest_error_step=1)
+    Solution.objects.filter(pk=solution.pk).update(status=SolutionStatus.DISCARDED)
+    with pytest.raises(ConflictError) as error:
+        submit(Solution.objects.get(pk=solution.pk), alice, earliest_error_step=0)
+    assert error.value.message == (
+        "This solution was discarded (its annotators did not agree): your annotation can no longer be changed."
+    )
+    assert error.value.errors == {"solution": ["Status is discarded."]}
+    assert Annotation.objects.get(annotator=alice).earliest_error_step == 1

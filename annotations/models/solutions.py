@@ -129,6 +129,8 @@ class Solution(models.Model):
             models.Index(fields=["dataset", "status", "needs_humans", "id"], name="solution_queue_idx"),
             models.Index(fields=["dataset", "status", "annotation_count", "id"], name="solution_queue_fewest_idx"),
             models.Index(fields=["dataset", "generator"], name="solution_generator_idx"),
+            # Exports page through a dataset in (problem, id) order, a range scan of this index per chunk.
+            models.Index(fields=["dataset", "problem", "id"], name="solution_export_order_idx"),
             models.Index(
                 fields=["reformat_queued_at"], condition=Q(status=SolutionStatus.WAITING), name="solution_waiting_idx"
             ),

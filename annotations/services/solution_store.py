@@ -77,13 +77,17 @@ def solutions_insert(*, template: Solution, rows: Sequence[NewSolution]) -> list
     problems: dict[str, SolutionInput] = {}
     for row in rows:
         problems.setdefault(row.problem_hash, row.item)
-    if connection.vendor != "postgresql":
+    if not _uses_copy():
         return list(_bulk_create(template, rows, problems))
     inserted = {
         (found.external_id, "" if found.external_id else found.content_hash): found
         for found in _copy_in(template, rows, problems)
     }
     return [inserted.get((row.item.external_id, "" if row.item.external_id else row.content_hash)) for row in rows]
+
+
+def _uses_copy() -> bool:
+    return connection.vendor == "postgresql"
 
 
 def _copy_in(

@@ -26,7 +26,7 @@ from annotations.services.response_input import (
     stored_steps,
     waits_for_reformat,
 )
-from annotations.services.solution_store import NewSolution, solutions_insert
+from annotations.services.solution_store import NewSolution, solutions_insert, stored_solution_keys
 from annotations.solution_input import (
     INPUT_FIELDS,
     MAX_BATCH_ITEMS,
@@ -309,19 +309,7 @@ def _existing_solution_ids(dataset: Dataset, items: Sequence[SolutionInput], has
     """Return {item index: stored solution id} for items already in the dataset (one query)."""
     external_ids = [item.external_id for item in items if item.external_id]
     content_hashes = [digest for item, digest in zip(items, hashes, strict=True) if not item.external_id]
-    rows = Solution.objects.none().values_list("external_id", "content_hash", "id")
-    if external_ids:
-        rows = rows.union(
-            Solution.objects.filter(dataset=dataset, external_id__in=external_ids).values_list(
-                "external_id", "content_hash", "id"
-            )
-        )
-    if content_hashes:
-        rows = rows.union(
-            Solution.objects.filter(dataset=dataset, external_id="", content_hash__in=content_hashes).values_list(
-                "external_id", "content_hash", "id"
-            )
-        )
+    rows = stored_solution_keys(dataset_id=dataset.pk, external_ids=external_ids, content_hashes=content_hashes)
     by_external: dict[str, int] = {}
     by_content: dict[str, int] = {}
     for external_id, digest, stored_id in rows:

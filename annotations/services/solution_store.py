@@ -86,6 +86,46 @@ def solutions_insert(*, template: Solution, rows: Sequence[NewSolution]) -> list
     return [inserted.get((row.item.external_id, "" if row.item.external_id else row.content_hash)) for row in rows]
 
 
+def stored_solution_keys(
+    *, dataset_id: int, external_ids: list[str], content_hashes: list[str]
+) -> list[tuple[str, str, int]]:
+    """Return (external id, content hash, id) of the dataset's solutions with these external ids, or (those
+    without one) these content hashes: one query (on PostgreSQL with two JSON parameters, whatever their size).
+    """
+    if not external_ids and not content_hashes:
+        return []
+    if _uses_copy():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                SELECT external_id, content_hash, id FROM {Solution._meta.db_table}
+                WHERE dataset_id = %s AND external_id <> ''
+                  AND external_id IN (SELECT jsonb_array_elements_text(%s::jsonb))
+                UNION ALL
+                SELECT external_id, content_hash, id FROM {Solution._meta.db_table}
+                WHERE dataset_id = %s AND external_id = ''
+                  AND content_hash IN (SELECT jsonb_array_elements_text(%s::jsonb))
+                """,
+                # JSON text: one parameter each, encoded in C (a Python list is quoted element by element)
+                [dataset_id, json.dumps(external_ids), dataset_id, json.dumps(content_hashes)],
+            )
+            return list(cursor.fetchall())
+    rows = Solution.objects.none().values_list("external_id", "content_hash", "id")
+    if external_ids:
+        rows = rows.union(
+            Solution.objects.filter(dataset_id=dataset_id, external_id__in=external_ids).values_list(
+                "external_id", "content_hash", "id"
+            )
+        )
+    if content_hashes:
+        rows = rows.union(
+            Solution.objects.filter(dataset_id=dataset_id, external_id="", content_hash__in=content_hashes).values_list(
+                "external_id", "content_hash", "id"
+            )
+        )
+    return list(rows)
+
+
 def _uses_copy() -> bool:
     return connection.vendor == "postgresql"
 

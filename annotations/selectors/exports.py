@@ -224,22 +224,26 @@ def solution_records(
 ) -> Iterator[SolutionRecord]:
     """Yield the solutions as exporter records in (problem, id) order, `chunk_size` candidates at a time.
 
-    Keyset pagination: each chunk is one indexed range scan of ids after the last one seen, the selection's
-    checks on those ids, then their rows (and prefetches) by id, so memory stays flat and no plan depends
-    on planner statistics (a server-side cursor over the EXISTS filter stalled for minutes without them).
-    Without provenance or critique only the needed columns are read, as values; with either, model
-    instances come with what the selection prefetches.
+    Keyset pagination: per chunk, one indexed range scan for the keys after the last one seen, the
+    selection's checks on those ids, the rows of the chunk's key range, and related rows by id; memory
+    stays flat and no plan depends on planner statistics (a server-side cursor over the EXISTS filter
+    stalled for minutes without them). Without provenance or critique only the needed columns are read,
+    as values; with either, model instances with the related rows the selection asks for.
     """
     selection = solutions if isinstance(solutions, ExportSelection) else ExportSelection(solutions=solutions)
     base = selection.solutions.order_by("problem_id", "pk")
-    for ids in _chunk_ids(selection, chunk_size):
-        chunk = base.filter(pk__in=ids)
+    for ids, span in _chunk_ids(selection, chunk_size):
+        chunk = base.filter(span)  # the chunk's key range: no list of ids to send
+        kept = set(ids)
         if not (provenance or critique):
             for values in chunk.values(*_RECORD_VALUES):
-                yield _record_from_values(values)
+                if values["pk"] in kept:
+                    yield _record_from_values(values)
             continue
         related = _related_rows(ids, provenance=provenance, judge_critiques=selection.judge_critiques)
         for solution in chunk:
+            if solution.pk not in kept:
+                continue
             yield solution_record(
                 solution,
                 annotations=related.annotations.get(solution.pk, ()),
@@ -279,23 +283,28 @@ def _related_rows(ids: list[int], *, provenance: bool, judge_critiques: bool) ->
     return _Related(annotations=annotations, suggestions=suggestions, judge_suggestions=judges)
 
 
-def _chunk_ids(selection: ExportSelection, chunk_size: int) -> Iterator[list[int]]:
-    """Yield the ids of the selected solutions, in (problem, id) order, from `chunk_size` candidates at a time."""
+def _chunk_ids(selection: ExportSelection, chunk_size: int) -> Iterator[tuple[list[int], Q]]:
+    """Yield the ids of the selected solutions, in (problem, id) order, from `chunk_size` candidates at a time,
+    with the condition for the chunk's key range (first to last candidate, both included)."""
     keys = selection.solutions.select_related(None).prefetch_related(None).order_by("problem_id", "pk")
-    keys_after = keys
+    after: Q | None = None
     while True:
-        rows = list(keys_after.values_list("problem_id", "pk")[:chunk_size])
+        rows = list((keys if after is None else keys.filter(after)).values_list("problem_id", "pk")[:chunk_size])
         if not rows:
             return
         ids = _checked([pk for _, pk in rows], selection)
+        (first_problem, first_id), (last_problem, last_id) = rows[0], rows[-1]
+        span = (
+            (Q(problem_id__gt=first_problem) | Q(problem_id=first_problem, pk__gte=first_id))
+            & (Q(problem_id__lt=last_problem) | Q(problem_id=last_problem, pk__lte=last_id))
+            & Q(problem_id__gte=first_problem, problem_id__lte=last_problem)
+        )
         if ids:
-            yield ids
+            yield ids, span
         if len(rows) < chunk_size:
             return
-        last_problem, last_id = rows[-1]
-        keys_after = keys.filter(
-            Q(problem_id__gt=last_problem) | Q(problem_id=last_problem, pk__gt=last_id), problem_id__gte=last_problem
-        )
+        after = Q(problem_id__gt=last_problem) | Q(problem_id=last_problem, pk__gt=last_id)
+        after &= Q(problem_id__gte=last_problem)
 
 
 def _checked(ids: list[int], selection: ExportSelection) -> list[int]:

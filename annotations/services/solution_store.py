@@ -158,7 +158,7 @@ def _stage(cursor: Any, table: str, columns: list[tuple[str, str]], rows: Any) -
     cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {table} ({definition}) ON COMMIT DROP")
     cursor.execute(f"TRUNCATE {table}")  # left by an earlier batch of the same transaction
     names = ", ".join(name for name, _ in columns)
-    with cursor.connection.cursor().copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+    with cursor.connection.cursor() as raw, raw.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
 

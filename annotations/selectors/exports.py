@@ -440,5 +440,6 @@ def solution_record(
         judge_critiques=tuple(
             JudgeCritiqueRecord(label=item.label, critique=item.rationale, model_name=item.model_name)
             for item in judge_suggestions
+            if item.label is not None  # always: judge critiques are read with a label
         ),
     )

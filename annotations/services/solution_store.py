@@ -149,7 +149,7 @@ def _copy_in(
 
 def _staging_columns(model: type[Model], names: Sequence[str]) -> list[tuple[str, str]]:
     fields = {field.attname: field for field in model._meta.concrete_fields}
-    return [(fields[name].column, str(fields[name].db_type(connection))) for name in names]
+    return [(str(fields[name].column), str(fields[name].db_type(connection))) for name in names]
 
 
 def _stage(cursor: Any, table: str, columns: list[tuple[str, str]], rows: Any) -> None:
@@ -209,7 +209,7 @@ def _shared_values(instance: Model, varying: set[str], now: datetime) -> list[tu
             value: Any = now
         else:
             value = field.get_db_prep_save(getattr(instance, field.attname), connection)
-        shared.append((field.column, _plain(value)))
+        shared.append((str(field.column), _plain(value)))
     return shared
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from annotations.segmentation import REFORMAT
 
-MAX_BATCH_ITEMS = 1000
+MAX_BATCH_ITEMS = 10_000
 MAX_STEPS = 200
 MAX_STEP_CHARS = 20_000
 MAX_PROBLEM_CHARS = 50_000

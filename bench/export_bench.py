@@ -2,15 +2,21 @@
 
     python bench/export_bench.py --rows 10000,100000 [--format trl] [--file-format jsonl] [--keep]
     python bench/export_bench.py --rows 10000,100000 --format critique --critique-source both
+    python bench/export_bench.py --rows 10000 --format all
 
 For each size it bulk-creates a dataset `bench-export-<rows>` of that many labelled solutions (8 steps
 each, four solutions per problem, a FinalLabel each with a people's explanation and error type; with
 `--critique-source judge|both` also one judge suggestion each whose ~2.3 kB critique agrees with the
 label), creates an export row and runs it in a fresh
-Python process (`--child EXPORT_ID`), so that each size's peak RSS (`ru_maxrss`) is its own. The child
+Python process (`--child EXPORT_ID`), so that each size's peak RSS (`VmHWM`) is its own. The child
 also samples its RSS every 1000 rows. Prints rows/s, the child's RSS after Django setup, its peak
-during the export and the growth between them. Uses whatever DATABASE_URL points to (migrated);
-deletes the bench datasets and the export folders at the end unless --keep.
+during the export and the growth between them. `--format all` seeds each size once (with judge
+critiques) and runs every format, the critic ones with `--critique-source both`.
+
+No `ANALYZE` runs after seeding: on PostgreSQL the planner sees the tables as a bulk import leaves them
+(with autovacuum off or behind, without statistics), which is where a statistics-dependent plan stalls.
+Uses whatever DATABASE_URL points to (migrated); deletes the bench datasets and the export folders at
+the end unless --keep. Needs only the base install (memory is read from /proc, else `resource`).
 """
 
 import argparse
@@ -23,7 +29,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +57,7 @@ class ExportFigures:
     peak_rss_mb: float
     rss_samples_mb: tuple[float, ...]
     files_bytes: int
+    export: str = ""  # format (and critique source) when several run
 
     @property
     def rows_per_second(self) -> float:
@@ -59,7 +66,7 @@ class ExportFigures:
     def line(self) -> str:
         samples = self.rss_samples_mb or (0.0,)
         return (
-            f"{self.rows:>8} rows  {self.seconds:7.2f} s  {self.rows_per_second:9.0f} rows/s  "
+            f"{self.export:<22}{self.rows:>8} rows  {self.seconds:7.2f} s  {self.rows_per_second:9.0f} rows/s  "
             f"RSS after setup {self.rss_after_setup_mb:6.1f} MB  peak {self.peak_rss_mb:6.1f} MB  "
             f"(+{self.peak_rss_mb - self.rss_after_setup_mb:5.1f} MB; "
             f"sampled {min(samples):.1f}-{max(samples):.1f} MB)  "
@@ -67,19 +74,27 @@ class ExportFigures:
         )
 
 
-def _rss_mb() -> float:
-    import psutil
+def _proc_status_mb(field: str) -> float | None:
+    """Return a memory field of /proc/self/status (Linux) in MB, or None where there is no /proc."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) / 1024  # kB
+    return None
 
-    return psutil.Process().memory_info().rss / 2**20
+
+def _rss_mb() -> float:
+    """Return this process's resident memory now (VmRSS; without /proc, the peak so far)."""
+    current = _proc_status_mb("VmRSS")
+    return current if current is not None else _peak_rss_mb()
 
 
 def _peak_rss_mb() -> float:
     """Return this process's peak RSS: VmHWM on Linux (ru_maxrss would include the parent's, inherited at fork)."""
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024  # kB
+    peak = _proc_status_mb("VmHWM")
+    if peak is not None:
+        return peak
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux and BSD report KiB
 
 
@@ -127,7 +142,7 @@ def seed_dataset(rows: int, *, judge: bool = False) -> Any:
 
     With `judge`, each solution also gets a succeeded judge suggestion that agrees with its label.
     """
-    from django.db import connection, transaction
+    from django.db import transaction
 
     from annotations.models import Dataset, FinalLabel, Problem, Solution, Suggestion
 
@@ -151,11 +166,7 @@ def seed_dataset(rows: int, *, judge: bool = False) -> Any:
             finals = FinalLabel.objects.bulk_create([_final_label(solution) for solution in solutions])
             if judge:
                 Suggestion.objects.bulk_create([_judge_suggestion(final.solution, final.label) for final in finals])
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:  # fresh statistics, as autovacuum keeps them on a live database
-            cursor.execute(
-                "ANALYZE annotations_problem, annotations_solution, annotations_finallabel, annotations_suggestion"
-            )
+    # No ANALYZE: exports must not depend on planner statistics, which a fresh bulk import lacks.
     return dataset
 
 
@@ -226,37 +237,50 @@ def run_bench(
     child: bool = True,
     critique_source: str | None = None,
 ) -> list[tuple[float, ExportFigures]]:
-    """Seed and export each size; return (seconds to seed, figures) per size (Django set up).
+    """Seed and export each size; return (seconds to seed, figures) per size and format (Django set up).
 
-    `child=False` runs the export in this process (for tests, where the test database is not visible
-    to another process); its peak RSS is then this process's, not the export's own.
+    `export_format="all"` runs every format on each seeded size. `child=False` runs the export in this
+    process (for tests, where the test database is not visible to another process); its peak RSS is
+    then this process's, not the export's own.
     """
     from annotations.models import Dataset
     from annotations.services.exports import export_create
 
+    plan = export_plan(export_format, critique_source)
     results = []
     out_root = Path(tempfile.mkdtemp(prefix="export-bench-"))
     try:
         for rows in sizes:
             started = time.perf_counter()
-            dataset = seed_dataset(rows, judge=critique_source in ("judge", "both"))
+            dataset = seed_dataset(rows, judge=any(source in ("judge", "both") for _, source in plan))
             seeded = time.perf_counter() - started
-            export = export_create(
-                dataset=dataset,
-                created_by=None,
-                export_format=export_format,
-                file_format=file_format,
-                output_dir=out_root / f"{rows}",
-                enqueue=False,
-                critique_source=critique_source,
-            )
-            figures = _measure_in_child(export.pk) if child else run_export_measured(export.pk)
-            results.append((seeded, figures))
+            for name, source in plan:
+                export = export_create(
+                    dataset=dataset,
+                    created_by=None,
+                    export_format=name,
+                    file_format=file_format,
+                    output_dir=out_root / f"{rows}-{name}",
+                    enqueue=False,
+                    critique_source=source,
+                )
+                figures = _measure_in_child(export.pk) if child else run_export_measured(export.pk)
+                label = name if source is None else f"{name} ({source})"
+                results.append((seeded, replace(figures, export=label if len(plan) > 1 else "")))
     finally:
         if not keep:
             Dataset.objects.filter(slug__in=[_slug(rows) for rows in sizes]).delete()
             shutil.rmtree(out_root, ignore_errors=True)
     return results
+
+
+def export_plan(export_format: str, critique_source: str | None) -> list[tuple[str, str | None]]:
+    """Return the (format, critique source) pairs to run: one, or every format for "all"."""
+    if export_format != "all":
+        return [(export_format, critique_source)]
+    from annotations.exporters import FORMATTERS
+
+    return [(name, (critique_source or "both") if item.critique_sources else None) for name, item in FORMATTERS.items()]
 
 
 def _setup_django() -> None:
@@ -270,7 +294,7 @@ def _setup_django() -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", default="10000,100000", help="comma-separated sizes")
-    parser.add_argument("--format", default="trl", dest="export_format")
+    parser.add_argument("--format", default="trl", dest="export_format", help="a format, or all")
     parser.add_argument("--file-format", default="jsonl")
     parser.add_argument("--critique-source", choices=["human", "judge", "both"], help="critique and step_feedback")
     parser.add_argument("--keep", action="store_true", help="keep the bench datasets and export folders")
@@ -286,6 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [int(size) for size in args.rows.split(",")]
     source = f", critique source {args.critique_source}" if args.critique_source else ""
     print(f"export bench: format {args.export_format}{source}, {args.file_format}, database {connection.vendor}")
+    print("no ANALYZE after seeding: the planner sees the tables as the bulk import left them")
     results = run_bench(
         sizes,
         export_format=args.export_format,
@@ -295,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     for seeded, figures in results:
         print(f"{figures.line()}  (seeded in {seeded:.1f} s)")
-    if len(results) > 1:
+    if len(sizes) > 1 and args.export_format != "all":
         small, large = results[0][1], results[-1][1]
         growth = (large.peak_rss_mb - large.rss_after_setup_mb) - (small.peak_rss_mb - small.rss_after_setup_mb)
         print(f"peak RSS growth from {small.rows} to {large.rows} rows: {growth:+.1f} MB")

@@ -139,6 +139,8 @@ class Solution(models.Model):
             models.Index(fields=["dataset", "generator"], name="solution_generator_idx"),
             # Gold solutions of a dataset (few): the workbench's gold pick and "left for me" without a scan.
             models.Index(fields=["dataset", "id"], condition=Q(is_gold=True), name="solution_gold_idx"),
+            # Exports page through a dataset in (problem, id) order, a range scan of this index per chunk.
+            models.Index(fields=["dataset", "problem", "id"], name="solution_export_order_idx"),
             models.Index(
                 fields=["reformat_queued_at"], condition=Q(status=SolutionStatus.WAITING), name="solution_waiting_idx"
             ),

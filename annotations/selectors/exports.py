@@ -1,10 +1,12 @@
 """Reads for exports: the solutions an export takes, streamed as plain records, and export rows by user."""
 
-from collections.abc import Iterator
-from typing import Any
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from annotations import suggestion_methods
 from annotations.exporters.filters import ExportFilters
@@ -29,10 +31,15 @@ from annotations.models import (
 from annotations.selectors.datasets import AnyUser, user_id_of, user_is_staff
 from prmweb.errors import NotFoundError
 
+_Row = TypeVar("_Row", Annotation, Suggestion)
+
+
+def _flagged() -> Q:
+    return Q(flag_ambiguous=True) | Q(flag_reference_wrong=True) | Q(flag_unsure=True)
+
 
 def _flagged_annotations() -> QuerySet[Annotation]:
-    flagged = Q(flag_ambiguous=True) | Q(flag_reference_wrong=True) | Q(flag_unsure=True)
-    return Annotation.objects.filter(flagged, solution=OuterRef("pk"))
+    return Annotation.objects.filter(_flagged(), solution=OuterRef("pk"))
 
 
 def _label_filters(filters: ExportFilters) -> Q:
@@ -61,6 +68,74 @@ def _judge_critiques() -> QuerySet[Suggestion]:
     )
 
 
+@dataclass(frozen=True)
+class ExportSelection:
+    """The solutions an export takes: `solutions` (filters applied, related rows set up) and two checks.
+
+    `active_only` keeps only solutions with a final label, an annotation or a suggestion; `exclude_flagged`
+    drops those with a flagged annotation. `solution_records` runs both per chunk of ids, so no plan over
+    the whole table depends on planner statistics; `matching()` runs them in one query (for counts).
+    `provenance` (annotations and suggestions) and `judge_critiques` are read per chunk too.
+    """
+
+    solutions: QuerySet[Solution]
+    active_only: bool = False
+    exclude_flagged: bool = False
+    provenance: bool = False
+    judge_critiques: bool = False
+
+    def matching(self) -> QuerySet[Solution]:
+        """Return every solution the export takes as one queryset, the checks as EXISTS subqueries."""
+        solutions = self.solutions
+        if self.active_only:
+            solutions = solutions.filter(
+                Exists(FinalLabel.objects.filter(solution=OuterRef("pk")))
+                | Exists(Annotation.objects.filter(solution=OuterRef("pk")))
+                | Exists(Suggestion.objects.filter(solution=OuterRef("pk")))
+            )
+        if self.exclude_flagged:
+            solutions = solutions.filter(~Exists(_flagged_annotations()))
+        return solutions
+
+
+def export_selection(
+    *,
+    dataset: Dataset,
+    filters: ExportFilters,
+    labelled_only: bool,
+    provenance: bool,
+    critique: bool = False,
+    judge_critiques: bool = False,
+) -> ExportSelection:
+    """Return the dataset's solutions an export takes, grouped by problem, for `solution_records`.
+
+    `labelled_only`: only solutions with a final label; otherwise solutions with a final label, an annotation
+    or a suggestion; never one still waiting for its steps. `provenance`: their annotations (with
+    annotators) and suggestions. Problems, final labels, deciders and (with `provenance` or `critique`) the
+    annotation a final label's explanation came from come in the same query as the solutions.
+    `judge_critiques`: their succeeded judge suggestions with a critique, newest first.
+    """
+    # A solution waiting for the judge's re-split has no steps (and so no label) yet: never exported.
+    solutions = Solution.objects.filter(dataset=dataset).exclude(status=SolutionStatus.WAITING)
+    solutions = solutions.filter(_label_filters(filters))
+    if labelled_only:
+        solutions = solutions.filter(final_label__isnull=False)
+    if filters.subsets:
+        solutions = solutions.filter(subset__in=filters.subsets)
+    if filters.generators:
+        solutions = solutions.filter(generator__in=filters.generators)
+    solutions = solutions.select_related("problem", "final_label", "final_label__decided_by")
+    if provenance or critique:
+        solutions = solutions.select_related("final_label__explanation_annotation__annotator")
+    return ExportSelection(
+        solutions=solutions.order_by("problem_id", "pk"),
+        active_only=not labelled_only,
+        exclude_flagged=filters.exclude_flagged,
+        provenance=provenance,
+        judge_critiques=judge_critiques,
+    )
+
+
 def solutions_for_export(
     *,
     dataset: Dataset,
@@ -70,47 +145,18 @@ def solutions_for_export(
     critique: bool = False,
     judge_critiques: bool = False,
 ) -> QuerySet[Solution]:
-    """Return the dataset's solutions an export takes, grouped by problem, ready to stream with `iterator()`.
+    """Return the solutions an export takes as one queryset (see `export_selection`), e.g. to count them.
 
-    `labelled_only`: only solutions with a final label; otherwise solutions with a final label, an annotation
-    or a suggestion; never one still waiting for its steps. `provenance`: prefetch annotations (with
-    annotators) and suggestions, which Django runs once per `iterator(chunk_size=...)` chunk. Problems,
-    final labels, deciders and (with `provenance` or `critique`) the annotation a final label's
-    explanation came from come in the same query.
-    `judge_critiques`: prefetch succeeded judge suggestions with a critique, newest first (`judge_suggestions`).
+    Related rows (`provenance`, `judge_critiques`) are not attached: `solution_records` reads them per chunk.
     """
-    # A solution waiting for the judge's re-split has no steps (and so no label) yet: never exported.
-    solutions = Solution.objects.filter(dataset=dataset).exclude(status=SolutionStatus.WAITING)
-    solutions = solutions.filter(_label_filters(filters))
-    if labelled_only:
-        solutions = solutions.filter(final_label__isnull=False)
-    else:
-        solutions = solutions.filter(
-            Exists(FinalLabel.objects.filter(solution=OuterRef("pk")))
-            | Exists(Annotation.objects.filter(solution=OuterRef("pk")))
-            | Exists(Suggestion.objects.filter(solution=OuterRef("pk")))
-        )
-    if filters.exclude_flagged:
-        solutions = solutions.filter(~Exists(_flagged_annotations()))
-    if filters.subsets:
-        solutions = solutions.filter(subset__in=filters.subsets)
-    if filters.generators:
-        solutions = solutions.filter(generator__in=filters.generators)
-    solutions = solutions.select_related("problem", "final_label", "final_label__decided_by")
-    if provenance or critique:
-        solutions = solutions.select_related("final_label__explanation_annotation__annotator")
-    if judge_critiques:
-        solutions = solutions.prefetch_related(
-            Prefetch("suggestions", queryset=_judge_critiques(), to_attr="judge_suggestions")
-        )
-    if provenance:
-        solutions = solutions.prefetch_related(
-            Prefetch(
-                "annotations", queryset=Annotation.objects.select_related("annotator").order_by("created_at", "pk")
-            ),
-            Prefetch("suggestions", queryset=Suggestion.objects.order_by("method", "config_key", "pk")),
-        )
-    return solutions.order_by("problem_id", "pk")
+    return export_selection(
+        dataset=dataset,
+        filters=filters,
+        labelled_only=labelled_only,
+        provenance=provenance,
+        critique=critique,
+        judge_critiques=judge_critiques,
+    ).matching()
 
 
 def export_list_for_user(*, user: AnyUser, dataset_slug: str | None = None) -> QuerySet[Export]:
@@ -174,20 +220,106 @@ _RECORD_VALUES = (
 
 
 def solution_records(
-    solutions: QuerySet[Solution], *, provenance: bool, chunk_size: int, critique: bool = False
+    solutions: ExportSelection | QuerySet[Solution], *, provenance: bool, chunk_size: int, critique: bool = False
 ) -> Iterator[SolutionRecord]:
-    """Yield the solutions as exporter records, fetched `chunk_size` rows at a time.
+    """Yield the solutions as exporter records in (problem, id) order, `chunk_size` candidates at a time.
 
-    On PostgreSQL the rows come through a server-side cursor, so memory stays flat whatever their number.
-    Without provenance or critique only the needed columns are read, as values; with either, model
-    instances come with what `solutions_for_export` prefetched, once per chunk.
+    Keyset pagination: per chunk, one indexed range scan for the keys after the last one seen, the
+    selection's checks on those ids, the rows of the chunk's key range, and related rows by id; memory
+    stays flat and no plan depends on planner statistics (a server-side cursor over the EXISTS filter
+    stalled for minutes without them). Without provenance or critique only the needed columns are read,
+    as values; with either, model instances with the related rows the selection asks for.
     """
-    if provenance or critique:
-        for solution in solutions.iterator(chunk_size=chunk_size):
-            yield solution_record(solution, provenance=provenance)
-        return
-    for values in solutions.values(*_RECORD_VALUES).iterator(chunk_size=chunk_size):
-        yield _record_from_values(values)
+    selection = solutions if isinstance(solutions, ExportSelection) else ExportSelection(solutions=solutions)
+    base = selection.solutions.order_by("problem_id", "pk")
+    for ids, span in _chunk_ids(selection, chunk_size):
+        chunk = base.filter(span)  # the chunk's key range: no list of ids to send
+        kept = set(ids)
+        if not (provenance or critique):
+            for values in chunk.values(*_RECORD_VALUES):
+                if values["pk"] in kept:
+                    yield _record_from_values(values)
+            continue
+        related = _related_rows(ids, provenance=provenance, judge_critiques=selection.judge_critiques)
+        for solution in chunk:
+            if solution.pk not in kept:
+                continue
+            yield solution_record(
+                solution,
+                annotations=related.annotations.get(solution.pk, ()),
+                suggestions=related.suggestions.get(solution.pk, ()),
+                judge_suggestions=related.judge_suggestions.get(solution.pk, ()),
+            )
+
+
+@dataclass(frozen=True)
+class _Related:
+    annotations: dict[int, list[Annotation]]
+    suggestions: dict[int, list[Suggestion]]
+    judge_suggestions: dict[int, list[Suggestion]]
+
+
+def _by_solution(rows: Iterable[_Row]) -> dict[int, list[_Row]]:
+    grouped: dict[int, list[_Row]] = defaultdict(list)
+    for row in rows:
+        grouped[row.solution_id].append(row)
+    return grouped
+
+
+def _related_rows(ids: list[int], *, provenance: bool, judge_critiques: bool) -> _Related:
+    """Return a chunk's annotations (with annotators), suggestions and judge critiques, by solution id, in order."""
+    annotations: dict[int, list[Annotation]] = {}
+    suggestions: dict[int, list[Suggestion]] = {}
+    judges: dict[int, list[Suggestion]] = {}
+    if provenance:
+        annotations = _by_solution(
+            Annotation.objects.filter(solution_id__in=ids).select_related("annotator").order_by("created_at", "pk")
+        )
+        suggestions = _by_solution(
+            Suggestion.objects.filter(solution_id__in=ids).order_by("method", "config_key", "pk")
+        )
+    if judge_critiques:
+        judges = _by_solution(_judge_critiques().filter(solution_id__in=ids))
+    return _Related(annotations=annotations, suggestions=suggestions, judge_suggestions=judges)
+
+
+def _chunk_ids(selection: ExportSelection, chunk_size: int) -> Iterator[tuple[list[int], Q]]:
+    """Yield the ids of the selected solutions, in (problem, id) order, from `chunk_size` candidates at a time,
+    with the condition for the chunk's key range (first to last candidate, both included)."""
+    keys = selection.solutions.select_related(None).prefetch_related(None).order_by("problem_id", "pk")
+    after: Q | None = None
+    while True:
+        rows = list((keys if after is None else keys.filter(after)).values_list("problem_id", "pk")[:chunk_size])
+        if not rows:
+            return
+        ids = _checked([pk for _, pk in rows], selection)
+        (first_problem, first_id), (last_problem, last_id) = rows[0], rows[-1]
+        span = (
+            (Q(problem_id__gt=first_problem) | Q(problem_id=first_problem, pk__gte=first_id))
+            & (Q(problem_id__lt=last_problem) | Q(problem_id=last_problem, pk__lte=last_id))
+            & Q(problem_id__gte=first_problem, problem_id__lte=last_problem)
+        )
+        if ids:
+            yield ids, span
+        if len(rows) < chunk_size:
+            return
+        after = Q(problem_id__gt=last_problem) | Q(problem_id=last_problem, pk__gt=last_id)
+        after &= Q(problem_id__gte=last_problem)
+
+
+def _checked(ids: list[int], selection: ExportSelection) -> list[int]:
+    """Return the ids that pass the selection's checks (at most four queries, each by solution id)."""
+    if selection.active_only:
+        active = set(FinalLabel.objects.filter(solution_id__in=ids).values_list("solution_id", flat=True))
+        for related in (Annotation, Suggestion):
+            rest = [pk for pk in ids if pk not in active]
+            if rest:
+                active.update(related.objects.filter(solution_id__in=rest).values_list("solution_id", flat=True))
+        ids = [pk for pk in ids if pk in active]
+    if selection.exclude_flagged and ids:
+        dropped = set(Annotation.objects.filter(_flagged(), solution_id__in=ids).values_list("solution_id", flat=True))
+        ids = [pk for pk in ids if pk not in dropped]
+    return ids
 
 
 def _record_from_values(values: dict[str, Any]) -> SolutionRecord:
@@ -236,7 +368,7 @@ def _final_label_record(solution: Solution) -> FinalLabelRecord | None:
     )
 
 
-def _annotation_records(solution: Solution) -> tuple[AnnotationRecord, ...]:
+def _annotation_records(annotations: Iterable[Annotation]) -> tuple[AnnotationRecord, ...]:
     return tuple(
         AnnotationRecord(
             annotator=item.annotator.get_username(),
@@ -252,11 +384,11 @@ def _annotation_records(solution: Solution) -> tuple[AnnotationRecord, ...]:
             created_at=item.created_at,
             updated_at=item.updated_at,
         )
-        for item in solution.annotations.all()
+        for item in annotations
     )
 
 
-def _suggestion_records(solution: Solution) -> tuple[SuggestionRecord, ...]:
+def _suggestion_records(suggestions: Iterable[Suggestion]) -> tuple[SuggestionRecord, ...]:
     return tuple(
         SuggestionRecord(
             method=item.method,
@@ -277,16 +409,18 @@ def _suggestion_records(solution: Solution) -> tuple[SuggestionRecord, ...]:
             created_at=item.created_at,
             updated_at=item.updated_at,
         )
-        for item in solution.suggestions.all()
+        for item in suggestions
     )
 
 
-def solution_record(solution: Solution, *, provenance: bool) -> SolutionRecord:
-    """Return a solution as the exporters' plain record.
-
-    Its problem and final label should be loaded, and with `provenance` its annotations and suggestions;
-    prefetched `judge_suggestions` become its judge critiques.
-    """
+def solution_record(
+    solution: Solution,
+    *,
+    annotations: Iterable[Annotation] = (),
+    suggestions: Iterable[Suggestion] = (),
+    judge_suggestions: Iterable[Suggestion] = (),
+) -> SolutionRecord:
+    """Return a solution (its problem and final label loaded) and the given related rows as an exporter record."""
     problem = solution.problem
     return SolutionRecord(
         id=solution.external_id or f"solution-{solution.pk}",
@@ -301,10 +435,11 @@ def solution_record(solution: Solution, *, provenance: bool) -> SolutionRecord:
         final_answer_correct=solution.final_answer_correct,
         imported_label=solution.imported_label,
         final_label=_final_label_record(solution),
-        annotations=_annotation_records(solution) if provenance else (),
-        suggestions=_suggestion_records(solution) if provenance else (),
+        annotations=_annotation_records(annotations),
+        suggestions=_suggestion_records(suggestions),
         judge_critiques=tuple(
             JudgeCritiqueRecord(label=item.label, critique=item.rationale, model_name=item.model_name)
-            for item in getattr(solution, "judge_suggestions", ())
+            for item in judge_suggestions
+            if item.label is not None  # always: judge critiques are read with a label
         ),
     )

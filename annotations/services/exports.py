@@ -26,7 +26,7 @@ from annotations.exporters.card import ExportDescription
 from annotations.exporters.filters import ExportFilters, InvalidFilters, parse_export_filters
 from annotations.exporters.folder import MANIFEST_FILE, FolderResult, write_export_folder
 from annotations.models import Dataset, Export, ExportStatus, FinalLabelSource
-from annotations.selectors.exports import solution_records, solutions_for_export
+from annotations.selectors.exports import export_selection, solution_records
 from prmweb.celery import task_by_name
 from prmweb.core.redaction import redact_addresses
 from prmweb.errors import ApplicationError, NotFoundError, ServiceUnavailableError
@@ -214,7 +214,7 @@ def _write(export: Export, on_progress: ProgressCallback | None) -> FolderResult
     formatter = FORMATTERS[export.format]
     filters = parse_export_filters(export.filters, label_sources=FinalLabelSource.values)
     critique = bool(formatter.critique_sources)
-    solutions = solutions_for_export(
+    selection = export_selection(
         dataset=export.dataset,
         filters=filters,
         labelled_only=formatter.requires_final_label,
@@ -222,7 +222,7 @@ def _write(export: Export, on_progress: ProgressCallback | None) -> FolderResult
         critique=critique,
         judge_critiques=critique and export.critique_source in ("judge", "both"),
     )
-    total = solutions.count()
+    total = selection.matching().count()
     if total == 0:
         raise ApplicationError(
             "No solution matches this export's filters"
@@ -249,7 +249,7 @@ def _write(export: Export, on_progress: ProgressCallback | None) -> FolderResult
         outcome = write_export_folder(
             partial,
             solution_records(
-                solutions, provenance=export.format == "annotations", critique=critique, chunk_size=EXPORT_CHUNK_SIZE
+                selection, provenance=export.format == "annotations", critique=critique, chunk_size=EXPORT_CHUNK_SIZE
             ),
             description=_description(export, filters),
             on_progress=progress,

@@ -16,7 +16,7 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from annotations import hooks, suggestion_methods
-from annotations.models import Dataset, FinalLabel, FinalLabelSource, Problem, ReformatStatus, Solution, SolutionStatus
+from annotations.models import Dataset, ReformatStatus, Solution, SolutionStatus
 from annotations.models.datasets import TriageMode
 from annotations.services.answers import CHECK_ANSWERS_TASK
 from annotations.services.response_input import (
@@ -26,6 +26,7 @@ from annotations.services.response_input import (
     stored_steps,
     waits_for_reformat,
 )
+from annotations.services.solution_store import NewSolution, solutions_insert, stored_solution_keys
 from annotations.solution_input import (
     INPUT_FIELDS,
     MAX_BATCH_ITEMS,
@@ -271,39 +272,44 @@ def _store(*, dataset: Dataset, items: Sequence[SolutionInput], ingested_by: Abs
                 first_with_content[digest] = index
     # Every batch writes rows in the same (key) order, so concurrent batches wait for each other, never deadlock.
     to_create.sort(key=lambda row: (row[1].external_id, row[2]))
-    created = _create_solutions(dataset, to_create, ingested_by)
-    for (index, item, _), solution in zip(to_create, created, strict=True):
-        results[index] = IngestedItem(index, "created", solution.pk, item.external_id)
+    created = _create(dataset, to_create, ingested_by)
+    results.update(_stored_meanwhile(dataset, [row for row in to_create if row[0] not in created]))
+    for index, (solution_id, _) in created.items():
+        results[index] = IngestedItem(index, "created", solution_id, items[index].external_id)
     for index in duplicates:
         first = results[first_with_content[hashes[index]]]
         results[index] = IngestedItem(index, "existing", first.solution_id, items[index].external_id)
-    new_ids = [solution.pk for solution in created]
+    new_ids = [created[index][0] for index, _, _ in to_create if index in created]
     if new_ids:
         dataset_id = dataset.pk
-        waiting_ids = [solution.pk for solution in created if solution.status == SolutionStatus.WAITING]
+        waiting_ids = [created[index][0] for index, _, _ in to_create if index in created and created[index][1]]
         transaction.on_commit(
             lambda: solutions_hand_over(dataset_id=dataset_id, solution_ids=new_ids, waiting_ids=waiting_ids)
         )
     return IngestResult(items=[results[index] for index in range(len(items))])
 
 
+def _stored_meanwhile(dataset: Dataset, skipped: list[tuple[int, SolutionInput, str]]) -> dict[int, IngestedItem]:
+    """Return the items a concurrent batch stored first (skipped on insert) as existing, with their ids.
+
+    Raises IntegrityError, which retries the batch, if one is not found (its problem vanished meanwhile).
+    """
+    if not skipped:
+        return {}
+    found = _existing_solution_ids(dataset, [item for _, item, _ in skipped], [digest for _, _, digest in skipped])
+    if len(found) < len(skipped):
+        raise IntegrityError("a skipped solution is not stored")
+    return {
+        index: IngestedItem(index, "existing", found[position], item.external_id)
+        for position, (index, item, _) in enumerate(skipped)
+    }
+
+
 def _existing_solution_ids(dataset: Dataset, items: Sequence[SolutionInput], hashes: list[str]) -> dict[int, int]:
     """Return {item index: stored solution id} for items already in the dataset (one query)."""
     external_ids = [item.external_id for item in items if item.external_id]
     content_hashes = [digest for item, digest in zip(items, hashes, strict=True) if not item.external_id]
-    rows = Solution.objects.none().values_list("external_id", "content_hash", "id")
-    if external_ids:
-        rows = rows.union(
-            Solution.objects.filter(dataset=dataset, external_id__in=external_ids).values_list(
-                "external_id", "content_hash", "id"
-            )
-        )
-    if content_hashes:
-        rows = rows.union(
-            Solution.objects.filter(dataset=dataset, external_id="", content_hash__in=content_hashes).values_list(
-                "external_id", "content_hash", "id"
-            )
-        )
+    rows = stored_solution_keys(dataset_id=dataset.pk, external_ids=external_ids, content_hashes=content_hashes)
     by_external: dict[str, int] = {}
     by_content: dict[str, int] = {}
     for external_id, digest, stored_id in rows:
@@ -319,50 +325,36 @@ def _existing_solution_ids(dataset: Dataset, items: Sequence[SolutionInput], has
     return found
 
 
-def _create_solutions(
+def _create(
     dataset: Dataset, to_create: list[tuple[int, SolutionInput, str]], ingested_by: AbstractBaseUser | None
-) -> list[Solution]:
+) -> dict[int, tuple[int, bool]]:
+    """Insert the new solutions; return {item index: (solution id, whether it waits for its steps)}.
+
+    An item a concurrent batch stored first is left out on PostgreSQL (elsewhere it raises IntegrityError).
+    """
     if not to_create:
-        return []
-    problems = _problems_for(dataset, [item for _, item, _ in to_create])
-    needs_humans = not waits_for_machine_consensus(dataset)
-    solutions = [
-        Solution(
-            dataset=dataset,
-            problem=problems[problem_hash(item.problem)],
-            external_id=item.external_id,
+        return {}
+    template = Solution(
+        dataset=dataset,
+        needs_humans=not waits_for_machine_consensus(dataset),
+        ingested_by_id=ingested_by.pk if ingested_by is not None else None,
+    )
+    rows = [
+        NewSolution(
+            item=item,
             content_hash=digest,
-            steps=stored_steps(item),
-            num_steps=len(stored_steps(item)),
-            response=item.response or "",
-            step_offsets=[] if waits_for_reformat(item) else [list(offsets) for offsets in item.step_offsets or []],
-            segmentation=item.segmentation or "",
-            **_waiting_fields(item),
-            generator=item.generator,
+            problem_hash=problem_hash(item.problem),
             subset=solution_subset(item),
-            final_answer=item.final_answer,
-            final_answer_correct=item.final_answer_correct,
-            imported_label=item.label,
-            metadata=item.metadata,
-            needs_humans=needs_humans,
-            ingested_by_id=ingested_by.pk if ingested_by is not None else None,
+            status_fields=_waiting_fields(item),
         )
         for _, item, digest in to_create
     ]
-    created = Solution.objects.bulk_create(solutions)
-    final_labels = [
-        FinalLabel(
-            solution=solution,
-            label=solution.imported_label,
-            step_count=solution.num_steps,
-            source=FinalLabelSource.IMPORTED,
-        )
-        for solution in created
-        if solution.imported_label is not None
-    ]
-    if final_labels:
-        FinalLabel.objects.bulk_create(final_labels)
-    return created
+    inserted = solutions_insert(template=template, rows=rows)
+    return {
+        index: (row.solution_id, row.status == SolutionStatus.WAITING)
+        for (index, _, _), row in zip(to_create, inserted, strict=True)
+        if row is not None
+    }
 
 
 def _waiting_fields(item: SolutionInput) -> dict[str, Any]:
@@ -378,43 +370,6 @@ def _waiting_fields(item: SolutionInput) -> dict[str, Any]:
             "reformat_queued_at": timezone.now(),
         }
     return {}
-
-
-def _problems_for(dataset: Dataset, items: Sequence[SolutionInput]) -> dict[str, Problem]:
-    """Return problems by text hash, creating missing ones and filling blank reference fields."""
-    wanted: dict[str, SolutionInput] = {}
-    for item in items:
-        wanted.setdefault(problem_hash(item.problem), item)
-    found = {p.content_hash: p for p in Problem.objects.filter(dataset=dataset, content_hash__in=list(wanted))}
-    missing = [
-        Problem(
-            dataset=dataset,
-            text=item.problem,
-            reference_answer=item.reference_answer,
-            reference_solution=item.reference_solution,
-            content_hash=digest,
-        )
-        for digest, item in sorted(wanted.items())
-        if digest not in found
-    ]
-    if missing:
-        # ON CONFLICT DO UPDATE returns the id of a problem a concurrent batch inserted meanwhile.
-        created = Problem.objects.bulk_create(
-            missing, update_conflicts=True, unique_fields=["dataset", "content_hash"], update_fields=["text"]
-        )
-        found.update({problem.content_hash: problem for problem in created})
-    to_update = []
-    for digest, problem in sorted(found.items()):
-        item = wanted[digest]
-        if (not problem.reference_answer and item.reference_answer) or (
-            not problem.reference_solution and item.reference_solution
-        ):
-            problem.reference_answer = problem.reference_answer or item.reference_answer
-            problem.reference_solution = problem.reference_solution or item.reference_solution
-            to_update.append(problem)
-    if to_update:
-        Problem.objects.bulk_update(to_update, ["reference_answer", "reference_solution"])
-    return found
 
 
 def solutions_hand_over(*, dataset_id: int, solution_ids: Sequence[int], waiting_ids: Sequence[int] = ()) -> None:

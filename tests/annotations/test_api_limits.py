@@ -51,20 +51,20 @@ def test_djangos_request_data_too_big_maps_to_the_same_413():
     ]
 
 
-def test_a_batch_over_1000_items_is_a_413_naming_the_batch(client, dataset):
-    response = post_json(client, solutions_url(), [solution(i) for i in range(1001)])
+def test_a_batch_over_10000_items_is_a_413_naming_the_batch(client, dataset):
+    response = post_json(client, solutions_url(), [solution(i) for i in range(10_001)])
     assert response.status_code == 413
     assert response.json() == {
-        "message": "A batch holds at most 1000 solutions (this one has 1001); nothing was stored.",
-        "errors": {"batch": ["Ensure this list has no more than 1000 items (it has 1001)."]},
+        "message": "A batch holds at most 10000 solutions (this one has 10001); nothing was stored.",
+        "errors": {"batch": ["Ensure this list has no more than 10000 items (it has 10001)."]},
     }
     _assert_nothing_stored()
 
 
-def test_a_batch_of_exactly_1000_items_is_accepted(client, dataset):
-    response = post_json(client, solutions_url(), [solution(i) for i in range(1000)])
+def test_a_batch_of_exactly_10000_items_is_accepted(client, dataset):
+    response = post_json(client, solutions_url(), [solution(i) for i in range(10_000)])
     assert response.status_code == 201
-    assert response.json()["created"] == 1000
+    assert response.json()["created"] == 10_000
 
 
 def test_an_empty_list_is_refused(client, dataset):

@@ -112,7 +112,7 @@ def test_a_batch_over_the_maximum_is_a_413_naming_the_batch(dataset):
     with pytest.raises(ApplicationError) as caught:
         solutions_ingest(dataset=dataset, items=[_item(i) for i in range(MAX_BATCH_ITEMS + 1)])
     assert isinstance(caught.value, TooLargeError)  # the API answers 413
-    assert caught.value.errors == {"batch": ["Ensure this list has no more than 1000 items (it has 1001)."]}
+    assert caught.value.errors == {"batch": ["Ensure this list has no more than 10000 items (it has 10001)."]}
     assert not Solution.objects.exists()
 
 

@@ -1,6 +1,7 @@
 """The export benchmark runs end to end at a tiny size (correctness only, not timing)."""
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,27 @@ def test_the_bench_exports_critique_rows_from_people_and_the_judge():
     solution = bench.seed_dataset(4, judge=True).solutions.select_related("final_label").order_by("pk")[1]
     critique = solution.suggestions.get(method="judge").rationale
     assert critique.endswith(f"\\boxed{{{solution.final_label.label}}}") and len(critique) > 2200
+
+
+@pytest.mark.django_db
+def test_every_format_runs_on_the_base_install_without_analyze(monkeypatch):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    monkeypatch.setitem(sys.modules, "psutil", None)  # only the dev requirements have psutil: never needed
+    bench = _load_bench()
+    with CaptureQueriesContext(connection) as captured:
+        results = bench.run_bench([30], export_format="all", child=False)
+    assert not [query for query in captured if "ANALYZE" in query["sql"].upper()]
+    rows = {figures.export: figures.rows for _, figures in results}
+    assert rows == {
+        "processbench": 30,
+        "trl": 30,
+        "math_shepherd": 30,
+        "qwen_prm": 30,
+        "annotations": 30,
+        "critique (both)": 60,
+        "step_feedback (both)": 60,
+    }
+    assert all(figures.line().startswith(figures.export) for _, figures in results)
+    assert all(figures.rss_after_setup_mb > 0 for _, figures in results)

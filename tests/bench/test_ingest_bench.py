@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
+from django.db import connection
 
 from annotations.models import Solution
 from prmweb.celery import app as celery_app
@@ -20,7 +21,7 @@ def _load_bench():
 
 
 @pytest.mark.django_db
-def test_the_bench_ingests_through_rest_and_bulk_create_and_cleans_up(monkeypatch):
+def test_the_bench_ingests_through_rest_and_the_bare_write_and_cleans_up(monkeypatch):
     bench = _load_bench()
     stored_after_posts: list[int] = []
     original = bench._post_batch
@@ -33,14 +34,52 @@ def test_the_bench_ingests_through_rest_and_bulk_create_and_cleans_up(monkeypatc
     monkeypatch.setattr(bench, "_post_batch", counting)
     eager_before = celery_app.conf.task_always_eager
     result = bench.run_bench(solutions=6, batch=4, rounds=2)
-    assert stored_after_posts == [4, 6, 4, 6]  # two requests (4 + 2) per round, each stored through the API
-    assert result.rest_seconds > 0 and result.bulk_create_seconds > 0 and result.ratio > 0
+    postgresql = connection.vendor == "postgresql"
+    # a warm-up request, then two requests (4 + 2) per round, each stored through the API (twice on
+    # PostgreSQL: with COPY and with the old bulk_create store)
+    assert stored_after_posts == [2] + [4, 6] * (4 if postgresql else 2)
+    assert result.rest_seconds > 0 and result.bare_seconds > 0 and result.ratio > 0
+    assert (result.old_seconds is not None) == postgresql
     report = result.report()
-    assert "6 solutions, 4 per request, median of 2 rounds" in report
+    assert f"ingest bench ({connection.vendor}): 6 solutions, 4 per request, median of 2 rounds" in report
     assert "enqueued to an in-memory broker after commit, not run inline" in report
-    assert "(median of the rounds; target <= 2x)" in report
+    assert ("REST / bare COPY" if postgresql else "REST / bare bulk_create") in report
+    assert ("old store / REST" in report) == postgresql
     assert not Solution.objects.filter(dataset__slug__startswith=bench.BENCH_SLUG).exists()
     assert celery_app.conf.task_always_eager == eager_before
+    if postgresql:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT to_regclass('bench_annotations_solution')")
+            assert cursor.fetchone() == (None,)  # the bare tables are dropped
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_bare_copy_writes_the_rows_the_api_stores():
+    bench = _load_bench()
+    payload = bench.make_payload(4)
+    bench._reset_bare_tables()
+    bench._bare_copy(payload)()
+    rest, client = bench._setup()
+    bench._post_batch(client, rest, json.dumps(payload).encode())
+    columns = (
+        "s.external_id, s.content_hash, s.steps::text, s.num_steps, s.imported_label, s.status, f.label, p.content_hash"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {columns} FROM bench_annotations_solution s "
+            "JOIN bench_annotations_problem p ON p.id = s.problem_id "
+            "JOIN bench_annotations_finallabel f ON f.solution_id = s.id ORDER BY 1"
+        )
+        bare = cursor.fetchall()
+        cursor.execute(
+            f"SELECT {columns} FROM annotations_solution s JOIN annotations_problem p ON p.id = s.problem_id "
+            "JOIN annotations_finallabel f ON f.solution_id = s.id WHERE s.dataset_id = %s ORDER BY 1",
+            [rest.pk],
+        )
+        assert cursor.fetchall() == bare
+    bench._drop_bare_tables()
+    assert len(bare) == 4
 
 
 @pytest.mark.django_db

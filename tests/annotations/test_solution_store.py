@@ -1,0 +1,134 @@
+"""The two store paths of ingestion: COPY + INSERT ... SELECT on PostgreSQL, bulk_create elsewhere."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from annotations.models import FinalLabel, Problem, Solution
+from annotations.services import ingestion, solution_store
+from annotations.services.ingestion import SolutionInput, solutions_ingest
+from tests.factories import DatasetFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+SOLUTION_FIELDS = [
+    field.attname
+    for field in Solution._meta.concrete_fields
+    if field.attname not in {"id", "dataset_id", "problem_id", "created_at", "reformat_queued_at"}
+]
+
+
+def _items() -> list[SolutionInput]:
+    """Return a batch with every kind of value: unicode, tabs and backslashes, JSON, nulls, responses."""
+    return [
+        SolutionInput(
+            problem="Solve \\(x^2 = 4\\)\tfor x. Ünïcode: 中文, and a backslash \\ at the end\\",
+            steps=["Take roots:\n\\(x = \\pm 2\\).", "So x = 2 or x = -2 — done."],
+            external_id="ext-1",
+            generator="Qwen2-7B-Instruct",
+            reference_answer="\\pm 2",
+            final_answer="\\pm 2",
+            final_answer_correct=True,
+            label=-1,
+            metadata={"nested": {"list": [1, 2.5, None, "é"]}, "flag": True},
+        ),
+        SolutionInput(
+            problem="Solve \\(x^2 = 4\\)\tfor x. Ünïcode: 中文, and a backslash \\ at the end\\",
+            steps=["x = 2.", "Check: 2^2 = 4."],
+            external_id="gsm8k-7",
+            label=1,
+            final_answer_correct=False,
+        ),
+        SolutionInput(problem="A problem without ids.", steps=["One step."], reference_solution="By hand."),
+        SolutionInput(problem="A problem without ids.", response="First paragraph.\n\nSecond paragraph."),
+    ]
+
+
+def _rows(dataset) -> tuple[list, list, list]:
+    solutions = sorted(
+        (*(values[name] for name in SOLUTION_FIELDS), values["problem__content_hash"])
+        for values in Solution.objects.filter(dataset=dataset).values(*SOLUTION_FIELDS, "problem__content_hash")
+    )
+    problems = sorted(
+        Problem.objects.filter(dataset=dataset).values_list(
+            "content_hash", "text", "reference_answer", "reference_solution"
+        )
+    )
+    labels = sorted(
+        FinalLabel.objects.filter(solution__dataset=dataset).values_list(
+            "solution__content_hash", "label", "step_count", "source", "agreement", "explanation", "decided_by"
+        )
+    )
+    return solutions, problems, labels
+
+
+@pytest.mark.postgres
+def test_copy_stores_exactly_what_bulk_create_stores(monkeypatch):
+    user = UserFactory(username="mona")
+    copied, created = DatasetFactory(slug="copied"), DatasetFactory(slug="created")
+    with CaptureQueriesContext(connection) as captured:
+        solutions_ingest(dataset=copied, items=_items(), user=user)
+    assert any("TABLE IF NOT EXISTS prmweb_ingest_solution" in query["sql"] for query in captured)
+    monkeypatch.setattr(solution_store, "_uses_copy", lambda: False)
+    solutions_ingest(dataset=created, items=_items(), user=user)
+    assert _rows(copied) == _rows(created)
+    solutions, problems, labels = _rows(copied)
+    assert len(solutions) == 4 and len(problems) == 2 and len(labels) == 2
+    assert Solution.objects.filter(dataset=copied, ingested_by=user).count() == 4
+
+
+@pytest.mark.postgres
+def test_copy_path_writes_a_constant_number_of_statements():
+    dataset = DatasetFactory(slug="copied")
+
+    def statements(count: int) -> list[str]:
+        items = [
+            SolutionInput(problem=f"P{i % 3}-{count}", steps=[f"s{i}"], external_id=f"{count}-{i}")
+            for i in range(count)
+        ]
+        with CaptureQueriesContext(connection) as captured:
+            assert solutions_ingest(dataset=dataset, items=items).created == count
+        return [query["sql"].split()[0] for query in captured]
+
+    assert statements(5) == statements(50)
+
+
+@pytest.mark.postgres
+def test_an_item_stored_by_a_concurrent_batch_after_the_check_is_reported_existing(monkeypatch):
+    dataset = DatasetFactory(slug="copied")
+    first = solutions_ingest(dataset=dataset, items=_items())
+    # As if a concurrent batch committed the same items between our existence check and our insert.
+    monkeypatch.setattr(ingestion, "_existing_solution_ids", _unseen_once(ingestion._existing_solution_ids))
+    again = solutions_ingest(dataset=dataset, items=[*_items(), SolutionInput(problem="New.", steps=["a"])])
+    assert [item.status for item in again.items] == ["existing"] * 4 + ["created"]
+    assert [item.solution_id for item in again.items[:4]] == [item.solution_id for item in first.items]
+    assert Solution.objects.filter(dataset=dataset).count() == 5
+    assert FinalLabel.objects.filter(solution__dataset=dataset).count() == 2
+
+
+def _unseen_once(lookup):
+    calls = []
+
+    def first_call_sees_nothing(dataset, items, hashes):
+        calls.append(1)
+        return {} if len(calls) == 1 else lookup(dataset, items, hashes)
+
+    return first_call_sees_nothing
+
+
+def test_bulk_create_path_writes_no_statement_per_row(monkeypatch):
+    monkeypatch.setattr(solution_store, "_uses_copy", lambda: False)
+    dataset = DatasetFactory(slug="created")
+
+    def statements(count: int) -> int:
+        items = [
+            SolutionInput(problem=f"P{i % 3}-{count}", steps=[f"s{i}"], external_id=f"{count}-{i}", label=-1)
+            for i in range(count)
+        ]
+        with CaptureQueriesContext(connection) as captured:
+            assert solutions_ingest(dataset=dataset, items=items).created == count
+        return len(captured)
+
+    # bulk_create splits rows into batches within SQLite's parameter limit: a few statements, none per row
+    small, large = statements(5), statements(60)
+    assert large <= small + 4

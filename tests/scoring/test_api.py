@@ -166,9 +166,8 @@ def test_a_run_that_cannot_be_queued_is_a_503_and_leaves_nothing(scored_dataset,
     assert response.status_code == 503
     assert response["Retry-After"] == "30"
     assert response.json() == {
-        "message": (
-            "The scoring run could not be queued: the task queue is unavailable. Nothing was started; try again shortly."
-        ),
+        "message": "The scoring run could not be queued: the task queue is unavailable. "
+        "Nothing was started; try again shortly.",
         "errors": {"queue": ["The task queue is unavailable; nothing was started."]},
     }
     assert b"10.20.30.40" not in response.content

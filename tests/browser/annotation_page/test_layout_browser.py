@@ -82,6 +82,8 @@ def test_steps_after_the_marked_error_keep_aa_contrast(tab, live_server, viewpor
     wait_for_page(tab)
     tab.keyboard.press("2")
     assert "not-judged" in (tab.get_attribute("#step-3", "class") or "")
+    # Steps fade in 0.1 s (opacity, background): measure once no transition runs (a loaded machine lags).
+    tab.wait_for_function("() => document.getAnimations().length === 0")
     for selector in ("#step-2 .step-body", "#step-3 .step-body", "#step-3 .step-pick", "#step-1 .step-body"):
         measured = tab.evaluate(CONTRAST_JS, selector)
         assert measured["opacity"] == 1, selector

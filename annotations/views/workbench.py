@@ -140,19 +140,25 @@ def annotate(request: HttpRequest, solution_id: int) -> HttpResponse:
     return _render_page(request, page, form)
 
 
-def _submit(request: HttpRequest, solution_id: int) -> HttpResponse:
-    """Store my label when the post is valid as it stands; else answer as `_submit_on_page` does."""
-    form = AnnotationForm(request.POST, num_steps=None)  # the service checks steps against the solution
-    if not form.is_valid():
-        return _submit_on_page(request, solution_id)
+def _store(request: HttpRequest, solution_id: int, form: AnnotationForm) -> tuple[Annotation, bool]:
+    """Store the form's label through the service; an unknown solution is a 404, other refusals propagate."""
     try:
-        annotation, created = annotation_store(
+        return annotation_store(
             solution_id=solution_id,
             annotator=request.user,  # type: ignore[arg-type]
             data=form.to_input(),
         )
     except NotFoundError as error:
         raise Http404(error.message) from error
+
+
+def _submit(request: HttpRequest, solution_id: int) -> HttpResponse:
+    """Store my label when the post is valid as it stands; else answer as `_submit_on_page` does."""
+    form = AnnotationForm(request.POST, num_steps=None)  # the service checks steps against the solution
+    if not form.is_valid():
+        return _submit_on_page(request, solution_id)
+    try:
+        annotation, created = _store(request, solution_id, form)
     except ApplicationError:
         return _submit_on_page(request, solution_id)  # refused: answer with the page, as it tells why
     return _stored(request, annotation, created=created)
@@ -179,13 +185,7 @@ def _submit_on_page(request: HttpRequest, solution_id: int) -> HttpResponse:
     if not form.is_valid():
         return _render_page(request, page, form, status=400)
     try:
-        annotation, created = annotation_store(
-            solution_id=solution_id,
-            annotator=request.user,  # type: ignore[arg-type]
-            data=form.to_input(),
-        )
-    except NotFoundError as error:
-        raise Http404(error.message) from error
+        annotation, created = _store(request, solution_id, form)
     except ApplicationError as error:
         if isinstance(error, ConflictError) and "claim" in error.errors:
             return _render_page(request, page, form, status=http_status(error), claim_lost=error.message)

@@ -17,6 +17,7 @@ from annotations.models import (
     SolutionStatus,
     Suggestion,
 )
+from tests.annotations.admin_helpers import admin_dataset_form
 from tests.factories import (
     AnnotationFactory,
     DatasetFactory,
@@ -295,22 +296,7 @@ def test_ingesting_needs_exactly_one_dataset(admin_client):
 
 
 def test_a_dataset_made_in_the_admin_makes_its_creator_its_manager(admin_client, root):
-    form = {
-        "name": "Made here",
-        "slug": "made-here",
-        "annotations_per_solution": "3",
-        "max_annotations": "2",
-        "agreement_mode": "add_annotators",
-        "on_max_reached": "discard",
-        "triage_mode": "all",
-        "audit_rate": "0.1",
-        "gold_rate": "0",
-        "claim_minutes": "30",
-        "queue_order": "oldest_first",
-        "segmentation": "paragraphs",
-        "memberships-TOTAL_FORMS": "0",
-        "memberships-INITIAL_FORMS": "0",
-    }
+    form = admin_dataset_form(name="Made here", slug="made-here", max_annotations="2")
     refused = admin_client.post(reverse("admin:annotations_dataset_add"), form)
     assert refused.status_code == 200
     assert not DatasetMembership.objects.exists()

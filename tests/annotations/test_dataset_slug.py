@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from annotations.models import Dataset, Export
+from tests.annotations.admin_helpers import admin_dataset_form
 from tests.annotations.api_support import token_client
 from tests.factories import SolutionFactory, UserFactory
 
@@ -44,22 +45,7 @@ def test_a_used_dataset_keeps_its_slug_and_says_why(manager, dataset, used_by):
 def test_the_admin_form_refuses_a_new_slug_for_a_used_dataset(client, dataset):
     client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
     SolutionFactory(dataset=dataset)
-    form = {
-        "name": "Demo",
-        "slug": "renamed",
-        "annotations_per_solution": "3",
-        "max_annotations": "5",
-        "agreement_mode": "add_annotators",
-        "on_max_reached": "discard",
-        "triage_mode": "all",
-        "audit_rate": "0.1",
-        "gold_rate": "0",
-        "claim_minutes": "30",
-        "queue_order": "oldest_first",
-        "segmentation": "paragraphs",
-        "memberships-TOTAL_FORMS": "0",
-        "memberships-INITIAL_FORMS": "0",
-    }
+    form = admin_dataset_form(name="Demo", slug="renamed")
     response = client.post(reverse("admin:annotations_dataset_change", args=[dataset.pk]), form)
     assert response.status_code == 200
     assert "cannot change: it has 1 solution(s) and 0 export(s)" in response.content.decode()

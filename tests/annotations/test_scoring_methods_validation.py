@@ -8,6 +8,7 @@ from annotations import suggestion_methods
 from annotations.models import Dataset
 from annotations.services.datasets import dataset_create
 from prmweb.errors import ApplicationError
+from tests.annotations.admin_helpers import admin_dataset_form
 from tests.annotations.api_support import token_client
 from tests.factories import UserFactory
 
@@ -84,32 +85,6 @@ def test_the_service_refuses_unknown_methods_for_every_caller(db):
     assert not Dataset.objects.exists()
 
 
-def _admin_form(**overrides):
-    form = {
-        "name": "Admin made",
-        "slug": "admin-made",
-        "description": "",
-        "guidelines": "",
-        "annotations_per_solution": "3",
-        "max_annotations": "5",
-        "agreement_mode": "add_annotators",
-        "on_max_reached": "discard",
-        "triage_mode": "all",
-        "audit_rate": "0.1",
-        "gold_rate": "0",
-        "show_reference": "on",
-        "claim_minutes": "30",
-        "queue_order": "oldest_first",
-        "segmentation": "paragraphs",
-        "memberships-TOTAL_FORMS": "0",
-        "memberships-INITIAL_FORMS": "0",
-        "memberships-MIN_NUM_FORMS": "0",
-        "memberships-MAX_NUM_FORMS": "1000",
-    }
-    form.update(overrides)
-    return form
-
-
 @pytest.fixture
 def admin_client(client):
     client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
@@ -125,7 +100,7 @@ def test_the_admin_form_offers_the_registered_methods_with_their_titles_and_role
 
 
 def test_the_admin_form_refuses_an_unknown_method(admin_client):
-    response = admin_client.post(reverse("admin:annotations_dataset_add"), _admin_form(scoring_methods=["foo"]))
+    response = admin_client.post(reverse("admin:annotations_dataset_add"), admin_dataset_form(scoring_methods=["foo"]))
     assert response.status_code == 200  # the form again, with the error
     assert "Select a valid choice. foo is not one of the available choices." in response.content.decode()
     assert not Dataset.objects.exists()
@@ -133,10 +108,10 @@ def test_the_admin_form_refuses_an_unknown_method(admin_client):
 
 def test_the_admin_form_stores_the_ticked_methods_or_none(admin_client):
     response = admin_client.post(
-        reverse("admin:annotations_dataset_add"), _admin_form(scoring_methods=["arithmetic", "mc"])
+        reverse("admin:annotations_dataset_add"), admin_dataset_form(scoring_methods=["arithmetic", "mc"])
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     assert Dataset.objects.get(slug="admin-made").scoring_methods == ["arithmetic", "mc"]
-    response = admin_client.post(reverse("admin:annotations_dataset_add"), _admin_form(slug="emptied"))
+    response = admin_client.post(reverse("admin:annotations_dataset_add"), admin_dataset_form(slug="emptied"))
     assert response.status_code == 302
     assert Dataset.objects.get(slug="emptied").scoring_methods == []

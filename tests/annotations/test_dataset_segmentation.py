@@ -9,8 +9,8 @@ from annotations.models import Dataset
 from annotations.services.datasets import dataset_create, dataset_update
 from annotations.services.ingestion import SolutionInput, solutions_ingest
 from prmweb.errors import ApplicationError
+from tests.annotations.admin_helpers import admin_dataset_form
 from tests.annotations.api_support import token_client
-from tests.annotations.test_scoring_methods_validation import _admin_form
 from tests.factories import DatasetFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -100,13 +100,13 @@ def test_the_database_refuses_pattern_mode_without_a_pattern():
 
 def test_the_admin_form_refuses_a_catastrophic_pattern_and_stores_a_good_one(admin_client):
     url = reverse("admin:annotations_dataset_add")
-    response = admin_client.post(url, _admin_form(segmentation="pattern", segmentation_pattern=r"(a|aa)+$"))
+    response = admin_client.post(url, admin_dataset_form(segmentation="pattern", segmentation_pattern=r"(a|aa)+$"))
     assert response.status_code == 200  # the form again, with the error
     assert "Backtracks catastrophically: it ran out of time on a 41-character test text." in response.content.decode()
-    response = admin_client.post(url, _admin_form(segmentation="pattern", segmentation_pattern=""))
+    response = admin_client.post(url, admin_dataset_form(segmentation="pattern", segmentation_pattern=""))
     assert "Required when segmentation is pattern." in response.content.decode()
     assert not Dataset.objects.exists()
-    response = admin_client.post(url, _admin_form(segmentation="pattern", segmentation_pattern=r"(?=Step \d+:)"))
+    response = admin_client.post(url, admin_dataset_form(segmentation="pattern", segmentation_pattern=r"(?=Step \d+:)"))
     assert response.status_code == 302
     dataset = Dataset.objects.get(slug="admin-made")
     assert (dataset.segmentation, dataset.segmentation_pattern) == ("pattern", r"(?=Step \d+:)")

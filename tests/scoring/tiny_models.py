@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM, Qwen2ForTokenClassification
 
 from scoring.engines import chat
@@ -22,6 +21,7 @@ from scoring.engines.transformers_engine import _process_reward_class
 from scoring.methods import judge as judge_method
 from scoring.methods import mc as mc_method
 from scoring.methods.base import SolutionTask
+from tests.bpe import train_bpe
 
 SEPARATOR = "<extra_0>"
 SHEPHERD_SEPARATOR = "ки"  # Math-Shepherd's step tag: a second separator the tokenizer knows
@@ -67,18 +67,11 @@ def _training_prompts(tasks: list[SolutionTask], tokenizer: PreTrainedTokenizerF
 
 def build_tokenizer(corpus: list[str]) -> PreTrainedTokenizerFast:
     """Train a byte-level BPE on the corpus, with the special tokens incl. the PRM separator."""
-    backend = Tokenizer(models.BPE(unk_token="<unk>"))
-    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    backend.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=600, special_tokens=SPECIAL_TOKENS, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
-    )
-    backend.train_from_iterator(corpus, trainer)
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=backend,
-        pad_token="<pad>",
-        unk_token="<unk>",
+    tokenizer = train_bpe(
+        corpus,
+        special_tokens=SPECIAL_TOKENS,
         eos_token="<|endoftext|>",
+        vocab_size=600,
         extra_special_tokens=SPECIAL_TOKENS[3:],
     )
     tokenizer.chat_template = QWEN_CHAT_TEMPLATE

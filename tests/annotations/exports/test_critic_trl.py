@@ -11,6 +11,7 @@ import pytest
 
 from tests.annotations.exports.conftest import load_folder
 from tests.annotations.exports.critic_support import run
+from tests.bpe import train_bpe
 
 pytestmark = pytest.mark.django_db
 
@@ -29,20 +30,8 @@ def critique_export(critic_dataset, export_root, tmp_path):
 
 def chat_tokenizer(texts: list[str]):
     """Train a small byte-level BPE with ChatML's special tokens and give it the ChatML template."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    backend = Tokenizer(models.BPE(unk_token="<unk>"))
-    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    backend.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=800,
-        special_tokens=["<pad>", "<unk>", "<|im_start|>", "<|im_end|>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )
-    backend.train_from_iterator(texts, trainer)
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=backend, pad_token="<pad>", unk_token="<unk>", eos_token="<|im_end|>"
+    tokenizer = train_bpe(
+        texts, special_tokens=["<pad>", "<unk>", "<|im_start|>", "<|im_end|>"], eos_token="<|im_end|>"
     )
     tokenizer.chat_template = CHATML
     return tokenizer

@@ -10,6 +10,7 @@ import pytest
 
 from annotations.services.exports import export_create, export_run
 from tests.annotations.exports.conftest import load_folder
+from tests.bpe import train_bpe
 
 pytestmark = [
     pytest.mark.django_db,
@@ -31,21 +32,7 @@ def trl_export(pb_dataset, export_root, tmp_path):
 
 def tiny_tokenizer(texts: list[str]):
     """Train a small byte-level BPE tokenizer on the texts and wrap it for transformers."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    backend = Tokenizer(models.BPE(unk_token="<unk>"))
-    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    backend.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=800,
-        special_tokens=["<pad>", "<unk>", "<|endoftext|>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )
-    backend.train_from_iterator(texts, trainer)
-    return PreTrainedTokenizerFast(
-        tokenizer_object=backend, pad_token="<pad>", unk_token="<unk>", eos_token="<|endoftext|>"
-    )
+    return train_bpe(texts, special_tokens=["<pad>", "<unk>", "<|endoftext|>"], eos_token="<|endoftext|>")
 
 
 def corpus(dataset) -> list[str]:

@@ -1,4 +1,5 @@
-"""Cross-cutting HTTP concerns: request ids, a clean 503 when the database is away, CSP, unreadable requests."""
+"""Cross-cutting HTTP concerns: request ids, a clean 503 when the database is away, CSP, unreadable requests,
+API paths without their trailing slash."""
 
 import logging
 import re
@@ -8,6 +9,8 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.common import CommonMiddleware as DjangoCommonMiddleware
+from django.utils.http import escape_leading_slashes
 
 from prmweb.logging import request_id_var
 
@@ -121,3 +124,27 @@ class LengthRequiredMiddleware:
         if request.META.get("HTTP_TRANSFER_ENCODING", "").strip():
             return JsonResponse({"message": self.MESSAGE, "errors": {"body": [self.MESSAGE]}}, status=411)
         return self.get_response(request)
+
+
+class CommonMiddleware(DjangoCommonMiddleware):
+    """Django's, except that an API path missing its trailing slash gets a 308 with a JSON body.
+
+    Django answers 301, which clients follow as a GET without the body: a POST to `/api/v1/.../solutions`
+    would then read the list and look successful while storing nothing. 308 keeps the method and body.
+    """
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if (
+            response.status_code == 404
+            and request.path_info.startswith("/api/")
+            and self.should_redirect_with_slash(request)
+        ):
+            target = escape_leading_slashes(request.get_full_path(force_append_slash=True))
+            message = (
+                f"API paths end with a slash: use {target} (this answer is a 308 redirect to it, which keeps the "
+                "method and the body)."
+            )
+            redirect = JsonResponse({"message": message, "errors": {"path": [message]}}, status=308)
+            redirect["Location"] = target
+            return redirect
+        return super().process_response(request, response)

@@ -8,7 +8,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers, status
-from rest_framework.exceptions import ParseError, UnsupportedMediaType, ValidationError
+from rest_framework.exceptions import NotAuthenticated, ParseError, UnsupportedMediaType, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -116,9 +116,30 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(exc, ValidationError):
         detail = response.data
         response.data = {"message": f"Invalid input. {_first_message(detail)}", "errors": detail}
+    elif isinstance(exc, NotAuthenticated):
+        response.data = _not_authenticated_body(context)
     elif isinstance(exc, ParseError | UnsupportedMediaType):  # the body as a whole: unreadable, or not JSON
         response.data = {"message": str(exc.detail), "errors": {"body": [str(exc.detail)]}}
     else:
         detail = response.data.get("detail", "") if isinstance(response.data, dict) else response.data
         response.data = {"message": str(detail), "errors": {}}
     return response
+
+
+TOKEN_HINT = (
+    "Send the header `Authorization: Token <key>` (a key from `manage.py drf_create_token <username>`), or log in."
+)
+
+
+def _not_authenticated_body(context: dict[str, Any]) -> dict[str, Any]:
+    """Name the header a token goes in, and what the request sent instead when it looks like a key."""
+    request = context.get("request")
+    meta = getattr(request, "META", {})
+    sent = meta.get("HTTP_AUTHORIZATION", "")
+    message = "Authentication credentials were not provided."
+    if sent:
+        scheme = sent.split(" ", 1)[0] if " " in sent.strip() else "(none)"
+        message = f"{message} The Authorization header's scheme is {scheme[:20]!r}; it must be 'Token'."
+    elif meta.get("HTTP_X_API_KEY") or "token" in getattr(request, "query_params", {}):
+        message = f"{message} A key is read only from the Authorization header, never from X-Api-Key or ?token=."
+    return {"message": message, "errors": {"Authorization": [TOKEN_HINT]}}

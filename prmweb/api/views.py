@@ -7,16 +7,20 @@ from django.db.models import QuerySet
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from prmweb.errors import NotFoundError
 
 
 class Pagination(PageNumberPagination):
     """`?page=N` (from 1) and `?page_size=N` (default 50, at most 500; anything but a positive integer is a 400)."""
 
     page_size = 50
+    invalid_page_message = "{message}"
     page_size_query_param = "page_size"
     max_page_size = 500
 
@@ -29,6 +33,14 @@ class Pagination(PageNumberPagination):
                 {"page_size": [f"Must be a positive integer (at most {self.max_page_size} rows are sent)."]}
             )
         return min(int(raw), self.max_page_size)
+
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any] | None:
+        """Return the page's rows; a page that does not exist is a 404 naming `page`."""
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except NotFound as exc:
+            reason = str(exc.detail).rstrip(".")
+            raise NotFoundError("Invalid page.", errors={"page": [f"{reason} (pages count from 1)."]}) from exc
 
 
 PAGE_PARAMETERS = [

@@ -7,11 +7,13 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from annotations.models import Solution
+from prmweb.api.errors import TOKEN_HINT
 from tests.annotations.api_support import post_json, solution, solution_url, solutions_url, token_client
 from tests.factories import DatasetFactory, MembershipFactory, SolutionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
+KEY_ELSEWHERE = " A key is read only from the Authorization header, never from X-Api-Key or ?token=."
 NOT_FOUND = {
     "message": "Dataset 'demo' not found.",
     "errors": {"slug": ["No dataset with this slug is visible to you."]},
@@ -21,9 +23,34 @@ NOT_FOUND = {
 def test_no_token_is_a_401_and_nothing_is_stored(dataset):
     response = post_json(APIClient(), solutions_url(), solution(0))
     assert response.status_code == 401
-    assert response.json() == {"message": "Authentication credentials were not provided.", "errors": {}}
+    assert response.json() == {
+        "message": "Authentication credentials were not provided.",
+        "errors": {"Authorization": [TOKEN_HINT]},
+    }
     assert response["WWW-Authenticate"] == "Token"
     assert not Solution.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("headers", "data", "said"),
+    [
+        (
+            {"HTTP_AUTHORIZATION": "Bearer abc123"},
+            {},
+            " The Authorization header's scheme is 'Bearer'; it must be 'Token'.",
+        ),
+        ({"HTTP_AUTHORIZATION": "abc123"}, {}, " The Authorization header's scheme is '(none)'; it must be 'Token'."),
+        ({"HTTP_X_API_KEY": "abc123"}, {}, KEY_ELSEWHERE),
+        ({}, {"token": "abc123"}, KEY_ELSEWHERE),
+    ],
+)
+def test_a_key_sent_the_wrong_way_is_a_401_that_says_where_it_goes(dataset, headers, data, said):
+    response = APIClient().get(solutions_url(), data, **headers)
+    assert response.status_code == 401
+    assert response.json() == {
+        "message": f"Authentication credentials were not provided.{said}",
+        "errors": {"Authorization": [TOKEN_HINT]},
+    }
 
 
 def test_a_wrong_token_is_a_401(dataset):

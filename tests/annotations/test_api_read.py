@@ -97,7 +97,15 @@ def test_pagination(manager, dataset):
     assert first["next"].endswith("/api/v1/datasets/demo/solutions/?page=2&page_size=3")
     last = client.get(solutions_url() + "?page_size=3&page=3").json()
     assert [row["external_id"] for row in last["results"]] == ["s6"]
-    assert client.get(solutions_url() + "?page=9").status_code == 404
+    beyond = client.get(solutions_url() + "?page=9")
+    assert beyond.status_code == 404
+    assert beyond.json() == {
+        "message": "Invalid page.",
+        "errors": {"page": ["That page contains no results (pages count from 1)."]},
+    }
+    assert client.get(solutions_url() + "?page=x").json()["errors"] == {
+        "page": ["That page number is not an integer (pages count from 1)."]
+    }
 
 
 def _populate(dataset, count: int, annotator, prefix: str = "q") -> None:

@@ -108,3 +108,24 @@ def test_the_api_keeps_its_json_errors(client, path):
             "path": ["No API endpoint has this path; ids in paths are whole numbers (the endpoints: /api/docs/)."]
         },
     }
+
+
+@pytest.mark.django_db
+@override_settings(DEBUG=False)
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_an_api_path_without_its_slash_is_a_308_that_keeps_the_method(client, method):
+    """Django's 301 would turn a POST into a GET of the list: clients would think they stored something."""
+    response = getattr(client, method)("/api/v1/datasets/demo/solutions?x=1")
+    target = "/api/v1/datasets/demo/solutions/?x=1"
+    message = f"API paths end with a slash: use {target} (this answer is a 308 redirect to it, which keeps the method and the body)."
+    assert response.status_code == 308
+    assert response["Location"] == target
+    assert response.json() == {"message": message, "errors": {"path": [message]}}
+
+
+@pytest.mark.django_db
+@override_settings(DEBUG=False)
+def test_a_page_path_without_its_slash_is_still_djangos_301(client):
+    response = client.get("/accounts/login")
+    assert response.status_code == 301
+    assert response["Location"] == "/accounts/login/"

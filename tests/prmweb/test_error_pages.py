@@ -117,7 +117,10 @@ def test_an_api_path_without_its_slash_is_a_308_that_keeps_the_method(client, me
     """Django's 301 would turn a POST into a GET of the list: clients would think they stored something."""
     response = getattr(client, method)("/api/v1/datasets/demo/solutions?x=1")
     target = "/api/v1/datasets/demo/solutions/?x=1"
-    message = f"API paths end with a slash: use {target} (this answer is a 308 redirect to it, which keeps the method and the body)."
+    message = (
+        f"API paths end with a slash: use {target} (this answer is a 308 redirect to it, which keeps the method "
+        "and the body)."
+    )
     assert response.status_code == 308
     assert response["Location"] == target
     assert response.json() == {"message": message, "errors": {"path": [message]}}

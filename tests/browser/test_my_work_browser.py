@@ -29,13 +29,21 @@ ROW_HEIGHTS_IN_LINES = """() => Array.from(document.querySelectorAll("#my-work t
 
 @pytest.fixture
 def work():
-    dataset = DatasetFactory(name="Number theory", slug="numbers", annotations_per_solution=2)
+    dataset = DatasetFactory(
+        name="Number theory, olympiad problems (second round)", slug="numbers", annotations_per_solution=2
+    )
     alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
     for user in (alice, bob):
         MembershipFactory(dataset=dataset, user=user)
     long_text = "Let $n$ be the least positive integer such that " + "the digits of $n^2$ repeat " * 12 + "."
     ordinary = SolutionFactory(dataset=dataset, problem=ProblemFactory(dataset=dataset, text=long_text))
-    AnnotationFactory(solution=ordinary, annotator=alice, earliest_error_step=1, rationale="why " * 60)
+    AnnotationFactory(
+        solution=ordinary,
+        annotator=alice,
+        earliest_error_step=1,
+        rationale="why " * 60,
+        flag_reference_wrong=True,
+    )
     solution_evaluate(solution_id=ordinary.pk)
     golds = []
     for label, text in ((2, "Find the unit digit of $7^{7}$."), (0, "Is $91$ prime?")):
@@ -94,4 +102,18 @@ def test_on_a_phone_each_annotation_is_a_card_and_nothing_scrolls_sideways(brows
     assert box is not None and box["width"] <= 390
     assert page.inner_text(f'tr[data-solution="{open_gold.pk}"] td.status') == "open"
     assert page.inner_text(f'tr[data-solution="{settled_gold.pk}"] td.status') == "final gold: matched"
+    page.context.close()
+
+
+@pytest.mark.parametrize(("width", "cards"), [(800, True), (1024, True), (1100, False), (1280, False)])
+def test_between_phone_and_wide_nothing_scrolls_sideways(browser, live_server, work, width, cards):
+    """Below 68rem (too narrow for nine columns) each annotation is a card; above, one line per annotation
+    with a long dataset name cut like the previews."""
+    page = _open(browser, live_server, width, 700)
+    found = overflow(page)
+    assert not found.overflows, (found.scroll_width, found.width, found.culprits)
+    head = page.locator("#my-work thead").evaluate("head => getComputedStyle(head).display")
+    assert (head == "none") is cards
+    if not cards:
+        assert max(page.evaluate(ROW_HEIGHTS_IN_LINES)) < 1.5
     page.context.close()

@@ -147,9 +147,13 @@ def test_all_correct_on_a_known_wrong_answer_asks_first(page, live_server, datas
     assert "The final answer is known to be wrong" in page.inner_text("#confirm-dialog")
     page.keyboard.press("Escape")
     assert not page.is_visible("#confirm-dialog")
+    page.keyboard.press("s")
+    assert page.evaluate("document.activeElement.id") == "confirm-no"  # Enter, the marking key, goes back
+    page.keyboard.press("Enter")
+    assert not page.is_visible("#confirm-dialog")
     assert not Annotation.objects.exists()
     page.click("#submit-button")
-    page.click("#confirm-yes")
+    page.keyboard.press("y")
     page.wait_for_selector("text=Nothing left to annotate")
     assert Annotation.objects.get(solution=wrong).earliest_error_step == -1
 

@@ -212,6 +212,7 @@
       clientError.textContent = message;
       clientError.hidden = false;
     }
+    wb.feedback(message, true);  /* the action bar stays in view; the form's own line may be far below */
     if (focusTarget) {
       focusTarget.focus();
     }
@@ -322,6 +323,9 @@
     }
     if (event.key === "Escape" || (event.key === "?" && dialog === shortcuts)) {
       closeDialog(dialog);
+      event.preventDefault();
+    } else if (event.key === "y" && dialog === confirmDialog) {
+      document.getElementById("confirm-yes").click();  /* a key of its own: Enter marks steps, so it goes back */
       event.preventDefault();
     }
     return true;

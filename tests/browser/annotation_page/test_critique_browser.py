@@ -115,10 +115,12 @@ def test_error_type_explanation_and_note_by_keyboard_through_draft_submit_and_ba
     press(tab, "t", "Backspace")
     assert (checked_type(tab), feedback(tab)) == ("", "No error type given.")
     press(tab, "t", "l", "s")
-    assert tab.inner_text("#client-error") == (
+    conflict = (
         "Step 4 is the step you marked as the earliest error: say why it is wrong in its explanation, not in a "
         "note (or clear the note)."
     )
+    assert tab.inner_text("#client-error") == conflict
+    assert feedback(tab) == conflict  # the action bar says it too: the form's own line may be off screen
     assert tab.evaluate("document.activeElement.id") == "id_step_note_3"
     press(tab, "Control+a", "Backspace", "Escape", "s")
     tab.wait_for_url(f"{live_server.url}/annotate/{second.pk}/")

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from annotations.apis.common import DatasetJobs, DatasetJobsAPIView
 from annotations.models import Dataset
 from prmweb.api.errors import error_responses
-from prmweb.api.serializers import StrictSerializerMixin, progress
+from prmweb.api.serializers import JsonTypesMixin, StrictSerializerMixin, progress
 from prmweb.api.views import BaseAPIView, absolute_url
 from scoring.methods.registry import runnable_methods
 from scoring.models import ScoringRun, ScoringRunStatus
@@ -26,7 +26,7 @@ from scoring.services.runs import MAX_LIMIT
 DENIED = "Only the dataset's managers and staff may start or see its scoring runs."
 
 
-class ScoringRunInSerializer(StrictSerializerMixin, serializers.Serializer):
+class ScoringRunInSerializer(StrictSerializerMixin, JsonTypesMixin, serializers.Serializer):
     """Which method to run over which dataset."""
 
     dataset = serializers.SlugField(help_text="Slug of the dataset to score.")

@@ -18,7 +18,7 @@ from annotations.selectors.datasets import dataset_get_with_counts, dataset_list
 from annotations.services.datasets import DATASET_SETTINGS_FIELDS, dataset_create, dataset_update
 from annotations.validators import scoring_method_names, scoring_methods_errors
 from prmweb.api.errors import error_responses
-from prmweb.api.serializers import StrictSerializerMixin, paginated
+from prmweb.api.serializers import JsonTypesMixin, StrictSerializerMixin, paginated
 from prmweb.api.views import PAGE_PARAMETERS, BaseAPIView
 
 
@@ -77,7 +77,7 @@ class ErrorTypesFieldSchema(OpenApiSerializerFieldExtension):
         return {"type": "array", "items": entry, "minItems": 1, "maxItems": MAX_ERROR_TYPES}
 
 
-class DatasetInSerializer(StrictSerializerMixin, serializers.ModelSerializer):
+class DatasetInSerializer(StrictSerializerMixin, JsonTypesMixin, serializers.ModelSerializer):
     """Settings a client may send: name, slug, texts and the annotation protocol."""
 
     slug = serializers.SlugField(max_length=100, help_text="URL name of the dataset: letters, digits, - and _.")

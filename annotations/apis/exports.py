@@ -26,14 +26,14 @@ from annotations.selectors.datasets import DatasetAccess, dataset_access_get
 from annotations.selectors.exports import export_file_get, export_get, export_list_for_user, export_missing_error
 from annotations.services.exports import export_create, export_runs_in_process
 from prmweb.api.errors import ErrorSerializer, error_responses
-from prmweb.api.serializers import StrictSerializerMixin, progress
+from prmweb.api.serializers import JsonTypesMixin, StrictSerializerMixin, progress
 from prmweb.api.views import BaseAPIView, absolute_url
 from prmweb.errors import ConflictError, NotFoundError
 
 DENIED = "Only the dataset's managers and staff may export it or see its exports."
 
 
-class ExportInSerializer(StrictSerializerMixin, serializers.Serializer):
+class ExportInSerializer(StrictSerializerMixin, JsonTypesMixin, serializers.Serializer):
     """What to export: dataset, format, files, splits and filters."""
 
     dataset = serializers.SlugField(help_text="Slug of the dataset to export.")

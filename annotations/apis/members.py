@@ -17,13 +17,13 @@ from annotations.permissions import IsDatasetManager, IsDatasetMember, IsDataset
 from annotations.selectors.memberships import membership_list
 from annotations.services.datasets import membership_remove, membership_set
 from prmweb.api.errors import error_responses
-from prmweb.api.serializers import StrictSerializerMixin, paginated
+from prmweb.api.serializers import JsonTypesMixin, StrictSerializerMixin, paginated
 from prmweb.api.views import PAGE_PARAMETERS
 
 DENIED = "Only the dataset's managers may change its members; its reviewers and managers may list them."
 
 
-class MemberInSerializer(StrictSerializerMixin, serializers.Serializer):
+class MemberInSerializer(StrictSerializerMixin, JsonTypesMixin, serializers.Serializer):
     username = serializers.CharField(max_length=150, help_text="An existing user's username.")
     role = serializers.ChoiceField(choices=MembershipRole.choices)
 

@@ -60,7 +60,23 @@ def test_create_with_protocol_settings(staff_client):
         ({"name": "x", "slug": "x", "audit_rate": 1.5}, "audit_rate", "Ensure this value is less than or equal to 1."),
         ({"name": "x", "slug": "x", "agreement_mode": "vote"}, "agreement_mode", '"vote" is not a valid choice.'),
         ({"name": "x", "slug": "x", "scoring_methods": ["mc", "mc"]}, "scoring_methods", "List each method once."),
-        ({"name": "x", "slug": "x", "blind": "sometimes"}, "blind", "Must be a valid boolean."),
+        ({"name": "x", "slug": "x", "blind": "sometimes"}, "blind", "Must be true or false."),
+        # JSON says what it means: no "2" for 2, "yes" or 1 for true, 5 for a name (DRF would convert them)
+        (
+            {"name": "x", "slug": "x", "annotations_per_solution": "2"},
+            "annotations_per_solution",
+            "Must be an integer.",
+        ),
+        (
+            {"name": "x", "slug": "x", "annotations_per_solution": 2.0},
+            "annotations_per_solution",
+            "Must be an integer.",
+        ),
+        ({"name": "x", "slug": "x", "blind": "yes"}, "blind", "Must be true or false."),
+        ({"name": "x", "slug": "x", "show_reference": 1}, "show_reference", "Must be true or false."),
+        ({"name": "x", "slug": "x", "audit_rate": "0.5"}, "audit_rate", "Must be a number."),
+        ({"name": 5, "slug": "x"}, "name", "Must be a string."),
+        ({"name": "x", "slug": "x", "agreement_mode": 1}, "agreement_mode", "Must be a string."),
         ({"name": "x", "slug": "x", "owner": "me"}, "owner", None),
     ],
 )
@@ -111,6 +127,18 @@ def test_the_dataset_list_runs_a_constant_number_of_queries(db, django_assert_nu
     client = token_client(user)
     with django_assert_num_queries(3):  # token, count, page
         assert client.get("/api/v1/datasets/").json()["count"] == 5
+
+
+def test_patch_refuses_a_wrong_json_type_and_keeps_the_setting(manager, dataset):
+    response = token_client(manager).patch(f"/api/v1/datasets/{dataset.slug}/", {"blind": "no"}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {
+        "message": "Invalid input. blind: Must be true or false.",
+        "errors": {"blind": ["Must be true or false."]},
+    }
+    before = dataset.blind
+    dataset.refresh_from_db()
+    assert dataset.blind == before
 
 
 def test_patch_changes_only_what_is_sent(manager, dataset):

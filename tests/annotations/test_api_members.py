@@ -119,7 +119,7 @@ def test_staff_who_are_not_members_may_manage_members(dataset):
             "admin",
             "Unknown field. Allowed fields: role, username.",
         ),
-        ({"username": ["mona"], "role": "manager"}, "username", "Not a valid string."),
+        ({"username": ["mona"], "role": "manager"}, "username", "Must be a string."),
     ],
 )
 def test_bad_input_is_a_400_naming_the_field(manager, dataset, body, field, message):

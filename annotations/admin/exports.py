@@ -196,7 +196,9 @@ class ExportAdmin(ReadOnlyAdmin):
     list_select_related = ("dataset", "created_by")
     list_filter = ("status", "format")
     raw_id_fields = ("dataset", "created_by")
-    readonly_fields = ("download",)
+    # rows_total/rows_done count solutions read (the progress): shown as such, beside the rows written
+    exclude = ("rows_total", "rows_done")
+    readonly_fields = (export_solutions_read, export_rows_written, "download")
 
     @admin.display(description="download")
     def download(self, obj: Export) -> str:

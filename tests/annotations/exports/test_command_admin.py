@@ -148,6 +148,7 @@ def test_admin_action_shows_the_form_then_starts_exports(
     assert f'<td class="field-export_rows_written">{sum(export.row_counts.values())}</td>' in listing
     change = admin_client_logged.get(f"/admin/annotations/export/{export.pk}/change/").content.decode()
     assert f"/api/v1/exports/{export.pk}/download/?file=README.md" in change
+    assert "Solutions read:" in change and "Rows written:" in change and "Rows total" not in change
     download = admin_client_logged.get(f"/api/v1/exports/{export.pk}/download/?file=manifest.json")
     assert download.status_code == 200
 

@@ -34,23 +34,17 @@ DEMO_GOLD_IDS = ("gsm8k-26", "gsm8k-33", "gsm8k-221", "gsm8k-231", "math-83", "m
 DEMO_GUIDELINES = """\
 # How to label a solution
 
-Each item is a math problem and a model's step-by-step solution. Your job: find the **earliest step
-that is wrong**, or say that **every step is correct**.
+Each item is a math problem and a model's step-by-step solution. Your job: find the **earliest step that is wrong**, or say that **every step is correct**.
 
-1. Read the problem, then the steps in order. The reference answer is shown for orientation only:
-   a solution can reach the right answer through a wrong step, or be right and still fail to finish.
-2. A step is wrong when it contains a calculation error, a logical error, a misread of the problem,
-   an unjustified claim, or a conclusion that does not follow. Style, verbosity and harmless detours
-   are not errors.
-3. Mark the **first** wrong step only. Later steps do not matter once an earlier one is wrong, even if
-   they repeat or fix the error.
+1. Read the problem, then the steps in order. The reference answer is shown for orientation only: a solution can reach the right answer through a wrong step, or be right and still fail to finish.
+2. A step is wrong when it contains a calculation error, a logical error, a misread of the problem, an unjustified claim, or a conclusion that does not follow. Style, verbosity and harmless detours are not errors.
+3. Mark the **first** wrong step only. Later steps do not matter once an earlier one is wrong, even if they repeat or fix the error.
 4. If no step is wrong, choose **All steps correct**.
-5. Write one sentence of rationale saying what is wrong (required for review, helpful always).
+5. In the explanation, say in one sentence why the marked step is wrong (optional here, and a great help to the reviewers).
 6. Flag the item if the problem is ambiguous, the reference answer looks wrong, or you are unsure.
 
-This follows the ProcessBench protocol: the label is the 0-based index of the earliest erroneous step,
-or -1 when all steps are correct. The interface numbers steps from 1.
-"""
+This follows the ProcessBench protocol: the label is the 0-based index of the earliest erroneous step, or -1 when all steps are correct. The interface numbers steps from 1.
+"""  # noqa: E501 - one line per paragraph: Markdown here keeps single newlines as line breaks
 
 
 @dataclass(frozen=True)

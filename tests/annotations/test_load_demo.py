@@ -12,7 +12,8 @@ from django.test import override_settings
 from rest_framework.authtoken.models import Token
 
 from annotations.models import Dataset, DatasetMembership, FinalLabel, FinalLabelChange, Solution, SolutionStatus
-from annotations.services.demo import DEMO_DIR, DEMO_GOLD_IDS
+from annotations.rendering import render_markdown
+from annotations.services.demo import DEMO_DIR, DEMO_GOLD_IDS, DEMO_GUIDELINES
 
 pytestmark = pytest.mark.django_db
 
@@ -122,3 +123,10 @@ def test_production_needs_an_explicit_password():
         lines[1] == "Log in at https://labels.example.org/accounts/login/  (admin: https://labels.example.org/admin/)"
     )
     assert User.objects.get(username="demo").check_password("s3cret-demo")
+
+
+def test_the_demo_guidelines_render_without_hard_line_breaks():
+    """Markdown here keeps single newlines as breaks, so each paragraph and item of the guidelines is one line."""
+    html = render_markdown(DEMO_GUIDELINES)
+    assert "<br" not in html
+    assert html.count("<li>") == 6

@@ -64,13 +64,43 @@ def user_may(request: HttpRequest, permission: str) -> bool:
     return bool(request.user.has_perm(permission))
 
 
+MAX_LISTED_ERRORS = 20
+
+
 def add_service_errors(form: forms.BaseForm, error: ApplicationError, *, fields: dict[str, str]) -> None:
-    """Show a service's errors on the form: under the field `fields` maps them to, or above the form."""
+    """Show a service's errors on the form: under the field `fields` maps them to, or above the form.
+
+    Errors of no form field (a pasted batch's items: `{"0": {"problem": [...]}}`) are listed above it, each
+    as "item 0, problem: ...", up to MAX_LISTED_ERRORS of them.
+    """
     form.add_error(None, error.message)
+    elsewhere: list[str] = []
     for name, problems in error.errors.items():
         field = fields.get(name, name)
         if field in form.fields and isinstance(problems, list):
             form.add_error(field, [str(problem) for problem in problems])
+        else:
+            elsewhere.extend(_error_lines(name, problems))
+    elsewhere = [line for line in elsewhere if not error.message.endswith(line)]  # the summary names one
+    if elsewhere:
+        shown = elsewhere[:MAX_LISTED_ERRORS]
+        if len(elsewhere) > MAX_LISTED_ERRORS:
+            shown.append(f"… and {len(elsewhere) - MAX_LISTED_ERRORS} more.")
+        form.add_error(None, shown)
+
+
+def _error_lines(name: str, problems: Any, *, item: str = "") -> list[str]:
+    """Return "item N, field: message" lines for a nested error structure."""
+    if isinstance(problems, dict):
+        lines = []
+        for key, value in problems.items():
+            if not item and str(name).isdigit():
+                lines.extend(_error_lines(str(key), value, item=f"item {name}, "))
+            else:
+                lines.extend(_error_lines(f"{name}.{key}", value, item=item))
+        return lines
+    messages = problems if isinstance(problems, list) else [problems]
+    return [f"{item}{name}: {message}" for message in messages]
 
 
 RowT = TypeVar("RowT", bound=Model)

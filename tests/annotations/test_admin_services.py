@@ -283,6 +283,13 @@ def test_ingesting_a_file_and_refusing_bad_json_or_bad_solutions(admin_client):
     invalid = json.dumps([_record(8), {**_record(9), "steps": []}])
     body = _apply(admin_client, "dataset", "ingest_solutions", [dataset.pk], solutions=invalid).content.decode()
     assert "1 of 2 solutions are invalid; nothing was stored." in body
+    # Every problem of every item is listed, not only the first (the API's errors, one line each).
+    several = json.dumps([{"question": "x", "steps": ["a"]}, {"problem": "y", "steps": "b"}])
+    body = _apply(admin_client, "dataset", "ingest_solutions", [dataset.pk], solutions=several).content.decode()
+    assert "2 of 2 solutions are invalid; nothing was stored. item 0, problem: This field is required." in body
+    assert body.count("item 0, problem: This field is required.") == 1
+    assert "item 0, question: Unknown field. Allowed fields: problem, steps," in body
+    assert "item 1, steps: Must be a non-empty list of non-empty strings." in body
     assert set(Solution.objects.values_list("external_id", flat=True)) == {"adm-7"}
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from annotations.models import Solution, SolutionStatus
 from annotations.selectors.answers import solution_ids_without_answer_check
 from prmweb.celery import task_by_name
-from prmweb.core.answers import answers_equivalent, extract_final_answer
+from prmweb.core.answers import answers_equivalent, extract_final_answer, has_boxed_answer
 
 CHECK_ANSWERS_TASK = "annotations.tasks.check_final_answers"
 
@@ -36,8 +36,9 @@ def solutions_check_answers(*, solution_ids: Sequence[int]) -> AnswerCheckResult
     For every solution whose problem has a reference answer: fill a blank `final_answer` with the
     extracted one (the last `\\boxed{}` of the response for a solution sent as one, else of the steps;
     else the last step), set `answer_check`, and set `final_answer_correct` only where the source gave
-    none. Solutions without a reference answer, unknown ids and solutions still waiting for their steps
-    (`segmentation: "reformat"`; checked once they have them) are left alone. Idempotent: the same
+    none and the answer is stated (given or boxed) or matches: a mismatch read out of the last step's prose
+    leaves it unset. Solutions without a reference answer, unknown ids and solutions still waiting for their
+    steps (`segmentation: "reformat"`; checked once they have them) are left alone. Idempotent: the same
     input gives the same stored values. One read and one bulk update per chunk of solutions, whatever
     their number.
     """
@@ -73,11 +74,15 @@ def _check_chunk(solution_ids: list[int]) -> AnswerCheckResult:
         reference = solution.problem.reference_answer.strip()
         if not reference:
             continue
-        final_answer = solution.final_answer.strip() or extract_final_answer(solution.steps, response=solution.response)
+        given = solution.final_answer.strip()
+        final_answer = given or extract_final_answer(solution.steps, response=solution.response)
         verdict = answers_equivalent(final_answer, reference)
         solution.final_answer = solution.final_answer or final_answer
         solution.answer_check = verdict
-        if solution.final_answer_correct is None:
+        # "Known wrong" has consequences (never settled as all correct): a mismatch counts only for a stated
+        # answer (given or boxed), not for one read out of the last step's prose ("50 dollars, 10 more than 40").
+        stated = bool(given) or has_boxed_answer(solution.steps, response=solution.response)
+        if solution.final_answer_correct is None and (verdict or stated):
             solution.final_answer_correct = verdict
         to_update.append(solution)
     if to_update:

@@ -115,6 +115,11 @@ def extract_final_answer(steps: Sequence[str], *, response: str = "") -> str:
     return steps[-1].strip() if steps else ""
 
 
+def has_boxed_answer(steps: Sequence[str], *, response: str = "") -> bool:
+    """Return whether the solution states its answer in a box (else the answer is read from the last step's text)."""
+    return (bool(response) and extract_boxed(response) is not None) or extract_boxed_in(steps) is not None
+
+
 def answers_equivalent(candidate: str, reference: str) -> bool:
     """Return True when `candidate` is mathematically the same answer as `reference`.
 

@@ -21,16 +21,35 @@ def _solution(reference, steps, **fields):
 
 def test_fills_the_extracted_final_answer_and_the_verdict():
     right = _solution("\\frac{1}{2}", ["Half of one is", "$\\boxed{0.5}$"])
-    wrong = _solution("18", ["She sells 16 - 3 - 4 = 9 eggs.", "So she makes 9 * 2 = 17 dollars."])
+    wrong = _solution("18", ["She sells 16 - 3 - 4 = 9 eggs.", "So she makes 9 * 2 = \\boxed{17} dollars."])
+    prose_right = _solution("18", ["She sells 16 - 3 - 4 = 9 eggs.", "So she makes 18 dollars."])
 
-    result = solutions_check_answers(solution_ids=[right.pk, wrong.pk])
+    result = solutions_check_answers(solution_ids=[right.pk, wrong.pk, prose_right.pk])
 
-    assert (result.checked, result.matched, result.without_reference) == (2, 1, 0)
-    right.refresh_from_db()
-    wrong.refresh_from_db()
+    assert (result.checked, result.matched, result.without_reference) == (3, 2, 0)
+    for solution in (right, wrong, prose_right):
+        solution.refresh_from_db()
     assert (right.final_answer, right.answer_check, right.final_answer_correct) == ("0.5", True, True)
-    assert wrong.final_answer == "So she makes 9 * 2 = 17 dollars."
-    assert (wrong.answer_check, wrong.final_answer_correct) == (False, False)
+    assert (wrong.final_answer, wrong.answer_check, wrong.final_answer_correct) == ("17", False, False)
+    assert (prose_right.answer_check, prose_right.final_answer_correct) == (True, True)
+
+
+@pytest.mark.parametrize(
+    "last_step",
+    [
+        "So she makes 9 * 2 = 17 dollars.",  # wrong, but read out of prose: not "known wrong"
+        "Therefore the total is 50 dollars, which is 10 more than 40.",  # right, though the prose ends on 40
+    ],
+)
+def test_a_mismatch_read_out_of_prose_does_not_make_the_answer_known_wrong(last_step):
+    """ "Known wrong" keeps a solution from being settled as all correct: only a stated answer may say so."""
+    solution = _solution("50" if "50" in last_step else "18", ["First we count.", last_step])
+
+    solutions_check_answers(solution_ids=[solution.pk])
+
+    solution.refresh_from_db()
+    assert solution.final_answer == last_step
+    assert (solution.answer_check, solution.final_answer_correct) == (False, None)
 
 
 def test_keeps_the_sources_final_answer_and_verdict():
@@ -131,7 +150,7 @@ def test_ingestion_runs_the_check_after_commit(django_capture_on_commit_callback
     }
     assert stored == {
         "What is 6 * 7?": ("42", True, True),
-        "What is 6 + 7?": ("6 + 7 = 12.", False, False),
+        "What is 6 + 7?": ("6 + 7 = 12.", False, None),  # unboxed: a mismatch is not "known wrong"
         "Name a prime.": ("", None, None),
     }
 

@@ -140,3 +140,19 @@ def test_the_review_queue_fits_a_laptop_or_tablet_window_without_sideways_scroll
             assert too_wide == 0, (width, status, columns)
     assert "annotator_with_a_long_name, second_annotator_long, third_annotator_long" in page.inner_text(".vote-group")
     assert problems == []
+
+
+def test_a_table_wider_than_its_box_fades_at_the_cut_edge(live_server, page, scenario):
+    """Overlay scrollbars show nothing: the annotations table's cut edge fades until scrolled to its end."""
+    dataset, reviewer, solution = scenario
+    problems = _logged_in(page, live_server, reviewer)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(f"{live_server.url}/review/{solution.pk}/")
+    wide = page.locator(".table-scroll:has(#annotations)")
+    if not wide.evaluate("box => box.scrollWidth > box.clientWidth + 1"):
+        page.set_viewport_size({"width": 800, "height": 800})  # make sure it is cut somewhere
+    page.wait_for_selector(".table-scroll.more-right:has(#annotations)")
+    assert wide.get_attribute("title") == "The table goes on: scroll it sideways"
+    wide.evaluate("box => { box.scrollLeft = box.scrollWidth; }")
+    page.wait_for_selector(".table-scroll.more-left:not(.more-right):has(#annotations)")
+    assert problems == []

@@ -41,26 +41,30 @@
     document.documentElement.setAttribute("data-math", "ready");
   }
 
-  /* A display formula wider than its box scrolls sideways; with overlay scrollbars nothing shows that it
-   * goes on, so its cut edge fades (site.css: .more-left, .more-right) until it is scrolled to that end. */
-  function markWide(display) {
-    var wide = display.scrollWidth > display.clientWidth + 1;
-    display.classList.toggle("more-left", wide && display.scrollLeft > 1);
-    display.classList.toggle("more-right", wide && display.scrollLeft + display.clientWidth < display.scrollWidth - 1);
+  /* A display formula (or a table in a .table-scroll box) wider than its box scrolls sideways; with overlay
+   * scrollbars nothing shows that it goes on, so its cut edge fades (site.css: .more-left, .more-right) until
+   * it is scrolled to that end. */
+  var WIDE = ".katex-display, .table-scroll";
+
+  function markWide(box) {
+    var wide = box.scrollWidth > box.clientWidth + 1;
+    box.classList.toggle("more-left", wide && box.scrollLeft > 1);
+    box.classList.toggle("more-right", wide && box.scrollLeft + box.clientWidth < box.scrollWidth - 1);
     if (wide) {
-      display.title = "The formula goes on: scroll it sideways";
+      box.title = box.classList.contains("table-scroll") ? "The table goes on: scroll it sideways"
+        : "The formula goes on: scroll it sideways";
     } else {
-      display.removeAttribute("title");
+      box.removeAttribute("title");
     }
   }
 
   function markAllWide(root) {
-    Array.prototype.forEach.call((root || document).querySelectorAll(".katex-display"), function (display) {
-      if (!display.hasAttribute("data-wide-watch")) {
-        display.setAttribute("data-wide-watch", "");
-        display.addEventListener("scroll", function () { markWide(display); }, { passive: true });
+    Array.prototype.forEach.call((root || document).querySelectorAll(WIDE), function (box) {
+      if (!box.hasAttribute("data-wide-watch")) {
+        box.setAttribute("data-wide-watch", "");
+        box.addEventListener("scroll", function () { markWide(box); }, { passive: true });
       }
-      markWide(display);
+      markWide(box);
     });
   }
 

@@ -35,6 +35,10 @@
   var submitListeners = [];
   var paintListeners = [];
   var checks = [];
+  var topbar = document.querySelector(".topbar");
+  if (topbar) {  /* a toast sits below the top bar's links, however many lines the bar takes (workbench.css) */
+    document.documentElement.style.setProperty("--topbar-height", topbar.offsetHeight + "px");
+  }
 
   var wb = {
     root: root,

@@ -67,6 +67,8 @@ def test_a_saved_message_moves_nothing(tab, live_server, viewport):
     assert tab.inner_text(".messages") == "Saved: all steps correct."
     with_message = tab.evaluate("document.getElementById('workbench').getBoundingClientRect().top")
     assert tab.evaluate("getComputedStyle(document.querySelector('.messages')).position") == "fixed"
+    links = tab.evaluate("document.querySelector('.topbar').getBoundingClientRect().bottom")
+    assert tab.evaluate("document.querySelector('.messages').getBoundingClientRect().top") >= links  # none hidden
     tab.reload()
     wait_for_page(tab)
     assert tab.evaluate("document.querySelector('.messages')") is None

@@ -46,7 +46,7 @@ class SolutionFilterSerializer(serializers.Serializer):
 
 
 INGEST_REQUEST = PolymorphicProxySerializer(
-    component_name="SolutionIngestRequest",
+    component_name="SolutionIngest",  # "Request" is appended (COMPONENT_SPLIT_REQUEST)
     serializers=[SolutionInSerializer, SolutionInSerializer(many=True)],
     resource_type_field_name=None,
     many=False,

@@ -87,7 +87,7 @@ def solutions_set_gold(
         if unlabelled:
             raise ApplicationError(
                 f"{len(unlabelled)} of the chosen solutions have no imported label, so they cannot be gold.",
-                errors={"is_gold": [f"No imported label: solutions {', '.join(map(str, unlabelled))}."]},
+                errors={"solution_ids": [f"No imported label: solutions {', '.join(map(str, unlabelled))}."]},
             )
     changed = 0
     for solution_id in Solution.objects.filter(pk__in=ids).exclude(is_gold=is_gold).values_list("pk", flat=True):

@@ -138,6 +138,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",  # tags from the path after it ("exports", not "v1")
     # Offline docs under CSP script-src 'self': Swagger UI from drf-spectacular-sidecar's static files,
     # its init script from SpectacularSwaggerSplitView (no inline JavaScript).
     "SWAGGER_UI_DIST": "SIDECAR",

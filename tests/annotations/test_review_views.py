@@ -337,7 +337,7 @@ def test_gold_api_errors_name_the_field(dataset, reviewer):
     assert response.json()["errors"] == {"solution_ids": [f"Not in this dataset: {foreign.pk}."]}
     response = api.post(url, {"solution_ids": [unlabelled.pk], "is_gold": True}, format="json")
     assert response.status_code == 400
-    assert response.json()["errors"] == {"is_gold": [f"No imported label: solutions {unlabelled.pk}."]}
+    assert response.json()["errors"] == {"solution_ids": [f"No imported label: solutions {unlabelled.pk}."]}
     response = api.post(url, {"solution_ids": [], "is_gold": "maybe"}, format="json")
     assert response.status_code == 400
     assert set(response.json()["errors"]) == {"solution_ids", "is_gold"}

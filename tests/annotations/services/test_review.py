@@ -161,7 +161,7 @@ def test_gold_needs_an_imported_label():
     good = SolutionFactory(dataset=solution.dataset, imported_label=0)
     with pytest.raises(ApplicationError) as error:
         solutions_set_gold(dataset=solution.dataset, solution_ids=[good.pk, solution.pk], is_gold=True)
-    assert error.value.errors == {"is_gold": [f"No imported label: solutions {solution.pk}."]}
+    assert error.value.errors == {"solution_ids": [f"No imported label: solutions {solution.pk}."]}
     good.refresh_from_db()
     assert good.is_gold is False
 

@@ -144,7 +144,7 @@ def test_the_review_queue_fits_a_laptop_or_tablet_window_without_sideways_scroll
 
 def test_a_table_wider_than_its_box_fades_at_the_cut_edge(live_server, page, scenario):
     """Overlay scrollbars show nothing: the annotations table's cut edge fades until scrolled to its end."""
-    dataset, reviewer, solution = scenario
+    _, reviewer, solution = scenario
     problems = _logged_in(page, live_server, reviewer)
     page.set_viewport_size({"width": 1280, "height": 800})
     page.goto(f"{live_server.url}/review/{solution.pk}/")

@@ -189,7 +189,12 @@
       var value = selectedValue();
       focusIndex = value !== null && value >= 0 ? value : delta > 0 ? -1 : steps.length;
     }
-    focusStep(Math.min(Math.max(focusIndex + delta, 0), steps.length - 1), true);
+    var target = Math.min(Math.max(focusIndex + delta, 0), steps.length - 1);
+    if (target === focusIndex) {  /* j on the last step, k on the first: say so instead of nothing */
+      wb.feedback(delta > 0 ? "Step " + steps.length + " is the last step." : "Step 1 is the first step.");
+      return;
+    }
+    focusStep(target, true);
     paint();
     wb.feedback(focusIndex === selectedValue() ? "" : "At step " + (focusIndex + 1) + ": Enter marks it.");
   }

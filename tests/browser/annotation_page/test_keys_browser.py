@@ -81,6 +81,8 @@ def test_any_step_is_at_most_three_keys_away(tab, live_server, viewport):
     press(tab, "Enter")
     assert "is-error" in classes(tab, "#step-2")
     assert feedback(tab) == ""  # the hint "At step 3: Enter marks it." goes once the step is marked
+    press(tab, "j")
+    assert feedback(tab) == "Step 3 is the last step."  # j at the end says so instead of nothing
     press(tab, "k")
     assert feedback(tab) == "At step 2: Enter marks it."  # j/k say where the highlight went
     press(tab, "4", "j")

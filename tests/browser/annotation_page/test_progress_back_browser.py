@@ -87,6 +87,22 @@ def test_progress_back_edit_and_return_to_the_queue(tab, live_server, viewport):
 
 
 @viewports()
+def test_b_on_the_nothing_left_page_opens_my_previous_item(tab, live_server, viewport):
+    dataset = DatasetFactory(slug="done", annotations_per_solution=1)
+    only = SolutionFactory(dataset=dataset, steps=FOUR_STEPS)
+    log_in(tab, live_server, member(dataset, "alice"))
+    tab.goto(f"{live_server.url}/datasets/done/next/")
+    at(tab, live_server, only)
+    tab.keyboard.press("0")
+    tab.keyboard.press("s")
+    tab.wait_for_selector("text=Nothing left to annotate")
+    assert tab.inner_text("#previous-link") == "← My previous item b"
+    tab.keyboard.press("b")
+    tab.wait_for_url(f"{live_server.url}/annotate/{only.pk}/")
+    assert tab.page_errors == []
+
+
+@viewports()
 def test_a_claimless_post_and_heartbeat_from_the_page_are_refused(tab, live_server, viewport):
     dataset = DatasetFactory(slug="claims", annotations_per_solution=3)
     mine, other = SolutionFactory(dataset=dataset, steps=FOUR_STEPS), SolutionFactory(dataset=dataset)

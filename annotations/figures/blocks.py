@@ -28,6 +28,11 @@ def asy_sources(text: str) -> list[str]:
     return [match.group("source").strip() for match in ASY_BLOCK_RE.finditer(text) if match.group("source").strip()]
 
 
+def without_asy(text: str, *, placeholder: str = "[figure]") -> str:
+    """Return `text` with each `[asy]` block replaced by `placeholder` (for one-line previews)."""
+    return ASY_BLOCK_RE.sub(placeholder, text) if "[asy]" in text.lower() else text
+
+
 def source_block_html(source: str) -> str:
     """Return the collapsed, labelled code block that shows an Asymptote source (escaped)."""
     return (

@@ -195,7 +195,7 @@ def test_gold_feedback_is_a_dataset_setting_of_the_api(dataset):
     assert Dataset.objects.get(pk=dataset.pk).gold_feedback is False
     refused = client.patch("/api/v1/datasets/algebra/", {"gold_feedback": "maybe"}, format="json")
     assert refused.status_code == 400
-    assert refused.json()["errors"] == {"gold_feedback": ["Must be a valid boolean."]}
+    assert refused.json()["errors"] == {"gold_feedback": ["Must be true or false."]}
 
 
 EDITING_HINTS = (
@@ -245,3 +245,12 @@ def test_my_work_calls_the_text_an_explanation_as_the_annotation_and_review_page
     assert '<td data-label="Explanation" class="preview">The sum is off by one.</td>' in html
     assert '<label>Has explanation <select name="has_rationale"' in html
     assert "Rationale" not in html and "rationale</label>" not in html
+
+
+def test_a_problems_figure_code_is_no_part_of_its_preview(logged_in, dataset, alice):
+    problem = ProblemFactory(dataset=dataset, text="In the figure [asy]draw((0,0)--(1,1));[/asy] find $x$.")
+    solution = SolutionFactory(dataset=dataset, problem=problem)
+    AnnotationFactory(solution=solution, annotator=alice, earliest_error_step=-1)
+    row = _row(logged_in.get(reverse("annotations:my_work")).content.decode(), solution)
+    assert 'title="In the figure [figure] find $x$."' in row
+    assert "draw(" not in row

@@ -247,7 +247,7 @@ def test_nothing_left_links_to_my_previous_item(client, dataset, alice):
     client.force_login(alice)
     html = client.get(reverse("annotations:next", args=["algebra"])).content.decode()
     assert "Nothing left to annotate" in html
-    assert f'id="previous-link" href="/annotate/{last.pk}/">← My previous item</a>' in html
+    assert f'id="previous-link" href="/annotate/{last.pk}/">← My previous item <kbd>b</kbd></a>' in html
 
 
 # ---- 11. claims enforced ----

@@ -6,9 +6,8 @@ class ScoringConfig(AppConfig):
     verbose_name = "Scoring"
 
     def ready(self) -> None:
-        """Register the Celery tasks and tell annotations which suggestion methods exist (the registry's)."""
+        """Tell annotations which suggestion methods exist (the registry's)."""
         from annotations import suggestion_methods
-        from scoring import tasks  # noqa: F401 - registers the tasks services send by name
         from scoring.methods.registry import METHODS
 
         suggestion_methods.register(

@@ -67,8 +67,9 @@ def test_the_check_itself_sees_heavy_imports():
     assert {"sympy", "math_verify"} <= set(_loaded_heavy(code))
 
 
-# Celery, kombu and the tasks modules (which import every service) load with the first task sent.
-TASKING = ("celery", "kombu", "prmweb.celery", "annotations.tasks", "scoring.tasks")
+# Celery, kombu and the tasks modules (which import every service) load with the first task sent, the
+# scoring methods with the first look at the suggestion methods.
+TASKING = ("celery", "kombu", "prmweb.celery", "annotations.tasks", "scoring.tasks", "scoring.methods.registry")
 
 HELP = f"""
 import contextlib, io
@@ -86,7 +87,7 @@ django.setup()
 
 
 @pytest.mark.parametrize("code", [SETUP, HELP], ids=["django-setup", "manage-help"])
-def test_startup_loads_no_celery_and_no_tasks_module(code):
+def test_startup_loads_no_celery_no_tasks_module_and_no_scoring_method(code):
     assert _loaded_heavy(code) == []
 
 
@@ -167,3 +168,23 @@ print(json.dumps([app.main, sorted(app.conf.beat_schedule), sorted(wanted - set(
     assert main == "prmweb"
     assert schedule == ["release-expired-claims", "sweep-missing-answer-checks", "sweep-missing-suggestions"]
     assert missing == []
+
+
+def test_concurrent_first_reads_of_the_suggestion_methods_all_see_every_method():
+    """The scoring registry is read on first use: threads reading at once never see it half-registered."""
+    code = """
+import json, threading, django
+django.setup()
+from annotations import suggestion_methods
+barrier, seen = threading.Barrier(8), []
+def read():
+    barrier.wait()
+    seen.append(suggestion_methods.method_names())
+threads = [threading.Thread(target=read) for _ in range(8)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(json.dumps(sorted(set(seen))))
+"""
+    assert _loaded_heavy(code) == [["mc", "judge", "prm", "arithmetic", "consensus"]]

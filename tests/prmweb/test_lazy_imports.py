@@ -68,8 +68,21 @@ def test_the_check_itself_sees_heavy_imports():
 
 
 # Celery, kombu and the tasks modules (which import every service) load with the first task sent, the
-# scoring methods with the first look at the suggestion methods.
-TASKING = ("celery", "kombu", "prmweb.celery", "annotations.tasks", "scoring.tasks", "scoring.methods.registry")
+# scoring methods with the first look at the suggestion methods, the services of the admin's actions
+# (and the exporters) with the first action or export form.
+TASKING = (
+    "celery",
+    "kombu",
+    "prmweb.celery",
+    "annotations.tasks",
+    "scoring.tasks",
+    "scoring.methods.registry",
+    "annotations.services.exports",
+    "annotations.exporters",
+    "annotations.services.ingestion",
+    "annotations.services.agreement",
+    "annotations.services.claims",
+)
 
 HELP = f"""
 import contextlib, io
@@ -87,7 +100,7 @@ django.setup()
 
 
 @pytest.mark.parametrize("code", [SETUP, HELP], ids=["django-setup", "manage-help"])
-def test_startup_loads_no_celery_no_tasks_module_and_no_scoring_method(code):
+def test_startup_loads_no_celery_no_tasks_module_no_scoring_method_and_no_action_service(code):
     assert _loaded_heavy(code) == []
 
 

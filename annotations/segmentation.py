@@ -25,9 +25,10 @@ compile, must not match the empty string, and must not backtrack catastrophicall
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import regex
+if TYPE_CHECKING:
+    import regex
 
 PARAGRAPHS = "paragraphs"
 LINES = "lines"
@@ -162,6 +163,8 @@ def pattern_errors(pattern: Any) -> list[str]:
         return [f"Ensure this field has no more than {MAX_PATTERN_CHARS} characters (it has {len(pattern)})."]
     if "\x00" in pattern:
         return ["Must not contain NUL characters."]
+    import regex  # loaded with the first pattern, not with the models (start-up, issue #16)
+
     try:
         compiled = regex.compile(pattern)
     except (regex.error, ValueError, OverflowError) as exc:
@@ -218,6 +221,8 @@ class Segmenter:
         if self._timed_out:
             raise SegmentationError(self._timeout_message(), field="response")
         if self._compiled is None:
+            import regex  # loaded with the first pattern, not with the models (start-up, issue #16)
+
             self._compiled = regex.compile(self.pattern)
         try:
             return split_pattern(response, self._compiled, timeout=self.timeout)

@@ -4,6 +4,7 @@ import logging
 
 from celery import shared_task
 
+import prmweb.celery  # noqa: F401 - the app the shared tasks below bind to: it must exist first
 from annotations.services.answers import CHECK_ANSWERS_TASK, answer_checks_sweep, solutions_check_answers
 from annotations.services.claims import claims_release_expired
 from annotations.services.exports import RUN_EXPORT_TASK, export_run

@@ -1,22 +1,16 @@
-"""Celery application: queues `default` (CPU work, exports) and `gpu` (model methods)."""
+"""Celery application: queues `default` (CPU work, exports) and `gpu` (model methods).
+
+`celery -A prmweb worker` (or `beat`) finds `app` here; on start it imports every installed app's
+`tasks` module (autodiscovery, after Django's set-up). Django processes import this module only when
+they first send a task (`prmweb.taskqueue`), so start-up does not pay for Celery and kombu.
+"""
 
 import os
 
-from celery import Celery, Task
+from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "prmweb.settings.base")
 
 app = Celery("prmweb")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-
-
-def task_by_name(name: str) -> Task:
-    """Return the Celery task registered under `name`.
-
-    Services send work by task name, so they never import the tasks modules (tasks import services);
-    each app's `ready()` imports its tasks, so every Django process has them registered. Raises
-    celery's NotRegistered (a KeyError) for an unknown name.
-    """
-    task: Task = app.tasks[name]
-    return task

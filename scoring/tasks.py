@@ -15,6 +15,7 @@ from typing import Any
 
 from celery import Task, shared_task
 
+import prmweb.celery  # noqa: F401 - the app the shared tasks below bind to: it must exist first
 from prmweb.errors import ApplicationError
 from scoring.engines.base import TransientEngineError
 from scoring.methods import registry

@@ -2,7 +2,8 @@
 
 A dataset's form saves with `dataset_create` (its creator becomes its manager) or `dataset_update`;
 memberships with `membership_set` and `membership_remove` (never the last manager). Solutions come in
-through the "Ingest solutions" action (`solutions_ingest_json`, recording who ingested them).
+through the "Ingest solutions" action (`solutions_ingest_json`, recording who ingested them). The actions
+import their services when they run: Django imports every admin module at start-up (issue #16).
 """
 
 import json
@@ -28,7 +29,6 @@ from annotations.admin.base import (
 from annotations.admin.exports import export_labels, export_labels_default
 from annotations.critique import default_error_types
 from annotations.models import Dataset, DatasetMembership
-from annotations.services.agreement import dataset_triage
 from annotations.services.datasets import (
     DATASET_SETTINGS_FIELDS,
     dataset_create,
@@ -36,7 +36,6 @@ from annotations.services.datasets import (
     membership_remove,
     membership_set,
 )
-from annotations.services.ingestion import solutions_ingest_json
 from annotations.validators import segmentation_errors
 from prmweb.errors import ApplicationError
 
@@ -145,6 +144,8 @@ def _refuse_constant(name: str) -> Any:
 @admin.action(description="Ingest solutions… (paste JSON or choose a file)", permissions=["add"])
 def ingest_solutions(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Dataset]) -> Any:
     """Ingest solutions into one dataset as the API does (validated, deduplicated, all or nothing)."""
+    from annotations.services.ingestion import solutions_ingest_json
+
     if queryset[:2].count() != 1:
         messages.error(request, "Choose exactly one dataset to ingest solutions into.")
         return None
@@ -161,6 +162,8 @@ def ingest_solutions(modeladmin: admin.ModelAdmin, request: HttpRequest, queryse
 
 @admin.action(description="Re-apply triage (after changing triage mode or audit rate)", permissions=["change"])
 def reapply_triage(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Dataset]) -> None:
+    from annotations.services.agreement import dataset_triage
+
     for dataset in queryset:
         seen = dataset_triage(dataset=dataset)
         report(request, f"{dataset.name}: triage applied to {seen} solution(s) without annotations.")

@@ -1,6 +1,8 @@
 """Admin side of exports: actions on datasets (with a form page first), the export list and download links.
 
-The actions only call `export_create`; the work runs in the `run_export` task after the commit.
+The actions only call `export_create`; the work runs in the `run_export` task after the commit. The service
+and the exporters' registry are imported when a form or an action first needs them: Django imports every
+admin module at start-up (issue #16).
 """
 
 from typing import Any
@@ -13,26 +15,42 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from annotations.admin.base import ReadOnlyAdmin, bound_form, form_action_page
-from annotations.exporters import CRITIQUE_SOURCES, FILE_FORMATS, FORMATTERS
 from annotations.models import Dataset, Export, ExportStatus, FinalLabelSource
-from annotations.services.exports import export_create
 from prmweb.errors import ApplicationError
 
 DEFAULT_FORMAT = "processbench"
 DEFAULT_FILE_FORMAT = "jsonl"
 
 
+def _format_choices() -> list[tuple[str, str]]:
+    from annotations.exporters import FORMATTERS
+
+    return [(name, name) for name in FORMATTERS]
+
+
+def _file_format_choices() -> list[tuple[str, str]]:
+    from annotations.exporters import FILE_FORMATS
+
+    return [(name, name) for name in FILE_FORMATS]
+
+
+def _critique_source_choices() -> list[tuple[str, str]]:
+    from annotations.exporters import CRITIQUE_SOURCES
+
+    return [("", "—"), *((name, name) for name in CRITIQUE_SOURCES)]
+
+
 class ExportForm(forms.Form):
     """Format, files, splits and filters of an export started from the admin."""
 
-    export_format = forms.ChoiceField(label="Format", choices=[(name, name) for name in FORMATTERS])
-    file_format = forms.ChoiceField(choices=[(name, name) for name in FILE_FORMATS], initial=DEFAULT_FILE_FORMAT)
+    export_format = forms.ChoiceField(label="Format", choices=_format_choices)
+    file_format = forms.ChoiceField(choices=_file_format_choices, initial=DEFAULT_FILE_FORMAT)
     split_ratios = forms.CharField(
         label="Split", initial="0.8,0.1,0.1", help_text="Shares of problems for train, validation, test."
     )
     seed = forms.IntegerField(min_value=0, initial=0, help_text="Seed of the split by problem.")
     critique_source = forms.ChoiceField(
-        choices=[("", "—"), *((name, name) for name in CRITIQUE_SOURCES)],
+        choices=_critique_source_choices,
         required=False,
         help_text="critique and step_feedback only: human (default), judge (critiques agreeing with the label), both.",
     )
@@ -81,6 +99,8 @@ def _started_message(request: HttpRequest, exports: list[Export]) -> None:
 
 
 def _create_all(request: HttpRequest, datasets: QuerySet[Dataset], form: ExportForm) -> list[Export]:
+    from annotations.services.exports import export_create
+
     data = form.cleaned_data
     return [
         export_create(
@@ -125,6 +145,8 @@ def export_labels(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: 
 @admin.action(description=f"Export labels as {DEFAULT_FORMAT} {DEFAULT_FILE_FORMAT} (default splits, no filters)")
 def export_labels_default(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Dataset]) -> None:
     """Start one default-format export per selected dataset and link to the export rows."""
+    from annotations.services.exports import export_create
+
     exports: list[Export] = []
     try:
         for dataset in queryset:

@@ -1,7 +1,8 @@
 """Annotations, suggestions, final labels, their history and claims in the admin: read-only.
 
 People's labels come from the workbench, machines' from the workers, final labels from the protocol,
-reviewers and the solution actions; claims are released by the periodic task or the action below.
+reviewers and the solution actions; claims are released by the periodic task or the action below, which
+imports its service when it runs (Django imports every admin module at start-up, issue #16).
 """
 
 from django.contrib import admin
@@ -10,7 +11,6 @@ from django.http import HttpRequest
 
 from annotations.admin.base import ReadOnlyAdmin, report, user_may
 from annotations.models import Annotation, Claim, FinalLabel, FinalLabelChange, Suggestion
-from annotations.services.claims import claim_release
 
 
 @admin.register(Annotation)
@@ -100,6 +100,8 @@ class FinalLabelChangeAdmin(ReadOnlyAdmin):
 
 @admin.action(description="Release (the solutions go back to the queue)", permissions=["release"])
 def release_claims(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Claim]) -> None:
+    from annotations.services.claims import claim_release
+
     released = sum(
         claim_release(solution_id=claim.solution_id, annotator=claim.annotator)  # type: ignore[arg-type]
         for claim in queryset.select_related("annotator")

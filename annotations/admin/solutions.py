@@ -2,7 +2,9 @@
 
 Every action calls the service the review pages and the API call (`review_decide`, `review_reopen`,
 `solutions_set_gold`, `dataset_triage`, `solution_delete`), so each change writes its history row and
-passes the protocol's checks; an action over several solutions is all or nothing.
+passes the protocol's checks; an action over several solutions is all or nothing. The actions import
+their services when they run (Django imports every admin module at start-up, issue #16); only the review
+service, whose note limit the forms read, is imported here.
 """
 
 from itertools import groupby
@@ -24,10 +26,7 @@ from annotations.admin.base import (
     user_may,
 )
 from annotations.models import Annotation, Dataset, FinalLabelChange, Problem, Solution, Suggestion
-from annotations.services.agreement import dataset_triage
-from annotations.services.gold import solutions_set_gold
 from annotations.services.review import MAX_NOTE_CHARS, review_decide, review_reopen
-from annotations.services.solutions import solution_delete
 from prmweb.errors import ApplicationError
 
 REASON_HELP = "Kept in the final label's history with your name."
@@ -98,6 +97,8 @@ def reopen(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySe
 
 
 def _set_gold(request: HttpRequest, queryset: QuerySet[Solution], *, is_gold: bool) -> None:
+    from annotations.services.gold import solutions_set_gold
+
     user = admin_user(request)
     try:
         with transaction.atomic():
@@ -124,6 +125,8 @@ def unmark_gold(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Qu
 @admin.action(description="Re-run triage (machine consensus decides who labels)", permissions=["gold"])
 def rerun_triage(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Solution]) -> None:
     """Apply the dataset's triage to the selected solutions (those people already own are left alone)."""
+    from annotations.services.agreement import dataset_triage
+
     seen = sum(dataset_triage(dataset=dataset, solution_ids=ids) for dataset, ids in _by_dataset(queryset))
     report(request, f"Triage applied to {seen} solution(s).")
 
@@ -131,6 +134,8 @@ def rerun_triage(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Q
 @admin.action(description="Delete with their labels… (history kept)", permissions=["remove"])
 def delete_with_history(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Solution]) -> Any:
     """Delete solutions with their annotations, suggestions and final labels; their history stays."""
+    from annotations.services.solutions import solution_delete
+
     user = admin_user(request)
 
     def apply(data: dict[str, Any], solutions: list[Solution]) -> str:

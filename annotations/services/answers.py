@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from annotations.models import Solution, SolutionStatus
 from annotations.selectors.answers import solution_ids_without_answer_check
-from prmweb.celery import task_by_name
 from prmweb.core.answers import answers_equivalent, extract_final_answer, has_boxed_answer
+from prmweb.taskqueue import task_by_name
 
 CHECK_ANSWERS_TASK = "annotations.tasks.check_final_answers"
 

@@ -27,9 +27,9 @@ from annotations.exporters.filters import ExportFilters, InvalidFilters, parse_e
 from annotations.exporters.folder import MANIFEST_FILE, FolderResult, write_export_folder
 from annotations.models import Dataset, Export, ExportStatus, FinalLabelSource
 from annotations.selectors.exports import export_selection, solution_records
-from prmweb.celery import task_by_name
 from prmweb.core.redaction import redact_addresses
 from prmweb.errors import ApplicationError, NotFoundError, ServiceUnavailableError
+from prmweb.taskqueue import task_by_name
 
 logger = logging.getLogger(__name__)
 

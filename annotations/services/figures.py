@@ -11,7 +11,7 @@ from annotations.figures.asymptote import AsymptoteLimits, FigureError, render_a
 from annotations.figures.blocks import asy_digest, asy_sources
 from annotations.figures.svg import UnsafeSvgError, sanitize_svg
 from annotations.models import FigureStatus, Problem, ProblemFigure
-from prmweb.celery import task_by_name
+from prmweb.taskqueue import task_by_name
 
 logger = logging.getLogger(__name__)
 

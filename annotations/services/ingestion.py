@@ -43,8 +43,8 @@ from annotations.solution_input import (
     validate_batch,
     validate_solution_input,
 )
-from prmweb.celery import task_by_name
 from prmweb.errors import ApplicationError, ConflictError, TooLargeError
+from prmweb.taskqueue import task_by_name
 
 __all__ = [
     "INPUT_FIELDS",

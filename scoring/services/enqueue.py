@@ -8,19 +8,21 @@ enqueues them once the broker is back. Nothing is lost while the broker is down.
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from celery import Task
 from django.conf import settings
 
 from annotations.models import Dataset, Solution, Suggestion, SuggestionStatus
-from prmweb.celery import task_by_name
 from prmweb.errors import ApplicationError
+from prmweb.taskqueue import task_by_name
 from scoring.configuration import method_configuration
 from scoring.methods import registry
 from scoring.selectors import FINAL_STATUSES, solution_ids_missing
 from scoring.services.consensus import consensus_derive
 from scoring.services.suggestions import suggestions_mark
+
+if TYPE_CHECKING:
+    from celery import Task
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +92,7 @@ def suggestions_enqueue(
     return sent
 
 
-def _task_for(method: str) -> Task:
+def _task_for(method: str) -> "Task":
     task_name = registry.get_method(method).task_name
     if task_name is None:
         runnable = ", ".join(spec.name for spec in registry.runnable_methods())

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from annotations.selectors.reformat import reformats_to_send, solutions_waiting_for_steps
 from annotations.services.reformat import JudgeSplit, Settled, solutions_reformat_queued, solutions_reformat_settle
-from prmweb.celery import task_by_name
+from prmweb.taskqueue import task_by_name
 from scoring.engines.base import EngineError, TransientEngineError
 from scoring.engines.factory import get_generation_engine
 from scoring.methods.base import MethodConfigError

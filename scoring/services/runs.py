@@ -10,8 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotations.models import Dataset
-from prmweb.celery import task_by_name
 from prmweb.errors import ApplicationError, ServiceUnavailableError
+from prmweb.taskqueue import task_by_name
 from scoring.configuration import method_configuration
 from scoring.methods import registry
 from scoring.models import ScoringRun, ScoringRunStatus

@@ -2,7 +2,8 @@
 
 Each check runs in a fresh interpreter, since this test process has long imported everything.
 SymPy and math-verify load with the first answer comparison, pyarrow with the first Parquet file or
-dataset card, numpy with the agreement figures, torch and transformers only on model workers.
+dataset card, numpy with the agreement figures, torch and transformers only on model workers; Celery,
+kombu and the tasks modules with the first task a process sends (workers load them at start).
 """
 
 import json
@@ -64,3 +65,139 @@ def test_the_check_itself_sees_heavy_imports():
         "assert answers_equivalent('1/2', '0.5')\n" + _REPORT.format(heavy=HEAVY)
     )
     assert {"sympy", "math_verify"} <= set(_loaded_heavy(code))
+
+
+# Celery, kombu and the tasks modules (which import every service) load with the first task sent, the
+# scoring methods with the first look at the suggestion methods, the services of the admin's actions
+# (and the exporters) with the first action or export form.
+TASKING = (
+    "celery",
+    "kombu",
+    "prmweb.celery",
+    "annotations.tasks",
+    "scoring.tasks",
+    "scoring.methods.registry",
+    "annotations.services.exports",
+    "annotations.exporters",
+    "annotations.services.ingestion",
+    "annotations.services.agreement",
+    "annotations.services.claims",
+)
+
+HELP = f"""
+import contextlib, io
+from django.core.management import execute_from_command_line
+with contextlib.redirect_stdout(io.StringIO()):
+    execute_from_command_line(["manage.py", "help"])
+{_REPORT.format(heavy=TASKING)}
+"""
+
+SETUP = f"""
+import django
+django.setup()
+{_REPORT.format(heavy=TASKING)}
+"""
+
+
+@pytest.mark.parametrize("code", [SETUP, HELP], ids=["django-setup", "manage-help"])
+def test_startup_loads_no_celery_no_tasks_module_no_scoring_method_and_no_action_service(code):
+    assert _loaded_heavy(code) == []
+
+
+def test_the_first_task_looked_up_loads_every_app_s_tasks_into_the_eager_app():
+    """The embedded default: task_by_name finds tasks of both apps, on the project's app, run in-process."""
+    code = """
+import json, django
+django.setup()
+from django.conf import settings
+from prmweb.taskqueue import task_by_name
+from scoring.methods.registry import runnable_methods
+names = [entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()]
+names += ["annotations.tasks.run_export", "scoring.tasks.start_scoring_run"]
+names += [spec.task_name for spec in runnable_methods()]
+apps = {task_by_name(name).app.main for name in names}
+print(json.dumps([sorted(apps), task_by_name(names[0]).app.conf.task_always_eager, len(names)]))
+"""
+    apps, eager, count = _loaded_heavy(code)
+    assert apps == ["prmweb"]
+    assert eager is True
+    assert count > 5
+
+
+def test_shared_tasks_imported_before_the_app_bind_to_the_project_s_app():
+    """A tasks module imported first (as a test or a shell does) still binds its shared tasks to our app."""
+    code = """
+import json, sys, django
+django.setup()
+from annotations.tasks import run_export
+from scoring.tasks import sweep_missing_suggestions
+bound = [run_export.app, sweep_missing_suggestions.app]  # resolved before this code names the app
+from prmweb.celery import app
+print(json.dumps([bound[0] is app, bound[1] is app, app.main, app.conf.task_always_eager]))
+"""
+    assert _loaded_heavy(code) == [True, True, "prmweb", True]
+
+
+def test_concurrent_first_lookups_all_find_their_task():
+    """Web threads may send their first tasks at once: none may find the registry half-loaded."""
+    code = """
+import json, threading, django
+django.setup()
+from prmweb.taskqueue import task_by_name
+names = ["scoring.tasks.start_scoring_run", "annotations.tasks.run_export"] * 4
+barrier, found, failed = threading.Barrier(len(names)), [], []
+def look_up(name):
+    barrier.wait()
+    try:
+        found.append(task_by_name(name).name)
+    except KeyError as error:
+        failed.append(repr(error))
+threads = [threading.Thread(target=look_up, args=(name,)) for name in names]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(json.dumps([sorted(found), failed]))
+"""
+    found, failed = _loaded_heavy(code)
+    assert failed == []
+    assert found == sorted(["scoring.tasks.start_scoring_run", "annotations.tasks.run_export"] * 4)
+
+
+def test_a_worker_finds_the_app_every_task_and_the_beat_schedule():
+    """`celery -A prmweb worker` and `beat` find our app in prmweb.celery and autodiscover both apps' tasks."""
+    code = """
+import json
+from celery.app.utils import find_app
+app = find_app("prmweb")
+app.loader.import_default_modules()  # what a worker and beat do at start
+from scoring.methods.registry import runnable_methods
+wanted = {entry["task"] for entry in app.conf.beat_schedule.values()}
+wanted |= {"annotations.tasks.run_export", "annotations.tasks.render_figure", "scoring.tasks.reformat_responses"}
+wanted |= {spec.task_name for spec in runnable_methods()}
+print(json.dumps([app.main, sorted(app.conf.beat_schedule), sorted(wanted - set(app.tasks))]))
+"""
+    main, schedule, missing = _loaded_heavy(code)
+    assert main == "prmweb"
+    assert schedule == ["release-expired-claims", "sweep-missing-answer-checks", "sweep-missing-suggestions"]
+    assert missing == []
+
+
+def test_concurrent_first_reads_of_the_suggestion_methods_all_see_every_method():
+    """The scoring registry is read on first use: threads reading at once never see it half-registered."""
+    code = """
+import json, threading, django
+django.setup()
+from annotations import suggestion_methods
+barrier, seen = threading.Barrier(8), []
+def read():
+    barrier.wait()
+    seen.append(suggestion_methods.method_names())
+threads = [threading.Thread(target=read) for _ in range(8)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(json.dumps(sorted(set(seen))))
+"""
+    assert _loaded_heavy(code) == [["mc", "judge", "prm", "arithmetic", "consensus"]]

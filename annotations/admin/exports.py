@@ -220,7 +220,15 @@ class ExportAdmin(ReadOnlyAdmin):
     raw_id_fields = ("dataset", "created_by")
     # rows_total/rows_done count solutions read (the progress): shown as such, beside the rows written
     exclude = ("rows_total", "rows_done")
-    readonly_fields = (export_solutions_read, export_rows_written, "download")
+    readonly_fields = ("solutions_read", "rows_written", "download")
+
+    @admin.display(description="solutions read")
+    def solutions_read(self, obj: Export) -> str:
+        return export_solutions_read(obj)
+
+    @admin.display(description="rows written")
+    def rows_written(self, obj: Export) -> str:
+        return export_rows_written(obj)
 
     @admin.display(description="download")
     def download(self, obj: Export) -> str:

@@ -4,10 +4,11 @@
     python bench/protocol_bench.py --label-studio-bin /work/lsvenv/bin/label-studio   # starts LS 1.23.2 too
     python bench/protocol_bench.py --label-studio http://127.0.0.1:8080 --ls-token TOKEN --databases sqlite
 
-For each database it creates a fresh one (SQLite in a temporary folder; PostgreSQL: a new database on
-the server `--pg-url` names, dropped at the end), migrates it, creates a manager (with an API token), one
-annotator and a dataset, and starts gunicorn on a free port in 8600-8699 with the embedded default (no
-broker: the final-answer check and exports run in the request, as on the documented base install). Then:
+For each database it creates a fresh one (SQLite in a temporary folder; PostgreSQL: a new database, named
+`--pg-name` or protocol_bench_<pid>, on the server `--pg-url` names, dropped at the end), migrates it,
+creates a manager (with an API token), one annotator and a dataset, and starts gunicorn on a free port in
+8600-8699 (`--ports`) with the embedded default (no broker: the final-answer check and exports run in the
+request, as on the documented base install). Then:
 
 - cold start: `manage.py help` (median of `--cold-runs` runs) and gunicorn's start until `/health/` answers 200;
 - idle RSS: the largest gunicorn worker's resident memory (`VmRSS` in /proc) after start-up and one request;
@@ -16,7 +17,7 @@ broker: the final-answer check and exports run in the request, as on the documen
 - `--submits` rounds of next item -> submit by the annotator (the first `--nexts` next calls and the first
   `--pages` annotation pages are timed; every submit is);
 - export the records in every format (`annotations.exporters.FORMATTERS`, JSONL): POST the export (it runs in
-  the request), then download the folder as a zip.
+  the request), then download the folder as a zip (`--no-exports` skips this step).
 
 Every request opens a new TCP connection. With `--label-studio` / `--label-studio-bin` the same records go
 through the same steps on Label Studio (token auth; import in one request to a project; next task;
@@ -131,15 +132,15 @@ def expect(reply: Reply, *statuses: int, what: str) -> Reply:
 # --- processes, ports, memory -------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    for port in PORTS:
+def free_port(ports: range = PORTS) -> int:
+    for port in ports:
         with socket.socket() as sock:
             try:
                 sock.bind(("127.0.0.1", port))
             except OSError:
                 continue
             return port
-    raise RuntimeError("no free port in 8600-8699")
+    raise RuntimeError(f"no free port in {ports.start}-{ports.stop - 1}")
 
 
 def rss_mib(pid: int) -> float:
@@ -268,9 +269,10 @@ print(Token.objects.create(user=manager).key)
 class Prmweb:
     name = "prmweb"
 
-    def __init__(self, database: dict[str, str], workdir: Path, workers: int) -> None:
+    def __init__(self, database: dict[str, str], workdir: Path, workers: int, ports: range = PORTS) -> None:
         self.workdir = workdir
         self.workers = workers
+        self.ports = ports
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "prmweb.settings.base",
@@ -303,7 +305,7 @@ class Prmweb:
         figures = {
             "manage.py help": median_seconds([sys.executable, "manage.py", "help"], env=self.env, cwd=REPO, runs=runs)
         }
-        port = free_port()
+        port = free_port(self.ports)
         self.api = Client(f"http://127.0.0.1:{port}", headers={"Authorization": f"Token {self.token}"})
         self.browser = Client(f"http://127.0.0.1:{port}")
         command = [sys.executable, "-m", "gunicorn", "prmweb.wsgi:application", "--bind", f"127.0.0.1:{port}"]
@@ -381,7 +383,10 @@ class Prmweb:
 class LabelStudio:
     name = "Label Studio"
 
-    def __init__(self, database: dict[str, str], workdir: Path, url: str, token: str, executable: str) -> None:
+    def __init__(
+        self, database: dict[str, str], workdir: Path, url: str, token: str, executable: str, ports: range = PORTS
+    ) -> None:
+        self.ports = ports
         self.database = database
         self.workdir = workdir
         self.url = url
@@ -421,7 +426,7 @@ class LabelStudio:
         figures = {
             "manage.py help": median_seconds([python, "manage.py", "help"], env=env, cwd=Path(package), runs=runs)
         }
-        port = free_port()
+        port = free_port(self.ports)
         self.api = Client(f"http://127.0.0.1:{port}", headers={"Authorization": f"Token {self.token}"})
         command = [
             self.executable,
@@ -526,8 +531,8 @@ def run_protocol(app: Any, records: list[dict[str, Any]], args: argparse.Namespa
         if round_index < args.pages:
             figures.add("page load", app.page(item).seconds)
         figures.add("submit", app.submit(item, -1 if round_index % 2 else 0).seconds)
-    progress(app, "exports")
-    for name, seconds, size, rows in app.exports():
+    progress(app, "exports" if args.exports else "no exports (--no-exports)")
+    for name, seconds, size, rows in app.exports() if args.exports else ():
         if seconds is None:
             figures.notes[f"export {name}"] = f"not measured: {size}"
             continue
@@ -574,8 +579,8 @@ def run_database(kind: str, args: argparse.Namespace, records: list[dict[str, An
     """Run the protocol on prmweb, then on Label Studio if asked, each on a fresh database of this kind."""
     with tempfile.TemporaryDirectory(prefix="protocol-bench-") as folder:
         workdir = Path(folder)
-        with fresh_database(kind, args.pg_url, f"protocol_bench_{os.getpid()}", workdir) as database:
-            ours_app = Prmweb(database, workdir, args.workers)
+        with fresh_database(kind, args.pg_url, args.pg_name or f"protocol_bench_{os.getpid()}", workdir) as database:
+            ours_app = Prmweb(database, workdir, args.workers, args.ports)
             try:
                 ours = run_protocol(ours_app, records, args)
             finally:
@@ -588,7 +593,9 @@ def run_database(kind: str, args: argparse.Namespace, records: list[dict[str, An
                 else fresh_database(kind, args.pg_url, f"protocol_bench_ls_{os.getpid()}", workdir)
             )
             with ls_database as database:
-                ls_app = LabelStudio(database, workdir, args.label_studio, args.ls_token, args.label_studio_bin)
+                ls_app = LabelStudio(
+                    database, workdir, args.label_studio, args.ls_token, args.label_studio_bin, args.ports
+                )
                 try:
                     theirs = run_protocol(ls_app, records, args)
                 finally:
@@ -607,9 +614,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--databases", default="sqlite", help="comma-separated: sqlite, postgres")
     parser.add_argument("--pg-url", default="postgres://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--pg-name", default="", help="prmweb's database (dropped and created); protocol_bench_<pid>")
     parser.add_argument("--label-studio", default="", help="URL of a running Label Studio (with --ls-token)")
     parser.add_argument("--ls-token", default="", help="its API token (legacy token)")
     parser.add_argument("--label-studio-bin", default="", help="a label-studio executable to start for each database")
+    parser.add_argument("--ports", default="8600-8699", help="the servers' ports: a free one in FIRST-LAST")
+    parser.add_argument("--no-exports", dest="exports", action="store_false", help="skip the exports")
     args = parser.parse_args(argv)
     databases = [name.strip() for name in args.databases.split(",") if name.strip()]
     unknown = sorted(set(databases) - {"sqlite", "postgres"})
@@ -619,7 +629,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--label-studio needs --ls-token")
     if min(args.records, args.batch, args.submits) < 1 or args.submits > args.records:
         parser.error("--records, --batch and --submits must be positive, --submits at most --records")
+    first, _, last = args.ports.partition("-")
+    if not (first.isdigit() and last.isdigit() and 1024 <= int(first) <= int(last) <= 65535):
+        parser.error(f"--ports: {args.ports!r} is not FIRST-LAST, e.g. 8600-8699")
     args.databases = databases
+    args.ports = range(int(first), int(last) + 1)
     return args
 
 

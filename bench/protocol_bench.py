@@ -4,10 +4,11 @@
     python bench/protocol_bench.py --label-studio-bin /work/lsvenv/bin/label-studio   # starts LS 1.23.2 too
     python bench/protocol_bench.py --label-studio http://127.0.0.1:8080 --ls-token TOKEN --databases sqlite
 
-For each database it creates a fresh one (SQLite in a temporary folder; PostgreSQL: a new database on
-the server `--pg-url` names, dropped at the end), migrates it, creates a manager (with an API token), one
-annotator and a dataset, and starts gunicorn on a free port in 8600-8699 with the embedded default (no
-broker: the final-answer check and exports run in the request, as on the documented base install). Then:
+For each database it creates a fresh one (SQLite in a temporary folder; PostgreSQL: a new database, named
+`--pg-name` or protocol_bench_<pid>, on the server `--pg-url` names, dropped at the end), migrates it,
+creates a manager (with an API token), one annotator and a dataset, and starts gunicorn on a free port in
+8600-8699 (`--ports`) with the embedded default (no broker: the final-answer check and exports run in the
+request, as on the documented base install). Then:
 
 - cold start: `manage.py help` (median of `--cold-runs` runs) and gunicorn's start until `/health/` answers 200;
 - idle RSS: the largest gunicorn worker's resident memory (`VmRSS` in /proc) after start-up and one request;
@@ -16,7 +17,12 @@ broker: the final-answer check and exports run in the request, as on the documen
 - `--submits` rounds of next item -> submit by the annotator (the first `--nexts` next calls and the first
   `--pages` annotation pages are timed; every submit is);
 - export the records in every format (`annotations.exporters.FORMATTERS`, JSONL): POST the export (it runs in
-  the request), then download the folder as a zip.
+  the request), then download the folder as a zip (`--no-exports` skips this step).
+
+With `--baseline CHECKOUT` (e.g. a worktree at main) there is no Label Studio and no export: that
+checkout's prmweb runs beside this one, each on its own fresh database, and every round of next (page)
+submit goes to both, the one served first alternating, so a shared machine's load falls on both alike;
+the table gives both sides and this checkout's figures over the baseline's.
 
 Every request opens a new TCP connection. With `--label-studio` / `--label-studio-bin` the same records go
 through the same steps on Label Studio (token auth; import in one request to a project; next task;
@@ -131,15 +137,15 @@ def expect(reply: Reply, *statuses: int, what: str) -> Reply:
 # --- processes, ports, memory -------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    for port in PORTS:
+def free_port(ports: range = PORTS) -> int:
+    for port in ports:
         with socket.socket() as sock:
             try:
                 sock.bind(("127.0.0.1", port))
             except OSError:
                 continue
             return port
-    raise RuntimeError("no free port in 8600-8699")
+    raise RuntimeError(f"no free port in {ports.start}-{ports.stop - 1}")
 
 
 def rss_mib(pid: int) -> float:
@@ -268,9 +274,13 @@ print(Token.objects.create(user=manager).key)
 class Prmweb:
     name = "prmweb"
 
-    def __init__(self, database: dict[str, str], workdir: Path, workers: int) -> None:
+    def __init__(
+        self, database: dict[str, str], workdir: Path, workers: int, ports: range = PORTS, repo: Path = REPO
+    ) -> None:
+        self.repo = repo  # the checkout whose code the server runs (--baseline: another one)
         self.workdir = workdir
         self.workers = workers
+        self.ports = ports
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "prmweb.settings.base",
@@ -280,7 +290,7 @@ class Prmweb:
             "MEDIA_ROOT": str(workdir / "media"),
             "CELERY_BROKER_URL": "",
             "CACHE_URL": "locmemcache://",
-            "PYTHONPATH": str(REPO),
+            "PYTHONPATH": str(repo),
         }
         self.process: subprocess.Popen | None = None
         self.api = Client("")
@@ -288,12 +298,17 @@ class Prmweb:
 
     def _manage(self, *args: str) -> str:
         result = subprocess.run(
-            [sys.executable, "manage.py", *args], env=self.env, cwd=REPO, check=True, capture_output=True, text=True
+            [sys.executable, "manage.py", *args],
+            env=self.env,
+            cwd=self.repo,
+            check=True,
+            capture_output=True,
+            text=True,
         )
         return result.stdout
 
     def prepare(self) -> None:
-        subprocess.run([sys.executable, "-m", "compileall", "-q", "annotations", "scoring", "prmweb"], cwd=REPO)
+        subprocess.run([sys.executable, "-m", "compileall", "-q", "annotations", "scoring", "prmweb"], cwd=self.repo)
         self._manage("migrate", "--noinput")
         self._manage("collectstatic", "--noinput", "-v", "0")
         token = self._manage("shell", "-c", SETUP_SNIPPET.format(password=PASSWORD, slug=SLUG)).strip().splitlines()[-1]
@@ -301,14 +316,16 @@ class Prmweb:
 
     def cold_start(self, runs: int) -> dict[str, list[float]]:
         figures = {
-            "manage.py help": median_seconds([sys.executable, "manage.py", "help"], env=self.env, cwd=REPO, runs=runs)
+            "manage.py help": median_seconds(
+                [sys.executable, "manage.py", "help"], env=self.env, cwd=self.repo, runs=runs
+            )
         }
-        port = free_port()
+        port = free_port(self.ports)
         self.api = Client(f"http://127.0.0.1:{port}", headers={"Authorization": f"Token {self.token}"})
         self.browser = Client(f"http://127.0.0.1:{port}")
         command = [sys.executable, "-m", "gunicorn", "prmweb.wsgi:application", "--bind", f"127.0.0.1:{port}"]
         command += ["--workers", str(self.workers), "--timeout", "900", "--log-level", "warning"]
-        self.process = subprocess.Popen(command, cwd=REPO, env=self.env)
+        self.process = subprocess.Popen(command, cwd=self.repo, env=self.env)
         figures["server start to first 200"] = [wait_for_200(Client(self.api.base), "/health/", self.process)]
         return figures
 
@@ -381,7 +398,10 @@ class Prmweb:
 class LabelStudio:
     name = "Label Studio"
 
-    def __init__(self, database: dict[str, str], workdir: Path, url: str, token: str, executable: str) -> None:
+    def __init__(
+        self, database: dict[str, str], workdir: Path, url: str, token: str, executable: str, ports: range = PORTS
+    ) -> None:
+        self.ports = ports
         self.database = database
         self.workdir = workdir
         self.url = url
@@ -421,7 +441,7 @@ class LabelStudio:
         figures = {
             "manage.py help": median_seconds([python, "manage.py", "help"], env=env, cwd=Path(package), runs=runs)
         }
-        port = free_port()
+        port = free_port(self.ports)
         self.api = Client(f"http://127.0.0.1:{port}", headers={"Authorization": f"Token {self.token}"})
         command = [
             self.executable,
@@ -526,8 +546,8 @@ def run_protocol(app: Any, records: list[dict[str, Any]], args: argparse.Namespa
         if round_index < args.pages:
             figures.add("page load", app.page(item).seconds)
         figures.add("submit", app.submit(item, -1 if round_index % 2 else 0).seconds)
-    progress(app, "exports")
-    for name, seconds, size, rows in app.exports():
+    progress(app, "exports" if args.exports else "no exports (--no-exports)")
+    for name, seconds, size, rows in app.exports() if args.exports else ():
         if seconds is None:
             figures.notes[f"export {name}"] = f"not measured: {size}"
             continue
@@ -574,8 +594,8 @@ def run_database(kind: str, args: argparse.Namespace, records: list[dict[str, An
     """Run the protocol on prmweb, then on Label Studio if asked, each on a fresh database of this kind."""
     with tempfile.TemporaryDirectory(prefix="protocol-bench-") as folder:
         workdir = Path(folder)
-        with fresh_database(kind, args.pg_url, f"protocol_bench_{os.getpid()}", workdir) as database:
-            ours_app = Prmweb(database, workdir, args.workers)
+        with fresh_database(kind, args.pg_url, args.pg_name or f"protocol_bench_{os.getpid()}", workdir) as database:
+            ours_app = Prmweb(database, workdir, args.workers, args.ports)
             try:
                 ours = run_protocol(ours_app, records, args)
             finally:
@@ -588,12 +608,67 @@ def run_database(kind: str, args: argparse.Namespace, records: list[dict[str, An
                 else fresh_database(kind, args.pg_url, f"protocol_bench_ls_{os.getpid()}", workdir)
             )
             with ls_database as database:
-                ls_app = LabelStudio(database, workdir, args.label_studio, args.ls_token, args.label_studio_bin)
+                ls_app = LabelStudio(
+                    database, workdir, args.label_studio, args.ls_token, args.label_studio_bin, args.ports
+                )
                 try:
                     theirs = run_protocol(ls_app, records, args)
                 finally:
                     ls_app.close()
         return ours, theirs
+
+
+def run_baseline_ab(kind: str, args: argparse.Namespace, records: list[dict[str, Any]]) -> dict[str, Figures]:
+    """Run this checkout's prmweb and the `--baseline` checkout's side by side, alternating every round.
+
+    Each gets its own fresh database and server; then round by round both do next (page) submit, the one
+    that goes first alternating, so both see the same load on a shared machine. No exports.
+    """
+    base = args.pg_name or f"protocol_bench_{os.getpid()}"
+    sides = {"baseline": Path(args.baseline).resolve(), "this checkout": REPO}
+    figures = {label: Figures(label) for label in sides}
+    apps: dict[str, Prmweb] = {}
+    with contextlib.ExitStack() as stack:
+        for index, (label, repo) in enumerate(sides.items()):
+            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="protocol-bench-")))
+            database = stack.enter_context(fresh_database(kind, args.pg_url, f"{base}_{'ab'[index]}", workdir))
+            app = apps[label] = Prmweb(database, workdir, args.workers, args.ports, repo)
+            stack.callback(app.close)
+            progress(app, f"{label}: preparing, starting, ingesting {len(records)} records")
+            app.prepare()
+            figures[label].timings.update(app.cold_start(args.cold_runs))
+            app.log_in()
+            figures[label].add(
+                f"ingest {len(records)} (total)", sum(reply.seconds for reply in app.ingest(records, args.batch))
+            )
+        progress(apps["baseline"], f"{args.submits} rounds of next and submit on both, alternating")
+        for round_index in range(args.submits):
+            for label in list(sides)[:: 1 if round_index % 2 == 0 else -1]:
+                reply, item = apps[label].next_item()
+                if round_index < args.nexts:
+                    figures[label].add("next item", reply.seconds)
+                if round_index < args.pages:
+                    figures[label].add("page load", apps[label].page(item).seconds)
+                figures[label].add("submit", apps[label].submit(item, -1 if round_index % 2 else 0).seconds)
+    return figures
+
+
+def ab_table(database: str, figures: dict[str, Figures]) -> str:
+    """Return the A/B figures as a Markdown table: median and p95 (ms) of each side, and this/baseline."""
+    old, new = figures["baseline"], figures["this checkout"]
+    lines = [
+        f"\n{database}, beside --baseline, alternating (times in ms; every call on a new connection)",
+        "| measure | n | baseline median | baseline p95 | this median | this p95 | median ratio | p95 ratio |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for measure, values in new.timings.items():
+        before = old.timings[measure]
+        lines.append(
+            f"| {measure} | {len(values)} | {statistics.median(before) * 1000:.1f} | {p95(before) * 1000:.1f} | "
+            f"{statistics.median(values) * 1000:.1f} | {p95(values) * 1000:.1f} | "
+            f"{statistics.median(values) / statistics.median(before):.2f} | {p95(values) / p95(before):.2f} |"
+        )
+    return "\n".join(lines)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -607,19 +682,31 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--databases", default="sqlite", help="comma-separated: sqlite, postgres")
     parser.add_argument("--pg-url", default="postgres://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--pg-name", default="", help="prmweb's database (dropped and created); protocol_bench_<pid>")
     parser.add_argument("--label-studio", default="", help="URL of a running Label Studio (with --ls-token)")
     parser.add_argument("--ls-token", default="", help="its API token (legacy token)")
     parser.add_argument("--label-studio-bin", default="", help="a label-studio executable to start for each database")
+    parser.add_argument("--ports", default="8600-8699", help="the servers' ports: a free one in FIRST-LAST")
+    parser.add_argument("--no-exports", dest="exports", action="store_false", help="skip the exports")
+    parser.add_argument(
+        "--baseline", default="", help="another checkout (e.g. a worktree at main): run both, alternating rounds"
+    )
     args = parser.parse_args(argv)
     databases = [name.strip() for name in args.databases.split(",") if name.strip()]
     unknown = sorted(set(databases) - {"sqlite", "postgres"})
     if unknown:
         parser.error(f"--databases: unknown {', '.join(unknown)} (sqlite, postgres)")
+    if args.baseline and not (Path(args.baseline) / "manage.py").is_file():
+        parser.error(f"--baseline: {args.baseline} is not a checkout of prmweb (no manage.py)")
     if args.label_studio and not args.ls_token:
         parser.error("--label-studio needs --ls-token")
     if min(args.records, args.batch, args.submits) < 1 or args.submits > args.records:
         parser.error("--records, --batch and --submits must be positive, --submits at most --records")
+    first, _, last = args.ports.partition("-")
+    if not (first.isdigit() and last.isdigit() and 1024 <= int(first) <= int(last) <= 65535):
+        parser.error(f"--ports: {args.ports!r} is not FIRST-LAST, e.g. 8600-8699")
     args.databases = databases
+    args.ports = range(int(first), int(last) + 1)
     return args
 
 
@@ -628,7 +715,10 @@ def main(argv: list[str] | None = None) -> int:
     records = processbench_records(args.records)
     print(f"protocol bench: {args.records} records, {args.submits} submits, every request on a new connection")
     for kind in args.databases:
-        print(table(kind, *run_database(kind, args, records)), flush=True)
+        if args.baseline:
+            print(ab_table(kind, run_baseline_ab(kind, args, records)), flush=True)
+        else:
+            print(table(kind, *run_database(kind, args, records)), flush=True)
     return 0
 
 

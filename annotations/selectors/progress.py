@@ -26,6 +26,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from annotations.models import Annotation, Claim, Dataset, Solution, SolutionStatus
+from annotations.selectors.queue import NOT_ANNOTATED_SQL
 
 LEFT_FOR_ME_CAP = 500  # about 2.5 µs per counted row on PostgreSQL: 500 keeps the page's cost near 1 ms
 
@@ -34,13 +35,15 @@ _TABLES = {
     "claim": Claim._meta.db_table,
     "dataset": Dataset._meta.db_table,
     "solution": Solution._meta.db_table,
+    "not_annotated_c": NOT_ANNOTATED_SQL.format(row="c"),
+    "not_annotated_s": NOT_ANNOTATED_SQL.format(row="s"),
 }
 DONE_TODAY_SQL = """SELECT COUNT(*) FROM "{annotation}" a JOIN "{solution}" s ON s.id = a.solution_id
  WHERE a.annotator_id = %s AND a.created_at >= %s AND s.dataset_id = "{outer}".dataset_id"""
 GOLD_RATE_SCALE = 1_000_000  # the rate as an exact integer ratio p / GOLD_RATE_SCALE (rates have few decimals)
 ORDINARY_LEFT_SQL = """SELECT COUNT(*) FROM (SELECT c.id FROM "{solution}" c JOIN "{dataset}" d ON d.id = c.dataset_id
  WHERE c.dataset_id = "{outer}".dataset_id AND c.status = %s AND c.needs_humans = %s AND c.is_gold = %s{exclude}
- AND NOT EXISTS (SELECT 1 FROM "{annotation}" m WHERE m.solution_id = c.id AND m.annotator_id = %s)
+ AND {not_annotated_c}
  AND c.annotation_count + CASE WHEN c.claim_count = 0 THEN 0 ELSE (SELECT COUNT(*) FROM "{claim}" h
    WHERE h.solution_id = c.id AND h.expires_at > %s AND h.annotator_id <> %s) END
    < CASE WHEN c.annotation_count < d.annotations_per_solution THEN d.annotations_per_solution
@@ -57,7 +60,7 @@ MINE_SQL = """SELECT COUNT(*) FROM "{annotation}" a JOIN "{solution}" s ON s.id 
  WHERE a.annotator_id = %s AND s.dataset_id = "{outer}".dataset_id{gold}"""
 UNSEEN_GOLD_SQL = """SELECT COUNT(*) FROM "{solution}" s
  WHERE s.dataset_id = "{outer}".dataset_id AND s.is_gold = %s{exclude}
- AND NOT EXISTS (SELECT 1 FROM "{annotation}" m WHERE m.solution_id = s.id AND m.annotator_id = %s)"""
+ AND {not_annotated_s}"""
 NEEDED = "(x.p * (x.t + x.l + 1) - {scale} * x.g)"
 GOLD_DUE = "((" + NEEDED + " + {scale} - x.p - 1) / ({scale} - x.p))"
 LEFT_FOR_ME_SQL = (

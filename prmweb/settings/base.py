@@ -72,7 +72,11 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+# PostgreSQL: persistent connections (a new one costs a backend fork and authentication, more than most
+# requests' queries); each worker thread keeps its own, and runserver's threads close theirs after each
+# request. SQLite opens a file in microseconds: a connection per request, as Django's default.
+_persistent_seconds = 60 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" else 0
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=_persistent_seconds)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several threads (runserver, in-process tasks) write the same file: wait instead of failing.

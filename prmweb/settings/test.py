@@ -4,6 +4,11 @@ import tempfile
 from pathlib import Path
 
 from prmweb.settings.base import *  # noqa: F403
+from prmweb.settings.base import env
+
+# A connection per request, as before persistent ones became the default on PostgreSQL: test threads and
+# worker processes then hold no connection between requests and tasks, so the test database drops cleanly.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)  # noqa: F405
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {

@@ -35,6 +35,8 @@ def test_records_are_processbench_records_cycled_with_new_ids_and_problems():
         (["--databases", "sqlite,mysql"], "--databases: unknown mysql"),
         (["--label-studio", "http://127.0.0.1:8080"], "--label-studio needs --ls-token"),
         (["--records", "5", "--submits", "6"], "--submits at most --records"),
+        (["--baseline", "/nonexistent"], "--baseline: /nonexistent is not a checkout of prmweb (no manage.py)"),
+        (["--ports", "9300"], "--ports: '9300' is not FIRST-LAST, e.g. 8600-8699"),
     ],
 )
 def test_bad_arguments_are_refused_by_name(argv, message, capsys):
@@ -77,3 +79,27 @@ def test_the_protocol_runs_against_a_started_gunicorn_on_a_fresh_sqlite_database
     printed = bench.table("sqlite", ours, theirs)
     assert "| submit | 6 |" in printed
     assert "prmweb: stored solutions: 40" in printed
+
+
+@pytest.mark.slow
+def test_a_baseline_checkout_runs_beside_this_one_round_by_round():
+    bench = _load_bench()
+    checkout = str(BENCH.parents[1])  # this checkout as its own baseline: both sides run the same code
+    argv = ["--records", "12", "--batch", "12", "--submits", "4", "--nexts", "3", "--pages", "1", "--cold-runs", "1"]
+    args = bench.parse_args([*argv, "--baseline", checkout, "--ports", "9200-9299"])
+
+    figures = bench.run_baseline_ab("sqlite", args, bench.processbench_records(12))
+
+    for side in ("baseline", "this checkout"):
+        counts = {measure: len(values) for measure, values in figures[side].timings.items()}
+        assert counts == {
+            "manage.py help": 1,
+            "server start to first 200": 1,
+            "ingest 12 (total)": 1,
+            "next item": 3,
+            "page load": 1,
+            "submit": 4,
+        }
+    printed = bench.ab_table("sqlite", figures)
+    assert "| submit | 4 |" in printed
+    assert "| baseline median | baseline p95 | this median | this p95 | median ratio | p95 ratio |" in printed

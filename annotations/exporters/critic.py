@@ -61,10 +61,10 @@ def _by_people(final: FinalLabelRecord) -> bool:
     return final.explanation_source in PEOPLE_SOURCES
 
 
-def _critique_row(row: SolutionRecord, answer: str, source: str, error_type: str | None) -> dict[str, Any]:
+def _critique_row(row: SolutionRecord, prompt: str, answer: str, source: str, error_type: str | None) -> dict[str, Any]:
     return {
         "id": row.id,
-        "prompt": [{"role": "user", "content": critique_prompt(row.problem, row.steps)}],
+        "prompt": [{"role": "user", "content": prompt}],
         "completion": [{"role": "assistant", "content": answer}],
         "label": _final(row).label,
         "error_type": error_type,
@@ -77,21 +77,21 @@ def _critique_row(row: SolutionRecord, answer: str, source: str, error_type: str
 def critique_records(row: SolutionRecord, critique_source: str) -> FormattedRows:
     """Return the solution's conversational critique rows for the chosen source (see the module docstring)."""
     final = _final(row)
-    records: list[dict[str, Any]] = []
+    answers: list[tuple[str, str, str | None]] = []  # (assistant turn, source, error type) per row
     skipped: list[str] = []
     if critique_source in ("human", "both"):
         if _by_people(final) and final.explanation.strip():
-            answer = assistant_turn(final.explanation, final.label)
-            records.append(_critique_row(row, answer, final.explanation_source, final.error_type))
+            answers.append((assistant_turn(final.explanation, final.label), final.explanation_source, final.error_type))
         else:
             skipped.append(NO_PEOPLE_EXPLANATION)
     if critique_source in ("judge", "both"):
         judged = agreeing_judge_critique(row)
         if judged is not None:
-            records.append(_critique_row(row, judged.critique.strip(), "judge", None))
+            answers.append((judged.critique.strip(), "judge", None))
         else:
             skipped.append(NO_JUDGE_CRITIQUE)
-    return FormattedRows(records, skipped)
+    prompt = critique_prompt(row.problem, row.steps) if answers else ""  # one prompt for both rows
+    return FormattedRows([_critique_row(row, prompt, *answer) for answer in answers], skipped)
 
 
 def _feedback_row(

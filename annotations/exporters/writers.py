@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from annotations.exporters.schema import Columns, arrow_schema
+
 if TYPE_CHECKING:  # pyarrow loads when a Parquet shard opens, not with the URL conf
     import pyarrow as pa
 
@@ -120,7 +122,10 @@ class _JsonlShard:
         try:
             self._flush()
             if self._out is not self.file:
-                self._out.close()  # writes the gzip trailer; the file itself stays open
+                # A sync flush, then the end of the stream and the trailer: the bytes a text stream over the
+                # gzip stream wrote on closing, so that a gzip export keeps its bytes (and its sha256).
+                self._out.flush()
+                self._out.close()
         finally:
             self.file.close()
 
@@ -173,7 +178,7 @@ class SplitFolderWriter:
         root: Path,
         *,
         file_format: str,
-        schema: "pa.Schema",
+        columns: Columns,
         rows_per_shard: int = 100_000,
         batch_rows: int = 2_000,
     ) -> None:
@@ -181,7 +186,7 @@ class SplitFolderWriter:
             raise ValueError(f"file format must be one of {', '.join(FILE_FORMATS)}")
         self.root = root
         self.file_format = file_format
-        self.schema = schema
+        self.columns = columns
         self.rows_per_shard = rows_per_shard
         self.batch_rows = batch_rows
         self._open: dict[str, _OpenShard] = {}
@@ -230,7 +235,7 @@ class SplitFolderWriter:
         path = self.root / "data" / f"{split}-{index:05d}.partial"
         shard: _Shard
         if self.file_format == "parquet":
-            shard = _ParquetShard(path, schema=self.schema, batch_rows=self.batch_rows)
+            shard = _ParquetShard(path, schema=arrow_schema(self.columns), batch_rows=self.batch_rows)
         else:
             shard = _JsonlShard(path, compress=self.file_format == "jsonl.gz")
         return _OpenShard(path=path, shard=shard)

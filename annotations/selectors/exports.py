@@ -58,9 +58,9 @@ class _SolutionIdAnyOf(Expression):
         clone.column = self.column.resolve_expression(*args, **kwargs)
         return clone
 
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, Any]:
         column, params = compiler.compile(self.column)
-        return f"{column} = ANY(%s)", [*params, self.ids]
+        return f"{column} = ANY(%s)", (*params, self.ids)
 
 
 def _of_solutions(ids: list[int]) -> Q | Expression:

@@ -100,7 +100,7 @@ def _judge_critiques(ids: list[int]) -> dict[int, tuple[JudgeCritiqueRecord, ...
     methods = suggestion_methods.critique_method_names()
     rows = (
         Suggestion.objects.filter(_of_solutions(ids))
-        .order_by("-updated_at", "-id")
+        .order_by("solution_id", "-updated_at", "-id")
         .values_list("solution_id", "method", "status", "label", "rationale", "model_name")
     )
     return _by_solution(
@@ -357,13 +357,13 @@ def _related_rows(ids: list[int], *, provenance: bool, judge_critiques: bool) ->
     if provenance:
         annotations = _by_solution(
             Annotation.objects.filter(_of_solutions(ids))
-            .order_by("created_at", "pk")
+            .order_by("solution_id", "created_at", "pk")
             .values_list(*_ANNOTATION_COLUMNS),
             _annotation_record,
         )
         suggestions = _by_solution(
             Suggestion.objects.filter(_of_solutions(ids))
-            .order_by("method", "config_key", "pk")
+            .order_by("solution_id", "method", "config_key", "pk")
             .values_list(*_SUGGESTION_COLUMNS),
             _suggestion_record,
         )

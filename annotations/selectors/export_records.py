@@ -26,8 +26,8 @@ _Record = TypeVar("_Record", AnnotationRecord, SuggestionRecord, JudgeCritiqueRe
 class _SolutionIdAnyOf(Expression):
     """`solution_id = ANY(%s)` with the ids as one array parameter, for PostgreSQL.
 
-    An `IN` list of a chunk's 2,000 ids is 2,000 parameters to merge into the query text and for the server
-    to parse: about 10x the time of the query itself. The plan is the same index scan.
+    With an `IN` list, a chunk's 2,000 ids are 2,000 parameters to merge into the query text and for the
+    server to parse: such a query took about eight times as long. The plan is the same index scan.
     """
 
     def __init__(self, ids: list[int]) -> None:

@@ -5,8 +5,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from annotations.exporters.records import SolutionRecord
+from annotations.exporters.schema import Columns, arrow_schema
 
-if TYPE_CHECKING:  # pyarrow loads when a schema is first asked for, not with the URL conf
+if TYPE_CHECKING:
     import pyarrow as pa
 
 
@@ -28,13 +29,13 @@ class Formatter:
 
     Most formats give one record per solution (`to_record`). The critic formats give one per critique
     source (`to_records`, with the export's critique source: one of `critique_sources`, the first being
-    the default), and say which they left out and why. `schema_factory` builds the records' Arrow
-    schema on first use (pyarrow is imported only by exports that need it).
+    the default), and say which they left out and why. `columns` describe the records (see `schema`):
+    the Arrow schema is built from them on first use (pyarrow loads only for exports that need it).
     """
 
     name: str
     description: str
-    schema_factory: Callable[[], "pa.Schema"]
+    columns: Columns
     requires_final_label: bool
     to_record: Callable[[SolutionRecord], dict[str, Any]] | None = None
     to_records: Callable[[SolutionRecord, str], FormattedRows] | None = None
@@ -42,8 +43,8 @@ class Formatter:
 
     @property
     def schema(self) -> "pa.Schema":
-        """Return the records' Arrow schema (built once per format)."""
-        return self.schema_factory()
+        """Return the records' Arrow schema (built once per format; imports pyarrow)."""
+        return arrow_schema(self.columns)
 
     def format(self, row: SolutionRecord) -> dict[str, Any]:
         """Return the record for one solution; raise UnrepresentableRow when the format cannot hold it."""

@@ -1,19 +1,16 @@
 """The dataset card (`README.md` with a Hub YAML header) and `manifest.json` of an export folder."""
 
-import functools
 import json
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from annotations.exporters.base import Formatter
 from annotations.exporters.pipeline import PipelineResult
+from annotations.exporters.schema import hf_features
 from annotations.exporters.splits import SPLITS, SplitRatios
 from annotations.exporters.writers import WrittenFile
-
-if TYPE_CHECKING:  # pyarrow loads with the first card written, not with the URL conf
-    import pyarrow as pa
 
 _EXAMPLE_TEXT_CHARS = 300
 
@@ -37,36 +34,6 @@ class ExportDescription:
     critique_source: str = ""
 
 
-@functools.cache
-def _dtypes() -> dict["pa.DataType", str]:
-    import pyarrow as pa
-
-    return {pa.string(): "string", pa.int64(): "int64", pa.float64(): "float64", pa.bool_(): "bool"}
-
-
-def _feature_type(data_type: "pa.DataType") -> Any:
-    import pyarrow as pa
-
-    if pa.types.is_list(data_type):
-        return {"list": _feature_type(data_type.value_type)}
-    if pa.types.is_struct(data_type):
-        return {"struct": [_feature(data_type.field(i)) for i in range(data_type.num_fields)]}
-    return {"dtype": _dtypes()[data_type]}
-
-
-def _feature(arrow_field: "pa.Field") -> dict[str, Any]:
-    feature = _feature_type(arrow_field.type)
-    if "list" in feature:
-        inner = feature["list"]
-        feature = {"list": inner.get("dtype") or inner.get("struct") or inner}
-    return {"name": arrow_field.name, **feature}
-
-
-def hf_features(schema: "pa.Schema") -> list[dict[str, Any]]:
-    """Return a schema as the `dataset_info.features` list of a Hugging Face dataset card."""
-    return [_feature(schema.field(i)) for i in range(len(schema))]
-
-
 def card_header(description: ExportDescription, files: list[WrittenFile]) -> dict[str, Any]:
     """Return the card's YAML header: one `default` config whose splits are the non-empty ones."""
     splits = [split for split in SPLITS if any(item.split == split for item in files)]
@@ -79,7 +46,7 @@ def card_header(description: ExportDescription, files: list[WrittenFile]) -> dic
                 "data_files": [{"split": split, "path": f"data/{split}-*"} for split in splits],
             }
         ],
-        "dataset_info": {"features": hf_features(description.formatter.schema)},
+        "dataset_info": {"features": hf_features(description.formatter.columns)},
     }
 
 

@@ -18,17 +18,14 @@ completion only).
 other steps), plus the error type and the whole explanation.
 """
 
-import functools
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from annotations.critique import step_notes_as_mapping
 from annotations.exporters.base import FormattedRows, Formatter
 from annotations.exporters.records import FinalLabelRecord, JudgeCritiqueRecord, SolutionRecord, training_steps
+from annotations.exporters.schema import INT64, STRING, Columns, ListOf, Struct
 from prmweb.core.critique import critique_prompt, parse_verdict
-
-if TYPE_CHECKING:  # pyarrow loads with the first schema asked for
-    import pyarrow as pa
 
 CRITIQUE_SOURCES = ("human", "judge", "both")
 PEOPLE_SOURCES = ("human", "reviewer")
@@ -61,10 +58,10 @@ def _by_people(final: FinalLabelRecord) -> bool:
     return final.explanation_source in PEOPLE_SOURCES
 
 
-def _critique_row(row: SolutionRecord, answer: str, source: str, error_type: str | None) -> dict[str, Any]:
+def _critique_row(row: SolutionRecord, prompt: str, answer: str, source: str, error_type: str | None) -> dict[str, Any]:
     return {
         "id": row.id,
-        "prompt": [{"role": "user", "content": critique_prompt(row.problem, row.steps)}],
+        "prompt": [{"role": "user", "content": prompt}],
         "completion": [{"role": "assistant", "content": answer}],
         "label": _final(row).label,
         "error_type": error_type,
@@ -77,21 +74,21 @@ def _critique_row(row: SolutionRecord, answer: str, source: str, error_type: str
 def critique_records(row: SolutionRecord, critique_source: str) -> FormattedRows:
     """Return the solution's conversational critique rows for the chosen source (see the module docstring)."""
     final = _final(row)
-    records: list[dict[str, Any]] = []
+    answers: list[tuple[str, str, str | None]] = []  # (assistant turn, source, error type) per row
     skipped: list[str] = []
     if critique_source in ("human", "both"):
         if _by_people(final) and final.explanation.strip():
-            answer = assistant_turn(final.explanation, final.label)
-            records.append(_critique_row(row, answer, final.explanation_source, final.error_type))
+            answers.append((assistant_turn(final.explanation, final.label), final.explanation_source, final.error_type))
         else:
             skipped.append(NO_PEOPLE_EXPLANATION)
     if critique_source in ("judge", "both"):
         judged = agreeing_judge_critique(row)
         if judged is not None:
-            records.append(_critique_row(row, judged.critique.strip(), "judge", None))
+            answers.append((judged.critique.strip(), "judge", None))
         else:
             skipped.append(NO_JUDGE_CRITIQUE)
-    return FormattedRows(records, skipped)
+    prompt = critique_prompt(row.problem, row.steps) if answers else ""  # one prompt for both rows
+    return FormattedRows([_critique_row(row, prompt, *answer) for answer in answers], skipped)
 
 
 def _feedback_row(
@@ -146,57 +143,41 @@ def step_feedback_records(row: SolutionRecord, critique_source: str) -> Formatte
 def _critic(
     name: str,
     description: str,
-    schema: Callable[[], "pa.Schema"],
+    columns: Columns,
     to_records: Callable[[SolutionRecord, str], FormattedRows],
 ) -> Formatter:
     return Formatter(
         name=name,
         description=description,
-        schema_factory=schema,
+        columns=columns,
         requires_final_label=True,
         to_records=to_records,
         critique_sources=CRITIQUE_SOURCES,
     )
 
 
-@functools.cache
-def _critique_schema() -> "pa.Schema":
-    import pyarrow as pa
-
-    text = pa.string()
-    messages = pa.list_(pa.struct([("role", text), ("content", text)]))
-    return pa.schema(
-        [
-            ("id", text),
-            ("prompt", messages),
-            ("completion", messages),
-            ("label", pa.int64()),
-            ("error_type", text),
-            ("source", text),
-            ("subset", text),
-            ("generator", text),
-        ]
-    )
-
-
-@functools.cache
-def _step_feedback_schema() -> "pa.Schema":
-    import pyarrow as pa
-
-    text = pa.string()
-    return pa.schema(
-        [
-            ("id", text),
-            ("problem", text),
-            ("steps", pa.list_(pa.struct([("text", text), ("verdict", text), ("feedback", text)]))),
-            ("label", pa.int64()),
-            ("error_type", text),
-            ("explanation", text),
-            ("source", text),
-            ("subset", text),
-            ("generator", text),
-        ]
-    )
+_MESSAGES = ListOf(Struct((("role", STRING), ("content", STRING))))
+_CRITIQUE_COLUMNS: Columns = (
+    ("id", STRING),
+    ("prompt", _MESSAGES),
+    ("completion", _MESSAGES),
+    ("label", INT64),
+    ("error_type", STRING),
+    ("source", STRING),
+    ("subset", STRING),
+    ("generator", STRING),
+)
+_STEP_FEEDBACK_COLUMNS: Columns = (
+    ("id", STRING),
+    ("problem", STRING),
+    ("steps", ListOf(Struct((("text", STRING), ("verdict", STRING), ("feedback", STRING))))),
+    ("label", INT64),
+    ("error_type", STRING),
+    ("explanation", STRING),
+    ("source", STRING),
+    ("subset", STRING),
+    ("generator", STRING),
+)
 
 
 CRITIC_FORMATTERS = (
@@ -204,14 +185,14 @@ CRITIC_FORMATTERS = (
         "critique",
         "Critic SFT data (TRL conversational prompt-completion): the user turn is ProcessBench's critique prompt "
         "with the tagged steps, the assistant turn the explanation followed by \\boxed{earliest error step}.",
-        _critique_schema,
+        _CRITIQUE_COLUMNS,
         critique_records,
     ),
     _critic(
         "step_feedback",
         "Step-level feedback (Math-Minos style): the steps up to the earliest error, each with a verdict "
         "(correct / incorrect) and feedback where there is one, plus the error type and the explanation.",
-        _step_feedback_schema,
+        _STEP_FEEDBACK_COLUMNS,
         step_feedback_records,
     ),
 )

@@ -40,7 +40,7 @@ def write_export_folder(
     writer = SplitFolderWriter(
         folder,
         file_format=description.file_format,
-        schema=description.formatter.schema,
+        columns=description.formatter.columns,
         rows_per_shard=rows_per_shard,
         batch_rows=batch_rows,
     )

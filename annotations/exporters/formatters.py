@@ -6,17 +6,14 @@ whether it needs a final label. Training formats keep the steps up to and includ
 skips it and counts the reason.
 """
 
-import functools
 import json
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from annotations.exporters.base import FormattedRows, Formatter, UnrepresentableRow
 from annotations.exporters.critic import CRITIC_FORMATTERS
 from annotations.exporters.records import SolutionRecord, training_steps
-
-if TYPE_CHECKING:
-    import pyarrow as pa
+from annotations.exporters.schema import BOOL, FLOAT64, INT64, STRING, Columns, ListOf, Struct
 
 __all__ = ["FORMATTERS", "FormattedRows", "Formatter", "UnrepresentableRow"]
 
@@ -162,126 +159,82 @@ def annotations_record(row: SolutionRecord) -> dict[str, Any]:
     }
 
 
-# Arrow schemas are built on first use: importing pyarrow costs a web process start-up time and memory.
-
-
-@functools.cache
-def _processbench_schema() -> "pa.Schema":
-    import pyarrow as pa
-
-    text = pa.string()
-    return pa.schema(
-        [
-            ("id", text),
-            ("generator", text),
-            ("problem", text),
-            ("steps", pa.list_(text)),
-            ("final_answer_correct", pa.bool_()),
-            ("label", pa.int64()),
-        ]
+_PROCESSBENCH_COLUMNS: Columns = (
+    ("id", STRING),
+    ("generator", STRING),
+    ("problem", STRING),
+    ("steps", ListOf(STRING)),
+    ("final_answer_correct", BOOL),
+    ("label", INT64),
+)
+_TRL_COLUMNS: Columns = (("prompt", STRING), ("completions", ListOf(STRING)), ("labels", ListOf(BOOL)))
+_MATH_SHEPHERD_COLUMNS: Columns = (("input", STRING), ("label", STRING), ("task", STRING), ("value", ListOf(STRING)))
+_QWEN_PRM_COLUMNS: Columns = (("id", STRING), ("query", STRING), ("response", STRING), ("labels", ListOf(INT64)))
+_ANNOTATION = Struct(
+    (
+        ("annotator", STRING),
+        ("earliest_error_step", INT64),
+        ("rationale", STRING),
+        ("error_type", STRING),
+        ("step_notes", ListOf(Struct((("step", INT64), ("note", STRING))))),
+        ("flag_ambiguous", BOOL),
+        ("flag_reference_wrong", BOOL),
+        ("flag_unsure", BOOL),
+        ("seconds_spent", FLOAT64),
+        ("suggestions_visible", BOOL),
+        ("created_at", STRING),
+        ("updated_at", STRING),
     )
-
-
-@functools.cache
-def _trl_schema() -> "pa.Schema":
-    import pyarrow as pa
-
-    return pa.schema(
-        [("prompt", pa.string()), ("completions", pa.list_(pa.string())), ("labels", pa.list_(pa.bool_()))]
+)
+_SUGGESTION = Struct(
+    (
+        ("method", STRING),
+        ("config_key", STRING),
+        ("engine", STRING),
+        ("model_name", STRING),
+        ("parameters", STRING),
+        ("status", STRING),
+        ("error", STRING),
+        ("label", INT64),
+        ("step_scores", ListOf(FLOAT64)),
+        ("confidence", FLOAT64),
+        ("rationale", STRING),
+        ("rollouts", INT64),
+        ("prompt_tokens", INT64),
+        ("generated_tokens", INT64),
+        ("seconds", FLOAT64),
+        ("created_at", STRING),
+        ("updated_at", STRING),
     )
-
-
-@functools.cache
-def _math_shepherd_schema() -> "pa.Schema":
-    import pyarrow as pa
-
-    text = pa.string()
-    return pa.schema([("input", text), ("label", text), ("task", text), ("value", pa.list_(text))])
-
-
-@functools.cache
-def _qwen_prm_schema() -> "pa.Schema":
-    import pyarrow as pa
-
-    text = pa.string()
-    return pa.schema([("id", text), ("query", text), ("response", text), ("labels", pa.list_(pa.int64()))])
-
-
-@functools.cache
-def _annotations_schema() -> "pa.Schema":
-    import pyarrow as pa
-
-    text = pa.string()
-    integer = pa.int64()
-    real = pa.float64()
-    boolean = pa.bool_()
-    annotation = pa.struct(
-        [
-            ("annotator", text),
-            ("earliest_error_step", integer),
-            ("rationale", text),
-            ("error_type", text),
-            ("step_notes", pa.list_(pa.struct([("step", integer), ("note", text)]))),
-            ("flag_ambiguous", boolean),
-            ("flag_reference_wrong", boolean),
-            ("flag_unsure", boolean),
-            ("seconds_spent", real),
-            ("suggestions_visible", boolean),
-            ("created_at", text),
-            ("updated_at", text),
-        ]
+)
+_FINAL_LABEL = Struct(
+    (
+        ("label", INT64),
+        ("source", STRING),
+        ("agreement", FLOAT64),
+        ("decided_by", STRING),
+        ("decided_at", STRING),
+        ("explanation", STRING),
+        ("error_type", STRING),
+        ("explanation_source", STRING),
+        ("explanation_annotator", STRING),
     )
-    suggestion = pa.struct(
-        [
-            ("method", text),
-            ("config_key", text),
-            ("engine", text),
-            ("model_name", text),
-            ("parameters", text),
-            ("status", text),
-            ("error", text),
-            ("label", integer),
-            ("step_scores", pa.list_(real)),
-            ("confidence", real),
-            ("rationale", text),
-            ("rollouts", integer),
-            ("prompt_tokens", integer),
-            ("generated_tokens", integer),
-            ("seconds", real),
-            ("created_at", text),
-            ("updated_at", text),
-        ]
-    )
-    final_label = pa.struct(
-        [
-            ("label", integer),
-            ("source", text),
-            ("agreement", real),
-            ("decided_by", text),
-            ("decided_at", text),
-            ("explanation", text),
-            ("error_type", text),
-            ("explanation_source", text),
-            ("explanation_annotator", text),
-        ]
-    )
-    return pa.schema(
-        [
-            ("id", text),
-            ("solution_id", integer),
-            ("subset", text),
-            ("generator", text),
-            ("problem", text),
-            ("reference_answer", text),
-            ("steps", pa.list_(text)),
-            ("final_answer", text),
-            ("final_answer_correct", boolean),
-            ("imported_label", integer),
-            ("final_label", final_label),
-            ("annotations", pa.list_(annotation)),
-            ("suggestions", pa.list_(suggestion)),
-        ]
-    )
+)
+_ANNOTATIONS_COLUMNS: Columns = (
+    ("id", STRING),
+    ("solution_id", INT64),
+    ("subset", STRING),
+    ("generator", STRING),
+    ("problem", STRING),
+    ("reference_answer", STRING),
+    ("steps", ListOf(STRING)),
+    ("final_answer", STRING),
+    ("final_answer_correct", BOOL),
+    ("imported_label", INT64),
+    ("final_label", _FINAL_LABEL),
+    ("annotations", ListOf(_ANNOTATION)),
+    ("suggestions", ListOf(_SUGGESTION)),
+)
 
 
 FORMATTERS: dict[str, Formatter] = {
@@ -290,14 +243,14 @@ FORMATTERS: dict[str, Formatter] = {
         Formatter(
             name="processbench",
             description="ProcessBench records: the full solution and the earliest error step (-1 = all correct).",
-            schema_factory=_processbench_schema,
+            columns=_PROCESSBENCH_COLUMNS,
             requires_final_label=True,
             to_record=processbench_record,
         ),
         Formatter(
             name="trl",
             description="TRL stepwise supervision (PRMTrainer): prompt, completions, one boolean label per step.",
-            schema_factory=_trl_schema,
+            columns=_TRL_COLUMNS,
             requires_final_label=True,
             to_record=trl_record,
         ),
@@ -305,21 +258,21 @@ FORMATTERS: dict[str, Formatter] = {
             name="math_shepherd",
             description="Math-Shepherd columns (input with `ки` after each step, label with `+`/`-`), "
             "plus `value`, the labels as a list for OpenRLHF.",
-            schema_factory=_math_shepherd_schema,
+            columns=_MATH_SHEPHERD_COLUMNS,
             requires_final_label=True,
             to_record=math_shepherd_record,
         ),
         Formatter(
             name="qwen_prm",
             description="Qwen2.5-Math-PRM: steps joined and ended by `<extra_0>`, one 1/0 label per separator.",
-            schema_factory=_qwen_prm_schema,
+            columns=_QWEN_PRM_COLUMNS,
             requires_final_label=True,
             to_record=qwen_prm_record,
         ),
         Formatter(
             name="annotations",
             description="Every annotation and suggestion with provenance, for audits and research.",
-            schema_factory=_annotations_schema,
+            columns=_ANNOTATIONS_COLUMNS,
             requires_final_label=False,
             to_record=annotations_record,
         ),

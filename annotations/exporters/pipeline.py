@@ -81,10 +81,13 @@ def run_pipeline(
     """
     stats = ExportStats()
     last_problem: str | None = None
+    split_of: tuple[str | None, str] = (None, "")  # the last problem's split: rows come grouped by problem
     try:
         for row in rows:
             stats.rows_seen += 1
-            split = assign_split(row.problem_key, seed=seed, ratios=ratios)
+            if split_of[0] != row.problem_key:
+                split_of = (row.problem_key, assign_split(row.problem_key, seed=seed, ratios=ratios))
+            split = split_of[1]
             formatted = formatter.records(row, critique_source=critique_source)
             for reason in formatted.skipped:
                 stats.skipped[reason] += 1

@@ -1,19 +1,21 @@
 """Writers: records -> files under `data/`, named so that `datasets.load_dataset(folder)` finds the splits.
 
 Files are `data/<split>-<shard>-of-<shards>.<ext>` (the Hugging Face Hub's sharded naming) with ext
-`jsonl`, `jsonl.gz` or `parquet`. Rows are written as they come: JSONL line by line, Parquet in row groups
-of `batch_rows`; a split rolls over to a new shard every `rows_per_shard` rows. Shards are renamed to their
-final `-of-` names, hashed and measured on `close()`. Empty splits get no file.
+`jsonl`, `jsonl.gz` or `parquet`. Rows are written as they come: JSONL about 1 MiB of lines at a time,
+Parquet in row groups of `batch_rows`; a split rolls over to a new shard every `rows_per_shard` rows. Each
+file is hashed and measured while it is written; shards get their final `-of-` names on `close()`. Empty
+splits get no file.
 """
 
 import contextlib
 import gzip
 import hashlib
-import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
+
+from annotations.exporters.schema import Columns, arrow_schema
 
 if TYPE_CHECKING:  # pyarrow loads when a Parquet shard opens, not with the URL conf
     import pyarrow as pa
@@ -46,30 +48,86 @@ def file_sha256(path: Path) -> str:
 
 class _Shard(Protocol):
     rows: int
+    file: "_HashingFile"
 
     def write(self, record: dict[str, Any]) -> None: ...
 
     def close(self) -> None: ...
 
 
+class _HashingFile:
+    """A binary file opened for writing that hashes and counts the bytes as they go out (no second read)."""
+
+    def __init__(self, path: Path) -> None:
+        self._file = path.open("wb")
+        self._digest = hashlib.sha256()
+        self.bytes = 0
+
+    def write(self, data: bytes) -> int:
+        self._digest.update(data)
+        self.bytes += len(data)
+        return self._file.write(data)
+
+    def flush(self) -> None:
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._file.closed
+
+    def sha256(self) -> str:
+        return self._digest.hexdigest()
+
+
+# One encoder for every line: json.dumps(record, ensure_ascii=False) would build a new one per call; records
+# are fresh trees of dicts and lists, so the circular-reference check is skipped (it changes no byte).
+_ENCODE = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
+_JSONL_BUFFER_CHARS = 1 << 20
+
+
 class _JsonlShard:
-    """One JSON object per line, UTF-8; gzip with a fixed header time so equal content gives equal bytes."""
+    """One JSON object per line, UTF-8; gzip with a fixed header time so equal content gives equal bytes.
+
+    Lines are gathered and written about 1 MiB at a time; the file's sha256 and size are taken as it is written.
+    """
 
     def __init__(self, path: Path, *, compress: bool) -> None:
         self.rows = 0
-        self._raw = path.open("wb")
-        self._gzip = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw, mtime=0) if compress else None
-        self._text = io.TextIOWrapper(self._gzip or self._raw, encoding="utf-8", newline="\n")
+        self.file = _HashingFile(path)
+        self._out: _HashingFile | gzip.GzipFile = (
+            gzip.GzipFile(filename="", mode="wb", fileobj=self.file, mtime=0) if compress else self.file  # type: ignore[arg-type]
+        )
+        self._lines: list[str] = []
+        self._chars = 0
 
     def write(self, record: dict[str, Any]) -> None:
-        self._text.write(json.dumps(record, ensure_ascii=False))
-        self._text.write("\n")
+        line = _ENCODE(record)
+        self._lines.append(line)
+        self._chars += len(line)
         self.rows += 1
+        if self._chars >= _JSONL_BUFFER_CHARS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._lines:
+            self._lines.append("")  # the newline after the last line
+            self._out.write("\n".join(self._lines).encode("utf-8"))
+            self._lines = []
+            self._chars = 0
 
     def close(self) -> None:
-        self._text.close()  # closes the gzip stream (writing its trailer) and the file
-        if not self._raw.closed:
-            self._raw.close()
+        try:
+            self._flush()
+            if self._out is not self.file:
+                # A sync flush, then the end of the stream and the trailer: the bytes a text stream over the
+                # gzip stream wrote on closing, so that a gzip export keeps its bytes (and its sha256).
+                self._out.flush()
+                self._out.close()
+        finally:
+            self.file.close()
 
 
 class _ParquetShard:
@@ -79,10 +137,11 @@ class _ParquetShard:
         import pyarrow.parquet as pq
 
         self.rows = 0
+        self.file = _HashingFile(path)
         self._schema = schema
         self._batch_rows = batch_rows
         self._batch: list[dict[str, Any]] = []
-        self._writer = pq.ParquetWriter(str(path), schema, compression="zstd")
+        self._writer = pq.ParquetWriter(self.file, schema, compression="zstd")
 
     def write(self, record: dict[str, Any]) -> None:
         self._batch.append(record)
@@ -98,8 +157,11 @@ class _ParquetShard:
             self._batch = []
 
     def close(self) -> None:
-        self._flush()
-        self._writer.close()
+        try:
+            self._flush()
+            self._writer.close()
+        finally:
+            self.file.close()
 
 
 @dataclass
@@ -116,7 +178,7 @@ class SplitFolderWriter:
         root: Path,
         *,
         file_format: str,
-        schema: "pa.Schema",
+        columns: Columns,
         rows_per_shard: int = 100_000,
         batch_rows: int = 2_000,
     ) -> None:
@@ -124,11 +186,11 @@ class SplitFolderWriter:
             raise ValueError(f"file format must be one of {', '.join(FILE_FORMATS)}")
         self.root = root
         self.file_format = file_format
-        self.schema = schema
+        self.columns = columns
         self.rows_per_shard = rows_per_shard
         self.batch_rows = batch_rows
         self._open: dict[str, _OpenShard] = {}
-        self._done: dict[str, list[tuple[Path, int]]] = {}
+        self._done: dict[str, list[tuple[Path, _Shard]]] = {}
         (root / "data").mkdir(parents=True, exist_ok=True)
 
     def write(self, split: str, record: dict[str, Any]) -> None:
@@ -147,16 +209,16 @@ class SplitFolderWriter:
         written = []
         for split in sorted(self._done):
             shards = self._done[split]
-            for index, (path, rows) in enumerate(shards):
+            for index, (path, shard) in enumerate(shards):
                 final = path.with_name(f"{split}-{index:05d}-of-{len(shards):05d}.{self.file_format}")
                 path.rename(final)
                 written.append(
                     WrittenFile(
                         path=final.relative_to(self.root).as_posix(),
                         split=split,
-                        rows=rows,
-                        bytes=final.stat().st_size,
-                        sha256=file_sha256(final),
+                        rows=shard.rows,
+                        bytes=shard.file.bytes,  # counted and hashed as written: no second read
+                        sha256=shard.file.sha256(),
                     )
                 )
         return written
@@ -173,7 +235,7 @@ class SplitFolderWriter:
         path = self.root / "data" / f"{split}-{index:05d}.partial"
         shard: _Shard
         if self.file_format == "parquet":
-            shard = _ParquetShard(path, schema=self.schema, batch_rows=self.batch_rows)
+            shard = _ParquetShard(path, schema=arrow_schema(self.columns), batch_rows=self.batch_rows)
         else:
             shard = _JsonlShard(path, compress=self.file_format == "jsonl.gz")
         return _OpenShard(path=path, shard=shard)
@@ -181,4 +243,4 @@ class SplitFolderWriter:
     def _finish(self, split: str) -> None:
         current = self._open.pop(split)
         current.shard.close()
-        self._done.setdefault(split, []).append((current.path, current.shard.rows))
+        self._done.setdefault(split, []).append((current.path, current.shard))

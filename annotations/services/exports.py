@@ -26,7 +26,8 @@ from annotations.exporters.card import ExportDescription
 from annotations.exporters.filters import ExportFilters, InvalidFilters, parse_export_filters
 from annotations.exporters.folder import MANIFEST_FILE, FolderResult, write_export_folder
 from annotations.models import Dataset, Export, ExportStatus, FinalLabelSource
-from annotations.selectors.exports import export_selection, solution_records
+from annotations.selectors.export_records import solution_records
+from annotations.selectors.exports import export_selection
 from prmweb.core.redaction import redact_addresses
 from prmweb.errors import ApplicationError, NotFoundError, ServiceUnavailableError
 from prmweb.taskqueue import task_by_name

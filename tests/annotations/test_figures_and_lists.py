@@ -17,7 +17,8 @@ from annotations.figures.blocks import asy_digest
 from annotations.figures.svg import UnsafeSvgError, sanitize_svg
 from annotations.models import FigureStatus, ProblemFigure
 from annotations.rendering import render_markdown
-from annotations.selectors.exports import solution_records, solutions_for_export
+from annotations.selectors.export_records import solution_records
+from annotations.selectors.exports import solutions_for_export
 from annotations.services.claims import claim_next
 from tests.annotations.workbench_helpers import member
 from tests.factories import DatasetFactory, FinalLabelFactory, ProblemFactory, SolutionFactory

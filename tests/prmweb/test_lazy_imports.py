@@ -1,9 +1,10 @@
 """Start-up stays small: the URL conf and `manage.py check` load no heavy library (issue #16).
 
 Each check runs in a fresh interpreter, since this test process has long imported everything.
-SymPy and math-verify load with the first answer comparison, pyarrow with the first Parquet file or
-dataset card, numpy with the agreement figures, torch and transformers only on model workers; Celery,
-kombu and the tasks modules with the first task a process sends (workers load them at start).
+SymPy and math-verify load with the first answer comparison, pyarrow with the first Parquet file (a
+JSONL export and its dataset card need none), numpy with the agreement figures, torch and transformers
+only on model workers; Celery, kombu and the tasks modules with the first task a process sends (workers
+load them at start).
 """
 
 import json
@@ -41,6 +42,25 @@ CHECK = f"""
 from django.core.management import execute_from_command_line
 execute_from_command_line(["manage.py", "check"])
 {_REPORT.format(heavy=HEAVY)}
+"""
+
+EXPORT_FOLDER = """
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from annotations.exporters import FORMATTERS, FinalLabelRecord, SolutionRecord, SplitRatios
+from annotations.exporters.card import ExportDescription
+from annotations.exporters.folder import write_export_folder
+moment = datetime(2025, 1, 1, tzinfo=UTC)
+final = FinalLabelRecord(label=-1, source="imported", agreement=None, decided_by="", decided_at=moment)
+row = SolutionRecord(id="s-1", solution_id=1, problem_key="p", problem="1 + 1?", steps=["2"], final_label=final)
+description = ExportDescription(
+    export_id=1, dataset_name="d", dataset_slug="d", dataset_description="", formatter=FORMATTERS["annotations"],
+    file_format={file_format!r}, filters={{}}, ratios=SplitRatios(), seed=0, protocol={{}}, created_at=moment,
+    prmweb_version="0",
+)
+outcome = write_export_folder(Path(tempfile.mkdtemp()) / "export", [row], description=description)
+assert outcome.result.stats.rows_written == 1
 """
 
 
@@ -201,3 +221,13 @@ for thread in threads:
 print(json.dumps(sorted(set(seen))))
 """
     assert _loaded_heavy(code) == [["mc", "judge", "prm", "arithmetic", "consensus"]]
+
+
+@pytest.mark.parametrize("file_format", ["jsonl", "jsonl.gz", "parquet"])
+def test_only_parquet_exports_load_pyarrow(file_format):
+    """A JSONL export writes its files and its dataset card (with the features) without pyarrow."""
+    loaded = _loaded_heavy(EXPORT_FOLDER.format(file_format=file_format) + _REPORT.format(heavy=HEAVY))
+    if file_format == "parquet":
+        assert "pyarrow" in loaded  # the probe sees it where it is needed
+    else:
+        assert loaded == []

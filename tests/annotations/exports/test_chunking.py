@@ -7,7 +7,8 @@ from django.test.utils import CaptureQueriesContext
 from annotations.exporters import FORMATTERS
 from annotations.exporters.filters import ExportFilters
 from annotations.models import Solution
-from annotations.selectors.exports import export_selection, solution_records, solutions_for_export
+from annotations.selectors.export_records import solution_records
+from annotations.selectors.exports import export_selection, solutions_for_export
 from annotations.services import exports as export_services
 from tests.annotations.exports.critic_support import run
 from tests.factories import AnnotationFactory, ProblemFactory, SolutionFactory, SuggestionFactory, UserFactory

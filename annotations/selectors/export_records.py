@@ -3,6 +3,7 @@
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -149,10 +150,10 @@ def solution_records(
 ) -> Iterator[SolutionRecord]:
     """Yield the solutions as exporter records in (problem, id) order, `chunk_size` candidates at a time.
 
-    Keyset pagination: per chunk, one indexed range scan for the keys after the last one seen, the
+    The keys stream from one ordered query over the solution table (see `_chunk_ids`); per chunk, the
     selection's checks on those ids, the rows of the chunk's key range, and related rows by id; memory
     stays flat and no plan depends on planner statistics (a server-side cursor over the EXISTS filter
-    stalled for minutes without them). Every query reads only the columns the records need, as tuples.
+    stalled for minutes without them, so the checks run per chunk, by id). Every query reads only the columns the records need, as tuples.
     """
     selection = solutions if isinstance(solutions, ExportSelection) else ExportSelection(solutions=solutions)
     base = selection.solutions.order_by("problem_id", "pk")
@@ -214,13 +215,16 @@ def _related_rows(ids: list[int], *, provenance: bool, judge_critiques: bool) ->
 
 def _chunk_ids(selection: ExportSelection, chunk_size: int) -> Iterator[tuple[list[int], Q]]:
     """Yield the ids of the selected solutions, in (problem, id) order, from `chunk_size` candidates at a time,
-    with the condition for the chunk's key range (first to last candidate, both included)."""
+    with the condition for the chunk's key range (first to last candidate, both included).
+
+    The keys come from one ordered query over the solution table alone, streamed (a server-side cursor on
+    PostgreSQL): one pass whatever the plan. A query per chunk for "the next keys after the last one" was
+    planned without statistics as a bitmap scan of the rest of the dataset plus a sort, every chunk: quadratic
+    (51 s for 100,000 solutions).
+    """
     keys = selection.solutions.select_related(None).prefetch_related(None).order_by("problem_id", "pk")
-    after: Q | None = None
-    while True:
-        rows = list((keys if after is None else keys.filter(after)).values_list("problem_id", "pk")[:chunk_size])
-        if not rows:
-            return
+    stream = keys.values_list("problem_id", "pk").iterator(chunk_size=chunk_size)
+    while rows := list(islice(stream, chunk_size)):
         ids = _checked([pk for _, pk in rows], selection)
         (first_problem, first_id), (last_problem, last_id) = rows[0], rows[-1]
         span = (
@@ -230,10 +234,6 @@ def _chunk_ids(selection: ExportSelection, chunk_size: int) -> Iterator[tuple[li
         )
         if ids:
             yield ids, span
-        if len(rows) < chunk_size:
-            return
-        after = Q(problem_id__gt=last_problem) | Q(problem_id=last_problem, pk__gt=last_id)
-        after &= Q(problem_id__gte=last_problem)
 
 
 def _checked(ids: list[int], selection: ExportSelection) -> list[int]:

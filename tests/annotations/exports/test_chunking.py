@@ -78,9 +78,14 @@ def test_records_are_read_one_chunk_at_a_time(mixed_dataset):
     records = solution_records(selection, provenance=True, chunk_size=3)
     with CaptureQueriesContext(connection) as first_chunk:
         next(records)
-    # keyset page, final labels of the page, rows by id, annotations, suggestions, judge critiques
+    # the keys (one ordered query, streamed), final labels of the chunk, its rows, annotations, suggestions,
+    # judge critiques
     assert len(first_chunk) == 6
-    assert first_chunk[0]["sql"].endswith("LIMIT 3")
+    keys = first_chunk[0]["sql"]
+    assert keys.endswith('ORDER BY 1 ASC, 2 ASC') and "LIMIT" not in keys, keys
     with CaptureQueriesContext(connection) as rest_of_chunk:
         next(records), next(records)
     assert len(rest_of_chunk) == 0
+    with CaptureQueriesContext(connection) as second_chunk:
+        next(records)
+    assert len(second_chunk) == 5  # the keys go on streaming: no new query for them

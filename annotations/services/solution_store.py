@@ -1,9 +1,11 @@
 """Store a validated, deduplicated batch of new solutions, their problems and imported final labels.
 
 On PostgreSQL the rows go by `COPY` (psycopg 3) into temporary staging tables, then one `INSERT ...
-SELECT ... ON CONFLICT` per table writes problems, solutions and final labels. Elsewhere (SQLite)
-`bulk_create` writes them, a few statements per batch and none per row. Both run inside the caller's
-transaction; validation, deduplication and key ordering happen before, in `ingestion`.
+SELECT ... ON CONFLICT` per table writes problems, solutions and final labels. On SQLite one prepared
+`INSERT` per table runs for every row (`executemany`: no model instances, no SQL built per row), the
+final labels by one `INSERT ... SELECT`. Elsewhere `bulk_create` writes them (also the reference the
+other two are tested against). All run inside the caller's transaction; validation, deduplication and
+key ordering happen before, in `ingestion`.
 """
 
 import json
@@ -18,6 +20,7 @@ from django.db.models import Model
 from django.utils import timezone
 
 from annotations.models import Dataset, FinalLabel, FinalLabelSource, Problem, Solution
+from annotations.segmentation import REFORMAT
 from annotations.services.response_input import stored_steps, waits_for_reformat
 from annotations.solution_input import SolutionInput
 
@@ -44,6 +47,16 @@ SOLUTION_COLUMNS = (
 )
 PROBLEM_COLUMNS = ("content_hash", "text", "reference_answer", "reference_solution")
 JSON_COLUMNS = {"steps", "step_offsets", "metadata"}
+# A problem already stored keeps its text; its blank reference fields take the new ones.
+PROBLEM_CONFLICT = """
+    ON CONFLICT (dataset_id, content_hash) DO UPDATE SET
+        reference_answer = CASE WHEN p.reference_answer = '' THEN EXCLUDED.reference_answer
+                                ELSE p.reference_answer END,
+        reference_solution = CASE WHEN p.reference_solution = '' THEN EXCLUDED.reference_solution
+                                  ELSE p.reference_solution END
+    WHERE (p.reference_answer = '' AND EXCLUDED.reference_answer <> '')
+       OR (p.reference_solution = '' AND EXCLUDED.reference_solution <> '')
+"""
 
 
 @dataclass(frozen=True)
@@ -77,12 +90,13 @@ def solutions_insert(*, template: Solution, rows: Sequence[NewSolution]) -> list
     problems: dict[str, SolutionInput] = {}
     for row in rows:
         problems.setdefault(row.problem_hash, row.item)
-    if not _uses_copy():
+    if _uses_copy():
+        stored = _copy_in(template, rows, problems)
+    elif _uses_executemany():
+        stored = _insert_many(template, rows, problems)
+    else:
         return list(_bulk_create(template, rows, problems))
-    inserted = {
-        (found.external_id, "" if found.external_id else found.content_hash): found
-        for found in _copy_in(template, rows, problems)
-    }
+    inserted = {(found.external_id, "" if found.external_id else found.content_hash): found for found in stored}
     return [inserted.get((row.item.external_id, "" if row.item.external_id else row.content_hash)) for row in rows]
 
 
@@ -130,17 +144,21 @@ def _uses_copy() -> bool:
     return connection.vendor == "postgresql"
 
 
+def _uses_executemany() -> bool:
+    return connection.vendor == "sqlite"
+
+
 def _copy_in(
     template: Solution, rows: Sequence[NewSolution], problems: dict[str, SolutionInput]
 ) -> list[InsertedSolution]:
-    now = timezone.now()
+    now, status = timezone.now(), _default_status()
     with connection.cursor() as cursor:
         _stage(cursor, STAGING_PROBLEMS, _staging_columns(Problem, PROBLEM_COLUMNS), _problem_rows(problems))
         _stage(
             cursor,
             STAGING_SOLUTIONS,
             [("ord", "integer"), ("problem_hash", "varchar(64)"), *_staging_columns(Solution, SOLUTION_COLUMNS)],
-            ([ordinal, row.problem_hash, *_solution_values(row)] for ordinal, row in enumerate(rows)),
+            ([ordinal, row.problem_hash, *_solution_values(row, status)] for ordinal, row in enumerate(rows)),
         )
         cursor.execute(*_problems_insert(template.dataset_id, now))
         cursor.execute(*_solutions_insert(template, now))
@@ -168,30 +186,34 @@ def _problem_rows(problems: dict[str, SolutionInput]) -> Any:
         yield (digest, item.problem, item.reference_answer, item.reference_solution)
 
 
-def _solution_values(row: NewSolution) -> list[Any]:
+def _solution_values(row: NewSolution, default_status: str) -> list[Any]:
+    """Return the row's values of SOLUTION_COLUMNS, in that order, as the database stores them (JSON as text)."""
     item = row.item
-    steps = stored_steps(item)
-    offsets = [] if waits_for_reformat(item) else [list(pair) for pair in item.step_offsets or []]
-    values: dict[str, Any] = {
-        "external_id": item.external_id,
-        "content_hash": row.content_hash,
-        "steps": json.dumps(steps),
-        "num_steps": len(steps),
-        "response": item.response or "",
-        "step_offsets": json.dumps(offsets),
-        "segmentation": item.segmentation or "",
-        "status": Solution._meta.get_field("status").get_default(),
-        "reformat_status": "",
-        "reformat_queued_at": None,
-        "generator": item.generator,
-        "subset": row.subset,
-        "final_answer": item.final_answer,
-        "final_answer_correct": item.final_answer_correct,
-        "imported_label": item.label,
-        "metadata": json.dumps(item.metadata),
-        **row.status_fields,
-    }
-    return [_plain(values[name]) for name in SOLUTION_COLUMNS]
+    waiting = item.response is not None and item.segmentation == REFORMAT  # stored without steps: see stored_steps
+    status = row.status_fields
+    queued_at = status.get("reformat_queued_at")
+    return [
+        item.external_id,
+        row.content_hash,
+        "[]" if waiting else json.dumps(item.steps),
+        0 if waiting else len(item.steps),
+        item.response or "",
+        "[]" if waiting or not item.step_offsets else json.dumps(item.step_offsets),
+        item.segmentation or "",
+        _plain(status.get("status", default_status)),
+        _plain(status.get("reformat_status", "")),
+        None if queued_at is None else connection.ops.adapt_datetimefield_value(queued_at),
+        item.generator,
+        row.subset,
+        item.final_answer,
+        item.final_answer_correct,
+        item.label,
+        json.dumps(item.metadata) if item.metadata else "{}",
+    ]
+
+
+def _default_status() -> str:
+    return str(_plain(Solution._meta.get_field("status").get_default()))
 
 
 def _plain(value: Any) -> Any:
@@ -205,10 +227,8 @@ def _shared_values(instance: Model, varying: set[str], now: datetime) -> list[tu
     for field in instance._meta.concrete_fields:
         if field.primary_key or field.attname in varying:
             continue
-        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-            value: Any = now
-        else:
-            value = field.get_db_prep_save(getattr(instance, field.attname), connection)
+        auto_now = getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+        value = field.get_db_prep_save(now if auto_now else getattr(instance, field.attname), connection)
         shared.append((str(field.column), _plain(value)))
     return shared
 
@@ -223,13 +243,7 @@ def _problems_insert(dataset_id: int, now: datetime) -> tuple[str, list[Any]]:
         INSERT INTO {table} AS p ({columns})
         SELECT s.content_hash, s.text, s.reference_answer, s.reference_solution, {placeholders}
         FROM {STAGING_PROBLEMS} s ORDER BY s.content_hash
-        ON CONFLICT (dataset_id, content_hash) DO UPDATE SET
-            reference_answer = CASE WHEN p.reference_answer = '' THEN EXCLUDED.reference_answer
-                                    ELSE p.reference_answer END,
-            reference_solution = CASE WHEN p.reference_solution = '' THEN EXCLUDED.reference_solution
-                                      ELSE p.reference_solution END
-        WHERE (p.reference_answer = '' AND EXCLUDED.reference_answer <> '')
-           OR (p.reference_solution = '' AND EXCLUDED.reference_solution <> '')
+        {PROBLEM_CONFLICT}
     """
     return sql, [value for _, value in shared]
 
@@ -237,9 +251,7 @@ def _problems_insert(dataset_id: int, now: datetime) -> tuple[str, list[Any]]:
 def _solutions_insert(template: Solution, now: datetime) -> tuple[str, list[Any]]:
     """Return the INSERT of the staged solutions (and their imported final labels), returning those inserted."""
     shared = _shared_values(template, {*SOLUTION_COLUMNS, "problem_id"}, now)
-    label_shared = _shared_values(
-        FinalLabel(source=FinalLabelSource.IMPORTED), {"solution_id", "label", "step_count"}, now
-    )
+    label_shared = _label_shared(now)
     solution_columns = ", ".join(["problem_id", *SOLUTION_COLUMNS, *(column for column, _ in shared)])
     staged = ", ".join(f"s.{column}" for column in SOLUTION_COLUMNS)
     label_columns = ", ".join(["solution_id", "label", "step_count", *(column for column, _ in label_shared)])
@@ -261,6 +273,75 @@ def _solutions_insert(template: Solution, now: datetime) -> tuple[str, list[Any]
     """
     params = [value for _, value in shared] + [template.dataset_id] + [value for _, value in label_shared]
     return sql, params
+
+
+def _insert_many(
+    template: Solution, rows: Sequence[NewSolution], problems: dict[str, SolutionInput]
+) -> list[InsertedSolution]:
+    """Insert by prepared statements (SQLite): problems upserted, then solutions and their imported labels.
+
+    The new solutions are those with an id above the largest before the insert: SQLite ids only grow
+    (`AUTOINCREMENT`), and no other connection writes until this transaction ends.
+    """
+    now, status = timezone.now(), _default_status()
+    problems_sql, problem_shared = _problem_upsert(template.dataset_id, now)
+    solutions_sql, shared = _solution_values_insert(template, now)
+    table = Solution._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            problems_sql,
+            [
+                [digest, item.problem, item.reference_answer, item.reference_solution, *problem_shared]
+                for digest, item in sorted(problems.items())
+            ],
+        )
+        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")
+        (last_id,) = cursor.fetchone()
+        dataset_id = template.dataset_id
+        cursor.executemany(
+            solutions_sql, ([dataset_id, row.problem_hash, *_solution_values(row, status), *shared] for row in rows)
+        )
+        cursor.execute(*_labels_insert_after(last_id, now))
+        cursor.execute(
+            f"SELECT id, external_id, content_hash, status FROM {table} WHERE id > %s ORDER BY id", [last_id]
+        )
+        return [InsertedSolution(*values) for values in cursor.fetchall()]
+
+
+def _problem_upsert(dataset_id: int, now: datetime) -> tuple[str, list[Any]]:
+    """Return the INSERT of one problem (parameters: PROBLEM_COLUMNS, then the returned shared values)."""
+    shared = _shared_values(Problem(dataset_id=dataset_id), set(PROBLEM_COLUMNS), now)
+    columns = ", ".join([*PROBLEM_COLUMNS, *(column for column, _ in shared)])
+    placeholders = ", ".join(["%s"] * (len(PROBLEM_COLUMNS) + len(shared)))
+    sql = f"INSERT INTO {Problem._meta.db_table} AS p ({columns}) VALUES ({placeholders}) {PROBLEM_CONFLICT}"
+    return sql, [value for _, value in shared]
+
+
+def _solution_values_insert(template: Solution, now: datetime) -> tuple[str, list[Any]]:
+    """Return the INSERT of one solution (parameters: dataset id and problem hash, SOLUTION_COLUMNS, shared)."""
+    shared = _shared_values(template, {*SOLUTION_COLUMNS, "problem_id"}, now)
+    columns = ", ".join(["problem_id", *SOLUTION_COLUMNS, *(column for column, _ in shared)])
+    placeholders = ", ".join(["%s"] * (len(SOLUTION_COLUMNS) + len(shared)))
+    problem_id = f"SELECT id FROM {Problem._meta.db_table} WHERE dataset_id = %s AND content_hash = %s"
+    sql = f"INSERT INTO {Solution._meta.db_table} ({columns}) VALUES (({problem_id}), {placeholders})"
+    return sql, [value for _, value in shared]
+
+
+def _label_shared(now: datetime) -> list[tuple[str, Any]]:
+    """Return (column, value) of an imported final label's columns but its solution, label and step count."""
+    return _shared_values(FinalLabel(source=FinalLabelSource.IMPORTED), {"solution_id", "label", "step_count"}, now)
+
+
+def _labels_insert_after(last_id: int, now: datetime) -> tuple[str, list[Any]]:
+    """Return the INSERT of the final labels imported with the solutions whose id is above `last_id`."""
+    shared = _label_shared(now)
+    columns = ", ".join(["solution_id", "label", "step_count", *(column for column, _ in shared)])
+    sql = f"""
+        INSERT INTO {FinalLabel._meta.db_table} ({columns})
+        SELECT id, imported_label, num_steps, {", ".join(["%s"] * len(shared))}
+        FROM {Solution._meta.db_table} WHERE id > %s AND imported_label IS NOT NULL ORDER BY id
+    """
+    return sql, [*(value for _, value in shared), last_id]
 
 
 def _bulk_create(

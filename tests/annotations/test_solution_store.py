@@ -1,4 +1,4 @@
-"""The two store paths of ingestion: COPY + INSERT ... SELECT on PostgreSQL, bulk_create elsewhere."""
+"""The store paths of ingestion: COPY + INSERT ... SELECT (PostgreSQL), executemany (SQLite), bulk_create."""
 
 import pytest
 from django.db import connection
@@ -10,6 +10,7 @@ from annotations.services.ingestion import SolutionInput, solutions_ingest
 from tests.factories import DatasetFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
+sqlite_only = pytest.mark.skipif(connection.vendor != "sqlite", reason="the executemany path is SQLite's")
 
 SOLUTION_FIELDS = [
     field.attname
@@ -93,7 +94,6 @@ def test_copy_path_writes_a_constant_number_of_statements():
     assert statements(5) == statements(50)
 
 
-@pytest.mark.postgres
 def test_an_item_stored_by_a_concurrent_batch_after_the_check_is_reported_existing(monkeypatch):
     dataset = DatasetFactory(slug="copied")
     first = solutions_ingest(dataset=dataset, items=_items())
@@ -116,8 +116,83 @@ def _unseen_once(lookup):
     return first_call_sees_nothing
 
 
+@sqlite_only
+def test_executemany_stores_exactly_what_bulk_create_stores(monkeypatch):
+    user = UserFactory(username="mona")
+    prepared, created = DatasetFactory(slug="prepared"), DatasetFactory(slug="created")
+    with CaptureQueriesContext(connection) as captured:
+        solutions_ingest(dataset=prepared, items=_items(), user=user)
+    assert not any("RETURNING" in query["sql"] for query in captured)  # bulk_create's statements return ids
+    monkeypatch.setattr(solution_store, "_uses_executemany", lambda: False)
+    with CaptureQueriesContext(connection) as captured:
+        solutions_ingest(dataset=created, items=_items(), user=user)
+    assert any("RETURNING" in query["sql"] for query in captured)
+    assert _rows(prepared) == _rows(created)
+    assert _raw_rows(prepared) == _raw_rows(created)  # the same text in the JSON columns, byte for byte
+    solutions, problems, labels = _rows(prepared)
+    assert len(solutions) == 4 and len(problems) == 2 and len(labels) == 2
+    assert Solution.objects.filter(dataset=prepared, ingested_by=user).count() == 4
+
+
+def _raw_rows(dataset) -> list[tuple]:
+    """Return every column of the dataset's solutions, problems and final labels as stored, but ids and times."""
+    skipped = {"id", "dataset_id", "problem_id", "solution_id", "created_at", "decided_at", "reformat_queued_at"}
+    tables = []
+    for model, where in (
+        (Solution, "dataset_id = %s"),
+        (Problem, "dataset_id = %s"),
+        (FinalLabel, f"solution_id IN (SELECT id FROM {Solution._meta.db_table} WHERE dataset_id = %s)"),
+    ):
+        columns = [field.column for field in model._meta.concrete_fields if field.column not in skipped]
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {', '.join(columns)} FROM {model._meta.db_table} WHERE {where}", [dataset.pk])
+            tables.append(sorted(cursor.fetchall(), key=repr))
+        with connection.cursor() as cursor:  # times as the model writes them: text of one format
+            times = [field.column for field in model._meta.concrete_fields if field.column in skipped - {"id"}]
+            times = [column for column in times if not column.endswith("_id")]
+            cursor.execute(f"SELECT {', '.join(times)} FROM {model._meta.db_table} WHERE {where}", [dataset.pk])
+            tables.append(sorted({tuple(_time_shape(value) for value in row) for row in cursor.fetchall()}))
+    return tables
+
+
+def _time_shape(value) -> str:
+    return "null" if value is None else "".join("9" if char.isdigit() else char for char in str(value))
+
+
+@sqlite_only
+def test_executemany_fills_an_existing_problems_blank_references_and_keeps_its_text():
+    dataset = DatasetFactory(slug="prepared")
+    solutions_ingest(dataset=dataset, items=[SolutionInput(problem="Same problem.", steps=["a"])])
+    later = [
+        SolutionInput(problem="Same problem.", steps=["b"], reference_answer="4"),
+        SolutionInput(problem="Same problem.", steps=["c"], reference_answer="5", reference_solution="Count."),
+    ]
+    result = solutions_ingest(dataset=dataset, items=later)
+    assert result.created == 2
+    problem = Problem.objects.get(dataset=dataset)
+    assert (problem.text, problem.reference_answer, problem.reference_solution) == ("Same problem.", "4", "")
+    assert sorted(Solution.objects.filter(dataset=dataset).values_list("problem_id", flat=True)) == [problem.pk] * 3
+
+
+@sqlite_only
+def test_executemany_path_writes_a_constant_number_of_statements():
+    dataset = DatasetFactory(slug="prepared")
+
+    def statements(count: int) -> list[str]:
+        items = [
+            SolutionInput(problem=f"P{i % 3}-{count}", steps=[f"s{i}"], external_id=f"{count}-{i}", label=-1)
+            for i in range(count)
+        ]
+        with CaptureQueriesContext(connection) as captured:
+            assert solutions_ingest(dataset=dataset, items=items).created == count
+        return [query["sql"].split()[0] for query in captured]
+
+    assert statements(5) == statements(50)
+
+
 def test_bulk_create_path_writes_no_statement_per_row(monkeypatch):
     monkeypatch.setattr(solution_store, "_uses_copy", lambda: False)
+    monkeypatch.setattr(solution_store, "_uses_executemany", lambda: False)
     dataset = DatasetFactory(slug="created")
 
     def statements(count: int) -> int:

@@ -1,7 +1,10 @@
 """Store a validated, deduplicated batch of new solutions, their problems and imported final labels.
 
-On PostgreSQL the rows go by `COPY` (psycopg 3) into temporary staging tables, then one `INSERT ...
-SELECT ... ON CONFLICT` per table writes problems, solutions and final labels. On SQLite one prepared
+On PostgreSQL the rows go by `COPY` (psycopg 3): problems into a temporary staging table and from there
+by one `INSERT ... SELECT ... ON CONFLICT`, solutions and final labels straight into their tables with
+ids drawn beforehand. Should a concurrent batch have stored one of them first, that raises
+IntegrityError and the retry stages the solutions too, then skips those rows (`ON CONFLICT DO
+NOTHING`). On SQLite one prepared
 `INSERT` per table runs for every row (`executemany`: no model instances, no SQL built per row), the
 final labels by one `INSERT ... SELECT`. Elsewhere `bulk_create` writes them (also the reference the
 other two are tested against). All run inside the caller's transaction; validation, deduplication and
@@ -15,7 +18,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.db.models import Model
 from django.utils import timezone
 
@@ -45,6 +48,7 @@ SOLUTION_COLUMNS = (
     "imported_label",
     "metadata",
 )
+NUM_STEPS, STATUS = SOLUTION_COLUMNS.index("num_steps"), SOLUTION_COLUMNS.index("status")
 PROBLEM_COLUMNS = ("content_hash", "text", "reference_answer", "reference_solution")
 JSON_COLUMNS = {"steps", "step_offsets", "metadata"}
 # A problem already stored keeps its text; its blank reference fields take the new ones.
@@ -78,20 +82,22 @@ class InsertedSolution:
     status: str
 
 
-def solutions_insert(*, template: Solution, rows: Sequence[NewSolution]) -> list[InsertedSolution | None]:
+def solutions_insert(
+    *, template: Solution, rows: Sequence[NewSolution], skip_stored: bool = False
+) -> list[InsertedSolution | None]:
     """Insert the rows (in the given order) and the problems they need; return what each row became.
 
     `template` holds the values every new solution shares (dataset, `needs_humans`, `ingested_by`, the
     model defaults). A new problem takes its text and reference fields from its first row, whose
     reference fields also fill an existing problem's blank ones. Imported labels become final labels
-    (source `imported`). On PostgreSQL a row that a concurrent batch stored first is skipped (`ON
-    CONFLICT DO NOTHING`, `None` in its place); elsewhere that raises IntegrityError.
+    (source `imported`). A row that a concurrent batch stored first raises IntegrityError; with
+    `skip_stored` (PostgreSQL only, for the retry) it is skipped instead, `None` in its place.
     """
     problems: dict[str, SolutionInput] = {}
     for row in rows:
         problems.setdefault(row.problem_hash, row.item)
     if _uses_copy():
-        stored = _copy_in(template, rows, problems)
+        stored = (_copy_in if skip_stored else _copy_straight)(template, rows, problems)
     elif _uses_executemany():
         stored = _insert_many(template, rows, problems)
     else:
@@ -165,6 +171,62 @@ def _copy_in(
         return [InsertedSolution(*values) for values in cursor.fetchall()]
 
 
+def _copy_straight(
+    template: Solution, rows: Sequence[NewSolution], problems: dict[str, SolutionInput]
+) -> list[InsertedSolution]:
+    """COPY the solutions and their final labels into their tables, with ids drawn first and the problems' ids."""
+    now, status = timezone.now(), _default_status()
+    table = Solution._meta.db_table
+    with connection.cursor() as cursor:
+        _stage(cursor, STAGING_PROBLEMS, _staging_columns(Problem, PROBLEM_COLUMNS), _problem_rows(problems))
+        cursor.execute(*_problems_insert(template.dataset_id, now))
+        cursor.execute(
+            f"SELECT s.content_hash, p.id FROM {STAGING_PROBLEMS} s JOIN {Problem._meta.db_table} p"
+            " ON p.dataset_id = %s AND p.content_hash = s.content_hash",
+            [template.dataset_id],
+        )
+        problem_ids = dict(cursor.fetchall())
+        if len(problem_ids) < len(problems):
+            raise IntegrityError("a problem of the batch vanished meanwhile")
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, len(rows)]
+        )
+        ids = sorted(solution_id for (solution_id,) in cursor.fetchall())  # in key order, as the retry's INSERT
+        shared = _shared_values(template, {*SOLUTION_COLUMNS, "problem_id"}, now)
+        label_shared = _label_shared(now)
+        values = [_solution_values(row, status) for row in rows]
+        with connection.wrap_database_errors:  # a row stored meanwhile: IntegrityError, as from Django's cursor
+            _copy_rows(
+                cursor,
+                table,
+                ["id", "problem_id", *SOLUTION_COLUMNS, *(column for column, _ in shared)],
+                (
+                    [solution_id, problem_ids[row.problem_hash], *row_values, *(value for _, value in shared)]
+                    for solution_id, row, row_values in zip(ids, rows, values, strict=True)
+                ),
+            )
+            _copy_rows(
+                cursor,
+                FinalLabel._meta.db_table,
+                ["solution_id", "label", "step_count", *(column for column, _ in label_shared)],
+                (
+                    [solution_id, row.item.label, row_values[NUM_STEPS], *(value for _, value in label_shared)]
+                    for solution_id, row, row_values in zip(ids, rows, values, strict=True)
+                    if row.item.label is not None
+                ),
+            )
+    return [
+        InsertedSolution(solution_id, row.item.external_id, row.content_hash, row_values[STATUS])
+        for solution_id, row, row_values in zip(ids, rows, values, strict=True)
+    ]
+
+
+def _copy_rows(cursor: Any, table: str, columns: list[str], rows: Any) -> None:
+    with cursor.connection.cursor() as raw, raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
 def _staging_columns(model: type[Model], names: Sequence[str]) -> list[tuple[str, str]]:
     fields = {field.attname: field for field in model._meta.concrete_fields}
     return [(str(fields[name].column), str(fields[name].db_type(connection))) for name in names]
@@ -175,10 +237,7 @@ def _stage(cursor: Any, table: str, columns: list[tuple[str, str]], rows: Any) -
     definition = ", ".join(f"{name} {kind}" for name, kind in columns)
     cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {table} ({definition}) ON COMMIT DROP")
     cursor.execute(f"TRUNCATE {table}")  # left by an earlier batch of the same transaction
-    names = ", ".join(name for name, _ in columns)
-    with cursor.connection.cursor() as raw, raw.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
+    _copy_rows(cursor, table, [name for name, _ in columns], rows)
 
 
 def _problem_rows(problems: dict[str, SolutionInput]) -> Any:

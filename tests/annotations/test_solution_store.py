@@ -66,16 +66,40 @@ def _rows(dataset) -> tuple[list, list, list]:
 @pytest.mark.postgres
 def test_copy_stores_exactly_what_bulk_create_stores(monkeypatch):
     user = UserFactory(username="mona")
-    copied, created = DatasetFactory(slug="copied"), DatasetFactory(slug="created")
+    copied, staged, created = (
+        DatasetFactory(slug="copied"),
+        DatasetFactory(slug="staged"),
+        DatasetFactory(slug="created"),
+    )
     with CaptureQueriesContext(connection) as captured:
         solutions_ingest(dataset=copied, items=_items(), user=user)
+    assert any("nextval" in query["sql"] for query in captured)  # ids drawn for the straight COPY
+    assert not any("prmweb_ingest_solution" in query["sql"] for query in captured)
+    monkeypatch.setattr(solution_store, "_copy_straight", solution_store._copy_in)  # as the retry stores
+    with CaptureQueriesContext(connection) as captured:
+        solutions_ingest(dataset=staged, items=_items(), user=user)
     assert any("TABLE IF NOT EXISTS prmweb_ingest_solution" in query["sql"] for query in captured)
     monkeypatch.setattr(solution_store, "_uses_copy", lambda: False)
+    monkeypatch.setattr(solution_store, "_uses_executemany", lambda: False)
     solutions_ingest(dataset=created, items=_items(), user=user)
     assert _rows(copied) == _rows(created)
+    assert _rows(staged) == _rows(created)
     solutions, problems, labels = _rows(copied)
     assert len(solutions) == 4 and len(problems) == 2 and len(labels) == 2
     assert Solution.objects.filter(dataset=copied, ingested_by=user).count() == 4
+
+
+@pytest.mark.postgres
+def test_the_straight_copy_reports_the_ids_it_stored_in_key_order():
+    dataset = DatasetFactory(slug="copied")
+    result = solutions_ingest(dataset=dataset, items=_items())
+    stored = {
+        row[0]: row for row in Solution.objects.filter(dataset=dataset).values_list("id", "external_id", "content_hash")
+    }
+    assert [stored[item.solution_id][1] for item in result.items] == [item.external_id for item in _items()]
+    assert len({stored[item.solution_id][2] for item in result.items}) == 4
+    by_key = sorted(stored.values(), key=lambda row: (row[1], row[2]))  # ids grow in the order rows are written
+    assert [row[0] for row in by_key] == sorted(stored)
 
 
 @pytest.mark.postgres
@@ -94,9 +118,10 @@ def test_copy_path_writes_a_constant_number_of_statements():
     assert statements(5) == statements(50)
 
 
-def test_an_item_stored_by_a_concurrent_batch_after_the_check_is_reported_existing(monkeypatch):
+def test_an_item_stored_by_a_concurrent_batch_after_the_check_is_reported_existing(monkeypatch, caplog):
     dataset = DatasetFactory(slug="copied")
     first = solutions_ingest(dataset=dataset, items=_items())
+    caplog.set_level("INFO", logger=ingestion.__name__)
     # As if a concurrent batch committed the same items between our existence check and our insert.
     monkeypatch.setattr(ingestion, "_existing_solution_ids", _unseen_once(ingestion._existing_solution_ids))
     again = solutions_ingest(dataset=dataset, items=[*_items(), SolutionInput(problem="New.", steps=["a"])])
@@ -104,6 +129,10 @@ def test_an_item_stored_by_a_concurrent_batch_after_the_check_is_reported_existi
     assert [item.solution_id for item in again.items[:4]] == [item.solution_id for item in first.items]
     assert Solution.objects.filter(dataset=dataset).count() == 5
     assert FinalLabel.objects.filter(solution__dataset=dataset).count() == 2
+    # the first attempt collided (IntegrityError), the retry found them stored
+    assert [record.getMessage() for record in caplog.records] == [
+        f"ingestion collided with a concurrent batch for dataset {dataset.pk}; retrying"
+    ]
 
 
 def _unseen_once(lookup):

@@ -358,7 +358,7 @@ def _insert_many(
         (last_id,) = cursor.fetchone()
         dataset_id = template.dataset_id
         cursor.executemany(
-            solutions_sql, ([dataset_id, row.problem_hash, *_solution_values(row, status), *shared] for row in rows)
+            solutions_sql, [[dataset_id, row.problem_hash, *_solution_values(row, status), *shared] for row in rows]
         )
         cursor.execute(*_labels_insert_after(last_id, now))
         cursor.execute(

@@ -63,10 +63,8 @@ def _mutations() -> list[dict]:
     changes += [{"steps": value} for value in steps_values]
     changes += [{"label": value} for value in (None, -2, -1, 0, 1, 2, True, False, 1.0, "1")]
     changes += [{"final_answer_correct": value} for value in (None, True, False, 1, 0, "true")]
-    changes += [
-        {"metadata": value}
-        for value in ({}, [], "", 0, None, {"a": float("nan")}, {"a": "\x00"}, {"\ud800": 1}, {"a": "x" * 20_001})
-    ]
+    metadata_values: list[object] = [{}, [], "", 0, None, {"a": float("nan")}, {"a": "\x00"}, {"\ud800": 1}]
+    changes += [{"metadata": value} for value in [*metadata_values, {"a": "x" * 20_001}]]
     changes += [{"response": "One.\n\nTwo."}, {"segmentation": "paragraphs"}, {"step_offsets": [(0, 4)]}]
     return changes
 

@@ -163,7 +163,7 @@ def test_executemany_stores_exactly_what_bulk_create_stores(monkeypatch):
     assert Solution.objects.filter(dataset=prepared, ingested_by=user).count() == 4
 
 
-def _raw_rows(dataset) -> list[tuple]:
+def _raw_rows(dataset) -> list[list]:
     """Return every column of the dataset's solutions, problems and final labels as stored, but ids and times."""
     skipped = {"id", "dataset_id", "problem_id", "solution_id", "created_at", "decided_at", "reformat_queued_at"}
     tables = []
@@ -172,12 +172,12 @@ def _raw_rows(dataset) -> list[tuple]:
         (Problem, "dataset_id = %s"),
         (FinalLabel, f"solution_id IN (SELECT id FROM {Solution._meta.db_table} WHERE dataset_id = %s)"),
     ):
-        columns = [field.column for field in model._meta.concrete_fields if field.column not in skipped]
+        columns = [str(field.column) for field in model._meta.concrete_fields if field.column not in skipped]
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT {', '.join(columns)} FROM {model._meta.db_table} WHERE {where}", [dataset.pk])
             tables.append(sorted(cursor.fetchall(), key=repr))
         with connection.cursor() as cursor:  # times as the model writes them: text of one format
-            times = [field.column for field in model._meta.concrete_fields if field.column in skipped - {"id"}]
+            times = [str(field.column) for field in model._meta.concrete_fields if field.column in skipped - {"id"}]
             times = [column for column in times if not column.endswith("_id")]
             cursor.execute(f"SELECT {', '.join(times)} FROM {model._meta.db_table} WHERE {where}", [dataset.pk])
             tables.append(sorted({tuple(_time_shape(value) for value in row) for row in cursor.fetchall()}))

@@ -12,7 +12,8 @@ key ordering happen before, in `ingestion`.
 """
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -48,6 +49,8 @@ SOLUTION_COLUMNS = (
     "imported_label",
     "metadata",
 )
+# SQLite page cache during a batch (a bound, filled as pages are touched): 10,000 solutions take ~25 MiB.
+SQLITE_BATCH_CACHE_KIB = 64 * 1024
 NUM_STEPS, STATUS = SOLUTION_COLUMNS.index("num_steps"), SOLUTION_COLUMNS.index("status")
 PROBLEM_COLUMNS = ("content_hash", "text", "reference_answer", "reference_solution")
 JSON_COLUMNS = {"steps", "step_offsets", "metadata"}
@@ -346,7 +349,7 @@ def _insert_many(
     problems_sql, problem_shared = _problem_upsert(template.dataset_id, now)
     solutions_sql, shared = _solution_values_insert(template, now)
     table = Solution._meta.db_table
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, _page_cache(cursor, SQLITE_BATCH_CACHE_KIB):
         cursor.executemany(
             problems_sql,
             [
@@ -365,6 +368,22 @@ def _insert_many(
             f"SELECT id, external_id, content_hash, status FROM {table} WHERE id > %s ORDER BY id", [last_id]
         )
         return [InsertedSolution(*values) for values in cursor.fetchall()]
+
+
+@contextmanager
+def _page_cache(cursor: Any, kibibytes: int) -> Iterator[None]:
+    """Let SQLite's page cache hold `kibibytes` inside the block, then set it back.
+
+    With the default 2 MiB a batch's pages spill to the file before the commit, and each spill first
+    syncs the journal; with room for them the commit writes them once. Durability is unchanged.
+    """
+    cursor.execute("PRAGMA cache_size")
+    (before,) = cursor.fetchone()
+    cursor.execute(f"PRAGMA cache_size = {-int(kibibytes)}")
+    try:
+        yield
+    finally:
+        cursor.execute(f"PRAGMA cache_size = {int(before)}")
 
 
 def _problem_upsert(dataset_id: int, now: datetime) -> tuple[str, list[Any]]:

@@ -236,3 +236,19 @@ def test_bulk_create_path_writes_no_statement_per_row(monkeypatch):
     # bulk_create splits rows into batches within SQLite's parameter limit: a few statements, none per row
     small, large = statements(5), statements(60)
     assert large <= small + 4
+
+
+@sqlite_only
+def test_executemany_holds_the_batch_in_a_larger_page_cache_and_sets_it_back():
+    dataset = DatasetFactory(slug="prepared")
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size = -3000")
+    with CaptureQueriesContext(connection) as captured:
+        solutions_ingest(dataset=dataset, items=_items())
+    pragmas = [query["sql"] for query in captured if query["sql"].startswith("PRAGMA")]
+    assert pragmas == ["PRAGMA cache_size", f"PRAGMA cache_size = -{64 * 1024}", "PRAGMA cache_size = -3000"]
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        assert cursor.fetchone() == (-3000,)
+        cursor.execute("PRAGMA synchronous")
+        assert cursor.fetchone() == (2,)  # FULL, SQLite's default: durability as before

@@ -188,8 +188,7 @@ def _time_shape(value) -> str:
     return "null" if value is None else "".join("9" if char.isdigit() else char for char in str(value))
 
 
-@sqlite_only
-def test_executemany_fills_an_existing_problems_blank_references_and_keeps_its_text():
+def test_an_existing_problems_blank_references_are_filled_and_its_text_kept():
     dataset = DatasetFactory(slug="prepared")
     solutions_ingest(dataset=dataset, items=[SolutionInput(problem="Same problem.", steps=["a"])])
     later = [

@@ -1,11 +1,11 @@
 """Store a validated, deduplicated batch of new solutions, their problems and imported final labels.
 
-On PostgreSQL (`postgres`) the rows go by `COPY` (psycopg 3): problems into a temporary staging table
-and from there by one `INSERT ... SELECT ... ON CONFLICT`, solutions and final labels straight into
-their tables with ids drawn beforehand. Should a concurrent batch have stored one of them first, that
-raises IntegrityError and the retry stages the solutions too, then skips those rows (`ON CONFLICT DO
-NOTHING`). On SQLite (`sqlite`) one prepared `INSERT` per table runs for every row (`executemany`: no
-model instances, no SQL built per row), the final labels by one `INSERT ... SELECT`. Elsewhere (`orm`)
+On PostgreSQL (`postgres`) the new problems, solutions and final labels go by `COPY` (psycopg 3)
+straight into their tables, with ids drawn beforehand (the problems already stored are read first).
+Should a concurrent batch have stored one of them first, that raises IntegrityError and the retry
+goes through temporary staging tables and `INSERT ... SELECT ... ON CONFLICT`, which skips those rows.
+On SQLite (`sqlite`) one prepared `INSERT` per table runs for every row (`executemany`: no model
+instances, no SQL built per row), the final labels by one `INSERT ... SELECT`. Elsewhere (`orm`)
 `bulk_create` writes them, the reference the other two are tested against. All run inside the
 caller's transaction; validation, deduplication and key ordering happen before, in `ingestion`.
 """

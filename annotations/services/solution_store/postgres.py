@@ -1,10 +1,11 @@
-"""PostgreSQL: COPY (psycopg 3) straight into the tables, or through staging tables with ON CONFLICT (the retry)."""
+"""PostgreSQL: COPY (psycopg 3) straight into the tables, or (the retry) through staging tables and ON CONFLICT."""
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, connection
+from django.db import connection
 from django.db.models import Model
 from django.utils import timezone
 
@@ -48,24 +49,12 @@ def copy_in(
 def copy_straight(
     template: Solution, rows: Sequence[NewSolution], problems: dict[str, SolutionInput]
 ) -> list[InsertedSolution]:
-    """COPY the solutions and their final labels into their tables, with ids drawn first and the problems' ids."""
+    """COPY the new problems, the solutions and their final labels into their tables, with ids drawn first."""
     now, status = timezone.now(), default_status()
     table = Solution._meta.db_table
     with connection.cursor() as cursor:
-        _stage(cursor, STAGING_PROBLEMS, _staging_columns(Problem, PROBLEM_COLUMNS), _problem_rows(problems))
-        cursor.execute(*_problems_insert(template.dataset_id, now))
-        cursor.execute(
-            f"SELECT s.content_hash, p.id FROM {STAGING_PROBLEMS} s JOIN {Problem._meta.db_table} p"
-            " ON p.dataset_id = %s AND p.content_hash = s.content_hash",
-            [template.dataset_id],
-        )
-        problem_ids = dict(cursor.fetchall())
-        if len(problem_ids) < len(problems):
-            raise IntegrityError("a problem of the batch vanished meanwhile")
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, len(rows)]
-        )
-        ids = sorted(solution_id for (solution_id,) in cursor.fetchall())  # in key order, as the retry's INSERT
+        problem_ids = _problem_ids(cursor, template.dataset_id, problems, now)
+        ids = _drawn_ids(cursor, table, len(rows))  # in key order, as the retry's INSERT
         shared = shared_values(template, {*SOLUTION_COLUMNS, "problem_id"}, now)
         label_shared = label_shared_values(now)
         values = [solution_values(row, status) for row in rows]
@@ -93,6 +82,58 @@ def copy_straight(
         InsertedSolution(solution_id, row.item.external_id, row.content_hash, row_values[STATUS])
         for solution_id, row, row_values in zip(ids, rows, values, strict=True)
     ]
+
+
+def _problem_ids(cursor: Any, dataset_id: int, problems: dict[str, SolutionInput], now: datetime) -> dict[str, int]:
+    """Return {text hash: id} of the batch's problems: those stored, and the others COPYed now with drawn ids.
+
+    A stored problem's blank reference fields take the batch's. One a concurrent batch stores meanwhile
+    makes the COPY raise IntegrityError (the retry stages them).
+    """
+    table = Problem._meta.db_table
+    cursor.execute(
+        f"SELECT content_hash, id, reference_answer, reference_solution FROM {table}"
+        " WHERE dataset_id = %s AND content_hash IN (SELECT jsonb_array_elements_text(%s::jsonb))",
+        [dataset_id, json.dumps(list(problems))],
+    )
+    stored = {digest: (problem_id, answer, solution) for digest, problem_id, answer, solution in cursor.fetchall()}
+    blanks = [
+        [problems[digest].reference_answer, problems[digest].reference_solution, problem_id]
+        for digest, (problem_id, answer, solution) in sorted(stored.items())
+        if (not answer and problems[digest].reference_answer) or (not solution and problems[digest].reference_solution)
+    ]
+    if blanks:  # CASE again in SQL: a concurrent batch may have filled one meanwhile
+        cursor.executemany(
+            f"UPDATE {table} SET"
+            " reference_answer = CASE WHEN reference_answer = '' THEN %s ELSE reference_answer END,"
+            " reference_solution = CASE WHEN reference_solution = '' THEN %s ELSE reference_solution END"
+            " WHERE id = %s",
+            blanks,
+        )
+    missing = sorted(digest for digest in problems if digest not in stored)
+    ids = _drawn_ids(cursor, table, len(missing))
+    shared = shared_values(Problem(dataset_id=dataset_id), set(PROBLEM_COLUMNS), now)
+    with connection.wrap_database_errors:
+        _copy_rows(
+            cursor,
+            table,
+            ["id", *PROBLEM_COLUMNS, *(column for column, _ in shared)],
+            (
+                [problem_id, digest, item.problem, item.reference_answer, item.reference_solution]
+                + [value for _, value in shared]
+                for problem_id, digest in zip(ids, missing, strict=True)
+                for item in (problems[digest],)
+            ),
+        )
+    return {**{digest: found[0] for digest, found in stored.items()}, **dict(zip(missing, ids, strict=True))}
+
+
+def _drawn_ids(cursor: Any, table: str, count: int) -> list[int]:
+    """Return `count` new ids of the table, ascending (drawn from its sequence, as an INSERT would)."""
+    if not count:
+        return []
+    cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, count])
+    return sorted(drawn for (drawn,) in cursor.fetchall())
 
 
 def _copy_rows(cursor: Any, table: str, columns: list[str], rows: Any) -> None:

@@ -202,6 +202,65 @@ _TEXT_LIMITS = (
 
 def validate_solution_input(item: SolutionInput) -> Errors:
     """Return {field: [messages]} for everything wrong with one item (empty when it is valid)."""
+    if _plainly_valid(item):
+        return {}
+    return _item_errors(item)
+
+
+def _plainly_valid(item: SolutionInput) -> bool:
+    """Return True when the item has nothing wrong, by a few checks over all its text at once; False: look closer.
+
+    The common case (steps given, every field as it should be) then costs a handful of C calls instead of a
+    check per field and step. Never True for an item `_item_errors` would refuse (a test holds them together).
+    """
+    steps, metadata, label = item.steps, item.metadata, item.label
+    if item.response is not None or item.segmentation is not None or type(steps) is not list:
+        return False
+    if not 0 < len(steps) <= MAX_STEPS or type(metadata) is not dict:
+        return False
+    texts = (item.external_id, item.generator, item.subset, item.reference_answer, item.reference_solution)
+    try:
+        joined = "".join((item.problem, item.final_answer, *texts, *steps))  # TypeError: a value is not text
+    except TypeError:
+        return False
+    if "\x00" in joined or not (joined.isascii() or _encodes(joined)):
+        return False
+    if not _within_limits(item) or max(map(len, steps)) > MAX_STEP_CHARS:
+        return False
+    if not all(steps) or any(map(str.isspace, steps)):  # blank: what `not step.strip()` finds
+        return False
+    if label is not None and (type(label) is not int or not -1 <= label < len(steps)):
+        return False
+    if item.final_answer_correct is not None and type(item.final_answer_correct) is not bool:
+        return False
+    return not metadata or not _metadata_errors(metadata)
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _within_limits(item: SolutionInput) -> bool:
+    problem = item.problem
+    return (
+        bool(problem)
+        and not problem.isspace()
+        and len(problem) <= MAX_PROBLEM_CHARS
+        and len(item.external_id) <= MAX_SHORT_CHARS
+        and len(item.generator) <= MAX_SHORT_CHARS
+        and len(item.subset) <= MAX_SUBSET_CHARS
+        and len(item.reference_answer) <= MAX_TEXT_CHARS
+        and len(item.reference_solution) <= MAX_TEXT_CHARS
+        and len(item.final_answer) <= MAX_TEXT_CHARS
+    )
+
+
+def _item_errors(item: SolutionInput) -> Errors:
+    """Return {field: [messages]} for everything wrong with one item, field by field."""
     errors: Errors = {}
     for attribute, name, limit, required in _TEXT_LIMITS:
         if found := _text_errors(getattr(item, attribute), limit, required=required):

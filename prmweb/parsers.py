@@ -58,6 +58,24 @@ def find_bad_text(value: Any, path: str = "", depth: int = 0, *, strings: bool =
     return None
 
 
+def nested_deeper_than(value: Any, limit: int) -> bool:
+    """Return whether an object or array lies deeper than `limit` levels (the root is level 0).
+
+    One pass per level over the containers only, without paths: `find_bad_text` names the place when
+    this says there is one.
+    """
+    level = [value] if _nested(value) else []
+    for _depth in range(limit + 1):
+        children: list[Any] = []
+        for container in level:
+            items = container.values() if isinstance(container, dict) else container
+            children += [item for item in items if isinstance(item, dict | list)]
+        if not children:
+            return False
+        level = children
+    return True
+
+
 def _check_key(key: str, path: str) -> None:
     try:
         key.encode("utf-8")
@@ -102,7 +120,10 @@ class StrictJSONParser(JSONParser):
             raise ParseError(f"JSON parse error - the body is not valid UTF-8 (byte {exc.start}).") from exc
         try:
             data = json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_refuse_duplicate_keys)
-            found = find_bad_text(data, strings=bool(_SUSPECT_ESCAPE.search(text)))
+            if _SUSPECT_ESCAPE.search(text):
+                found = find_bad_text(data)
+            else:  # only the depth: the walk with paths runs when there is something to name
+                found = find_bad_text(data, strings=False) if nested_deeper_than(data, MAX_JSON_DEPTH) else None
         except RecursionError as exc:
             raise ParseError(f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels.") from exc
         except ValueError as exc:  # BadKeyError included: the body is named, never the unprintable key

@@ -25,6 +25,7 @@ from annotations.services.ingestion import MAX_BATCH_ITEMS, solutions_ingest_jso
 from prmweb.api.errors import error_responses
 from prmweb.api.serializers import paginated
 from prmweb.api.views import PAGE_PARAMETERS
+from prmweb.core.gc_pause import gc_paused
 
 
 class SolutionFilterSerializer(serializers.Serializer):
@@ -94,7 +95,8 @@ class SolutionListCreateAPI(DatasetScopedAPIView):
     )
     def post(self, request: Request, slug: str) -> Response:
         access = self.get_access()
-        result = solutions_ingest_json(dataset=access.dataset, payload=request.data, user=request.user)
+        with gc_paused():  # decoding and checking up to 10,000 solutions makes no reference cycles
+            result = solutions_ingest_json(dataset=access.dataset, payload=request.data, user=request.user)
         code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
         return Response(ingest_result_data(result), status=code)
 

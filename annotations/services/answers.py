@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Case, F, JSONField, Q, TextField, Value, When
 from django.utils import timezone
 
 from annotations.models import Solution, SolutionStatus
@@ -55,42 +56,44 @@ def solutions_check_answers(*, solution_ids: Sequence[int]) -> AnswerCheckResult
 
 @transaction.atomic
 def _check_chunk(solution_ids: list[int]) -> AnswerCheckResult:
-    solutions = list(
+    blank = Q(problem__reference_answer="")
+    rows = list(
         Solution.objects.filter(pk__in=solution_ids)
         .exclude(status=SolutionStatus.WAITING)
-        .select_related("problem")
-        .only(
-            "id",
-            "steps",
-            "response",
-            "final_answer",
-            "final_answer_correct",
-            "answer_check",
-            "problem__reference_answer",
+        .annotate(  # steps and response are read only where there is a reference to compare them with
+            reference=F("problem__reference_answer"),
+            read_steps=Case(When(blank, then=Value(None)), default=F("steps"), output_field=JSONField()),
+            read_response=Case(When(blank, then=Value("")), default=F("response"), output_field=TextField()),
         )
+        .values_list("pk", "reference", "read_steps", "read_response", "final_answer", "final_answer_correct")
     )
     to_update = []
-    for solution in solutions:
-        reference = solution.problem.reference_answer.strip()
+    for solution_id, reference_answer, steps, response, given_answer, given_verdict in rows:
+        reference = reference_answer.strip()
         if not reference:
             continue
-        given = solution.final_answer.strip()
-        final_answer = given or extract_final_answer(solution.steps, response=solution.response)
+        given = given_answer.strip()
+        final_answer = given or extract_final_answer(steps, response=response)
         verdict = answers_equivalent(final_answer, reference)
-        solution.final_answer = solution.final_answer or final_answer
-        solution.answer_check = verdict
         # "Known wrong" has consequences (never settled as all correct): a mismatch counts only for a stated
         # answer (given or boxed), not for one read out of the last step's prose ("50 dollars, 10 more than 40").
-        stated = bool(given) or has_boxed_answer(solution.steps, response=solution.response)
-        if solution.final_answer_correct is None and (verdict or stated):
-            solution.final_answer_correct = verdict
-        to_update.append(solution)
+        stated = bool(given) or has_boxed_answer(steps, response=response)
+        if given_verdict is None and (verdict or stated):
+            given_verdict = verdict
+        to_update.append(
+            Solution(
+                pk=solution_id,
+                final_answer=given_answer or final_answer,
+                answer_check=verdict,
+                final_answer_correct=given_verdict,
+            )
+        )
     if to_update:
         Solution.objects.bulk_update(to_update, ["final_answer", "answer_check", "final_answer_correct"])
     return AnswerCheckResult(
         checked=len(to_update),
         matched=sum(1 for solution in to_update if solution.answer_check),
-        without_reference=len(solutions) - len(to_update),
+        without_reference=len(rows) - len(to_update),
     )
 
 

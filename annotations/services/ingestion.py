@@ -236,9 +236,9 @@ def _is_lock_conflict(exc: OperationalError) -> bool:
 
 def _ingest_valid(*, dataset: Dataset, items: Sequence[SolutionInput], user: AnyUser) -> IngestResult:
     ingested_by = user if user is not None and user.is_authenticated else None
-    for _attempt in range(MAX_STORE_ATTEMPTS):
-        try:
-            return _store(dataset=dataset, items=items, ingested_by=ingested_by)
+    for attempt in range(MAX_STORE_ATTEMPTS):
+        try:  # after a collision, rows stored meanwhile are skipped (PostgreSQL) rather than raising again
+            return _store(dataset=dataset, items=items, ingested_by=ingested_by, skip_stored=attempt > 0)
         except IntegrityError:
             # A concurrent request stored some of the same items first; on retry they are "existing".
             logger.info("ingestion collided with a concurrent batch for dataset %s; retrying", dataset.pk)
@@ -254,7 +254,9 @@ def _ingest_valid(*, dataset: Dataset, items: Sequence[SolutionInput], user: Any
 
 
 @transaction.atomic
-def _store(*, dataset: Dataset, items: Sequence[SolutionInput], ingested_by: AbstractBaseUser | None) -> IngestResult:
+def _store(
+    *, dataset: Dataset, items: Sequence[SolutionInput], ingested_by: AbstractBaseUser | None, skip_stored: bool
+) -> IngestResult:
     hashes = [content_hash(item.problem, stored_steps(item), item.response) for item in items]
     existing_by_index = _existing_solution_ids(dataset, items, hashes)
     results: dict[int, IngestedItem] = {}
@@ -272,7 +274,7 @@ def _store(*, dataset: Dataset, items: Sequence[SolutionInput], ingested_by: Abs
                 first_with_content[digest] = index
     # Every batch writes rows in the same (key) order, so concurrent batches wait for each other, never deadlock.
     to_create.sort(key=lambda row: (row[1].external_id, row[2]))
-    created = _create(dataset, to_create, ingested_by)
+    created = _create(dataset, to_create, ingested_by, skip_stored=skip_stored)
     results.update(_stored_meanwhile(dataset, [row for row in to_create if row[0] not in created]))
     for index, (solution_id, _) in created.items():
         results[index] = IngestedItem(index, "created", solution_id, items[index].external_id)
@@ -326,11 +328,16 @@ def _existing_solution_ids(dataset: Dataset, items: Sequence[SolutionInput], has
 
 
 def _create(
-    dataset: Dataset, to_create: list[tuple[int, SolutionInput, str]], ingested_by: AbstractBaseUser | None
+    dataset: Dataset,
+    to_create: list[tuple[int, SolutionInput, str]],
+    ingested_by: AbstractBaseUser | None,
+    *,
+    skip_stored: bool,
 ) -> dict[int, tuple[int, bool]]:
     """Insert the new solutions; return {item index: (solution id, whether it waits for its steps)}.
 
-    An item a concurrent batch stored first is left out on PostgreSQL (elsewhere it raises IntegrityError).
+    An item a concurrent batch stored first raises IntegrityError; with `skip_stored` it is left out on
+    PostgreSQL (elsewhere it raises still).
     """
     if not to_create:
         return {}
@@ -349,7 +356,7 @@ def _create(
         )
         for _, item, digest in to_create
     ]
-    inserted = solutions_insert(template=template, rows=rows)
+    inserted = solutions_insert(template=template, rows=rows, skip_stored=skip_stored)
     return {
         index: (row.solution_id, row.status == SolutionStatus.WAITING)
         for (index, _, _), row in zip(to_create, inserted, strict=True)

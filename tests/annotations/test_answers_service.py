@@ -3,6 +3,8 @@
 import threading
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from annotations.models import Solution
 from annotations.services.answers import solutions_check_answers
@@ -171,3 +173,15 @@ def test_the_check_reads_the_last_box_of_a_response(django_capture_on_commit_cal
         for s in Solution.objects.select_related("problem")
     }
     assert stored == {"How much?": (3, "18", True), "How many?": (2, "There are 5.", False)}
+
+
+def test_a_blank_reference_leaves_the_solution_alone_and_its_steps_unread():
+    blank, spaces = _solution("", ["\\boxed{3}"]), _solution("   ", ["\\boxed{3}"])
+    with CaptureQueriesContext(connection) as captured:
+        result = solutions_check_answers(solution_ids=[blank.pk, spaces.pk])
+    assert (result.checked, result.matched, result.without_reference) == (0, 0, 2)
+    read = next(query["sql"] for query in captured if query["sql"].startswith("SELECT"))
+    assert "CASE WHEN" in read  # the steps come back only for a solution whose problem has a reference
+    for solution in (blank, spaces):
+        solution.refresh_from_db()
+        assert (solution.final_answer, solution.answer_check, solution.final_answer_correct) == ("", None, None)

@@ -1,7 +1,10 @@
 """POST /api/v1/datasets/<slug>/solutions/: one or many, all or nothing, idempotent, read back as sent."""
 
+import gc
+
 import pytest
 
+from annotations.apis import solutions as solutions_api
 from annotations.models import FinalLabel, Problem, Solution
 from tests.annotations.api_support import (
     post_json,
@@ -212,3 +215,20 @@ def test_a_second_ingestion_of_processbench_records_adds_nothing(manager, datase
     assert response.json()["existing"] == 3
     assert Solution.objects.count() == 3
     assert FinalLabel.objects.count() == 3
+
+
+def test_the_collector_is_paused_during_an_ingestion_and_back_after_it_fails_or_succeeds(manager, dataset, monkeypatch):
+    seen = []
+    ingest = solutions_api.solutions_ingest_json
+
+    def spy(**kwargs):
+        seen.append(gc.isenabled())
+        return ingest(**kwargs)
+
+    monkeypatch.setattr(solutions_api, "solutions_ingest_json", spy)
+    client = token_client(manager)
+    assert post_json(client, solutions_url(), [solution(0), {"problem": ""}]).status_code == 400
+    assert gc.isenabled()
+    assert post_json(client, solutions_url(), [solution(0)]).status_code == 201
+    assert gc.isenabled()
+    assert seen == [False, False]

@@ -3,8 +3,8 @@
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import islice
 from datetime import datetime
+from itertools import islice
 from typing import Any, TypeVar
 
 from django.db import connection
@@ -153,7 +153,8 @@ def solution_records(
     The keys stream from one ordered query over the solution table (see `_chunk_ids`); per chunk, the
     selection's checks on those ids, the rows of the chunk's key range, and related rows by id; memory
     stays flat and no plan depends on planner statistics (a server-side cursor over the EXISTS filter
-    stalled for minutes without them, so the checks run per chunk, by id). Every query reads only the columns the records need, as tuples.
+    stalled for minutes without them, so the checks run per chunk, by id). Every query reads only the
+    columns the records need, as tuples.
     """
     selection = solutions if isinstance(solutions, ExportSelection) else ExportSelection(solutions=solutions)
     base = selection.solutions.order_by("problem_id", "pk")

@@ -82,7 +82,7 @@ def test_records_are_read_one_chunk_at_a_time(mixed_dataset):
     # judge critiques
     assert len(first_chunk) == 6
     keys = first_chunk[0]["sql"]
-    assert keys.endswith('ORDER BY 1 ASC, 2 ASC') and "LIMIT" not in keys, keys
+    assert keys.endswith("ORDER BY 1 ASC, 2 ASC") and "LIMIT" not in keys, keys
     with CaptureQueriesContext(connection) as rest_of_chunk:
         next(records), next(records)
     assert len(rest_of_chunk) == 0

@@ -51,13 +51,12 @@ class ExportSelection:
     `active_only` keeps only solutions with a final label, an annotation or a suggestion; `exclude_flagged`
     drops those with a flagged annotation. `solution_records` runs both per chunk of ids, so no plan over
     the whole table depends on planner statistics; `matching()` runs them in one query (for counts).
-    `provenance` (annotations and suggestions) and `judge_critiques` are read per chunk too.
+    `judge_critiques` (succeeded judge suggestions with a critique) are read per chunk too.
     """
 
     solutions: QuerySet[Solution]
     active_only: bool = False
     exclude_flagged: bool = False
-    provenance: bool = False
     judge_critiques: bool = False
 
     def matching(self) -> QuerySet[Solution]:
@@ -79,17 +78,13 @@ def export_selection(
     dataset: Dataset,
     filters: ExportFilters,
     labelled_only: bool,
-    provenance: bool,
-    critique: bool = False,
     judge_critiques: bool = False,
 ) -> ExportSelection:
     """Return the dataset's solutions an export takes, grouped by problem, for `solution_records`.
 
     `labelled_only`: only solutions with a final label; otherwise solutions with a final label, an annotation
-    or a suggestion; never one still waiting for its steps. `provenance`: their annotations (with
-    annotators) and suggestions. `solution_records` reads problems, final labels, deciders and (with
-    `provenance` or `critique`) the annotation a final label's explanation came from in the same query as
-    the solutions. `judge_critiques`: their succeeded judge suggestions with a critique, newest first.
+    or a suggestion; never one still waiting for its steps. `judge_critiques`: also their succeeded judge
+    suggestions with a critique, newest first. `matching()` gives them as one queryset (e.g. to count them).
     """
     # A solution waiting for the judge's re-split has no steps (and so no label) yet: never exported.
     solutions = Solution.objects.filter(dataset=dataset).exclude(status=SolutionStatus.WAITING)
@@ -104,32 +99,8 @@ def export_selection(
         solutions=solutions.order_by("problem_id", "pk"),
         active_only=not labelled_only,
         exclude_flagged=filters.exclude_flagged,
-        provenance=provenance,
         judge_critiques=judge_critiques,
     )
-
-
-def solutions_for_export(
-    *,
-    dataset: Dataset,
-    filters: ExportFilters,
-    labelled_only: bool,
-    provenance: bool,
-    critique: bool = False,
-    judge_critiques: bool = False,
-) -> QuerySet[Solution]:
-    """Return the solutions an export takes as one queryset (see `export_selection`), e.g. to count them.
-
-    Related rows (`provenance`, `judge_critiques`) are not attached: `solution_records` reads them per chunk.
-    """
-    return export_selection(
-        dataset=dataset,
-        filters=filters,
-        labelled_only=labelled_only,
-        provenance=provenance,
-        critique=critique,
-        judge_critiques=judge_critiques,
-    ).matching()
 
 
 def export_list_for_user(*, user: AnyUser, dataset_slug: str | None = None) -> QuerySet[Export]:

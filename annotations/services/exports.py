@@ -219,8 +219,6 @@ def _write(export: Export, on_progress: ProgressCallback | None) -> FolderResult
         dataset=export.dataset,
         filters=filters,
         labelled_only=formatter.requires_final_label,
-        provenance=export.format == "annotations",
-        critique=critique,
         judge_critiques=critique and export.critique_source in ("judge", "both"),
     )
     total = selection.matching().count()

@@ -18,7 +18,7 @@ from annotations.figures.svg import UnsafeSvgError, sanitize_svg
 from annotations.models import FigureStatus, ProblemFigure
 from annotations.rendering import render_markdown
 from annotations.selectors.export_records import solution_records
-from annotations.selectors.exports import solutions_for_export
+from annotations.selectors.exports import export_selection
 from annotations.services.claims import claim_next
 from tests.annotations.workbench_helpers import member
 from tests.factories import DatasetFactory, FinalLabelFactory, ProblemFactory, SolutionFactory
@@ -246,6 +246,6 @@ def test_review_page_shows_the_source_block_and_exports_keep_the_raw_text(db, cl
     html = client.get(reverse("annotations:review_solution", args=[solution.pk])).content.decode()
     assert "<summary>Asymptote diagram source</summary>" in html
     FinalLabelFactory(solution=solution, label=0, source="review")
-    queryset = solutions_for_export(dataset=dataset, filters=ExportFilters(), labelled_only=True, provenance=False)
+    queryset = export_selection(dataset=dataset, filters=ExportFilters(), labelled_only=True).matching()
     (exported,) = list(solution_records(queryset, provenance=False, chunk_size=10))
     assert exported.problem == data["problem"]

@@ -16,7 +16,7 @@ from django.urls import reverse
 from annotations import hooks
 from annotations.exporters.filters import ExportFilters
 from annotations.models import Dataset, Solution, SolutionStatus, Suggestion
-from annotations.selectors.exports import solutions_for_export
+from annotations.selectors.exports import export_selection
 from annotations.services import ingestion
 from annotations.services import reformat as reformat_service
 from annotations.services.annotations import AnnotationInput, annotation_submit
@@ -192,7 +192,7 @@ def test_a_waiting_solution_is_never_exported_labelled_or_annotated(dataset):
     Suggestion.objects.create(solution=solution, method="judge", config_key="k", step_count=0, status="failed")
     reviewer = UserFactory(username="rita", is_staff=True)
 
-    exported = solutions_for_export(dataset=dataset, filters=ExportFilters(), labelled_only=False, provenance=False)
+    exported = export_selection(dataset=dataset, filters=ExportFilters(), labelled_only=False).matching()
     assert list(exported) == []
     with pytest.raises(ApplicationError) as refused:
         review_decide(solution_id=solution.pk, reviewer=reviewer, label=-1)

@@ -8,7 +8,7 @@ from annotations.exporters import FORMATTERS
 from annotations.exporters.filters import ExportFilters
 from annotations.models import Solution
 from annotations.selectors.export_records import solution_records
-from annotations.selectors.exports import export_selection, solutions_for_export
+from annotations.selectors.exports import export_selection
 from annotations.services import exports as export_services
 from tests.annotations.exports.critic_support import run
 from tests.factories import AnnotationFactory, ProblemFactory, SolutionFactory, SuggestionFactory, UserFactory
@@ -60,8 +60,8 @@ def test_chunk_size_changes_no_byte(mixed_dataset, export_root, monkeypatch, exp
 @pytest.mark.parametrize("exclude_flagged", [True, False])
 def test_chunks_take_exactly_the_solutions_of_the_single_query(mixed_dataset, labelled_only, exclude_flagged):
     filters = ExportFilters(exclude_flagged=exclude_flagged)
-    options = {"dataset": mixed_dataset, "filters": filters, "labelled_only": labelled_only, "provenance": True}
-    expected = list(solutions_for_export(**options).values_list("pk", flat=True))
+    options = {"dataset": mixed_dataset, "filters": filters, "labelled_only": labelled_only}
+    expected = list(export_selection(**options).matching().values_list("pk", flat=True))
     for chunk_size in (1, 4, 2000):
         records = solution_records(export_selection(**options), provenance=True, chunk_size=chunk_size)
         assert [record.solution_id for record in records] == expected
@@ -73,7 +73,7 @@ def test_chunks_take_exactly_the_solutions_of_the_single_query(mixed_dataset, la
 
 def test_records_are_read_one_chunk_at_a_time(mixed_dataset):
     selection = export_selection(
-        dataset=mixed_dataset, filters=ExportFilters(), labelled_only=False, provenance=True, judge_critiques=True
+        dataset=mixed_dataset, filters=ExportFilters(), labelled_only=False, judge_critiques=True
     )
     records = solution_records(selection, provenance=True, chunk_size=3)
     with CaptureQueriesContext(connection) as first_chunk:

@@ -33,8 +33,6 @@ def test_judge_critiques_are_the_succeeded_critiques_with_a_label_newest_first()
         dataset=solution.dataset,
         filters=ExportFilters(),
         labelled_only=True,
-        provenance=False,
-        critique=True,
         judge_critiques=True,
     )
     records = {

@@ -184,20 +184,6 @@ def export_zip_link(export: Export) -> str:
     return format_html('<a href="{}">zip</a>', reverse("api:export-download", kwargs={"export_id": export.pk}))
 
 
-@admin.display(description="solutions read")
-def export_solutions_read(export: Export) -> str:
-    """Return the progress counts, which count solutions read (a critic export writes fewer or more rows)."""
-    return f"{export.rows_done} / {export.rows_total}"
-
-
-@admin.display(description="rows written")
-def export_rows_written(export: Export) -> str:
-    """Return the rows the finished export wrote, summed over its splits ("—" until it has succeeded)."""
-    if export.status != ExportStatus.SUCCEEDED:
-        return "—"
-    return str(sum(export.row_counts.values()))
-
-
 @admin.register(Export)
 class ExportAdmin(ReadOnlyAdmin):
     """Exports are jobs: started by the actions on datasets (or the API, or the command), never edited."""
@@ -209,8 +195,8 @@ class ExportAdmin(ReadOnlyAdmin):
         "file_format",
         "critique_source",
         "status",
-        export_solutions_read,
-        export_rows_written,
+        "solutions_read",
+        "rows_written",
         "created_by",
         "created_at",
         export_zip_link,
@@ -224,11 +210,15 @@ class ExportAdmin(ReadOnlyAdmin):
 
     @admin.display(description="solutions read")
     def solutions_read(self, obj: Export) -> str:
-        return export_solutions_read(obj)
+        """Return the progress counts, which count solutions read (a critic export writes fewer or more rows)."""
+        return f"{obj.rows_done} / {obj.rows_total}"
 
     @admin.display(description="rows written")
     def rows_written(self, obj: Export) -> str:
-        return export_rows_written(obj)
+        """Return the rows the finished export wrote, summed over its splits ("—" until it has succeeded)."""
+        if obj.status != ExportStatus.SUCCEEDED:
+            return "—"
+        return str(sum(obj.row_counts.values()))
 
     @admin.display(description="download")
     def download(self, obj: Export) -> str:

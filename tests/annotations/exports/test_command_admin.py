@@ -144,8 +144,8 @@ def test_admin_action_shows_the_form_then_starts_exports(
     assert f"/api/v1/exports/{export.pk}/download/" in listing
     # The progress counts solutions read; the rows written are the splits' sum (a critic export differs).
     assert "Solutions read" in listing and "Rows written" in listing
-    assert '<td class="field-export_solutions_read">4 / 4</td>' in listing
-    assert f'<td class="field-export_rows_written">{sum(export.row_counts.values())}</td>' in listing
+    assert '<td class="field-solutions_read">4 / 4</td>' in listing
+    assert f'<td class="field-rows_written">{sum(export.row_counts.values())}</td>' in listing
     change = admin_client_logged.get(f"/admin/annotations/export/{export.pk}/change/").content.decode()
     assert f"/api/v1/exports/{export.pk}/download/?file=README.md" in change
     assert "Solutions read:" in change and "Rows written:" in change and "Rows total" not in change

@@ -245,18 +245,12 @@ def _encodes(text: str) -> bool:
 
 
 def _within_limits(item: SolutionInput) -> bool:
-    problem = item.problem
-    return (
-        bool(problem)
-        and not problem.isspace()
-        and len(problem) <= MAX_PROBLEM_CHARS
-        and len(item.external_id) <= MAX_SHORT_CHARS
-        and len(item.generator) <= MAX_SHORT_CHARS
-        and len(item.subset) <= MAX_SUBSET_CHARS
-        and len(item.reference_answer) <= MAX_TEXT_CHARS
-        and len(item.reference_solution) <= MAX_TEXT_CHARS
-        and len(item.final_answer) <= MAX_TEXT_CHARS
-    )
+    """Return True when every text field is within its limit of `_TEXT_LIMITS` and the required ones are not blank."""
+    for attribute, _, limit, required in _TEXT_LIMITS:
+        value = getattr(item, attribute)
+        if len(value) > limit or (required and (not value or value.isspace())):
+            return False
+    return True
 
 
 def _item_errors(item: SolutionInput) -> Errors:
